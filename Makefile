@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh Debian machine with Python: `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint typecheck pytest sandbox bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamp files make installs re-run only when the pinned lists change.
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+run: $(VENV)/.runtime
+	@echo "Workbench: http://localhost:$(PORT)  (sandbox APIs on http://127.0.0.1:8765)"
+	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
+
+sandbox: $(VENV)/.runtime
+	$(BIN)/python -m tagging sandbox
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev $(CHROMIUM)
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.runtime
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .tagging .pytest_cache .mypy_cache .ruff_cache

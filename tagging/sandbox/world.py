@@ -1,0 +1,187 @@
+"""The deterministic demo world shared by the sandbox and the demo datasets.
+
+Pure data: no FastAPI here, so the app can build demo datasets without the server.
+The same sizes always give the same items, ids and names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+ATLAS_PROJECTION_ID = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
+ATLAS_PROJECTION_NAME = "research paper excerpts"
+# Id fields a point can be addressed by (`id_field`); all hold the same values as `id`
+# except `paper_id`. `my_unique_id_field` is the one the Atlas docs' example uses.
+ATLAS_ID_FIELDS = ("id", "my_unique_id_field")
+
+NEKT_TYPES = (
+    "sources",
+    "transformations",
+    "destinations",
+    "visualizations",
+    "layers",
+    "folders",
+    "tables",
+    "volumes",
+)
+IMMUTA_MODEL_TYPES = ("datasource", "column", "project")
+
+# Immuta tags from the docs, with the ids the docs show (the rest chosen here).
+# New tags get ids from 129 on, so the docs' "update a parent tag" example (ids 129-131)
+# works right after its "new parent tag" example.
+IMMUTA_SEED_TAGS: dict[str, int] = {
+    "DataProperties.Cross-Sectional": 114,
+    "Discovered.Country.Argentina": 2,
+    "Discovered.Country.Australia": 9,
+    "Discovered.Country.Canada": 12,
+    "Discovered.Passport": 40,
+    "Confidential": 57,
+}
+IMMUTA_FIRST_NEW_TAG_ID = 129
+# modelType:modelId -> tag names already applied when the world starts
+# (the docs' delete example removes Canada from data source 523).
+IMMUTA_SEED_ASSIGNMENTS: dict[str, list[str]] = {
+    "datasource:523": ["Discovered.Country.Canada"],
+}
+
+_NAMESPACE = uuid.UUID("6f1c1a52-6c1e-4c43-9f55-2d2b1f0a7e11")
+_FIELDS = np.array(["cs.LG", "cs.CL", "cs.CV", "stat.ML", "q-bio.NC", "physics.comp-ph"])
+_WORDS = np.array(
+    "attention graph transformer sparse bayesian protein robust causal retrieval "
+    "diffusion federated kernel language vision contrastive spectral".split()
+)
+_DOMAINS = ("finance", "marketing", "health", "sales", "hr", "ops")
+_COLUMN_POOL = ("id", "email", "created_at", "amount", "status", "name", "phone", "zip")
+
+
+@dataclass(frozen=True)
+class WorldSize:
+    atlas_points: int = 10_000
+    nekt_resources: int = 96  # spread over the 8 resource types
+    immuta_datasources: int = 600  # ids 1..N; the docs use 6, 22 and 523
+    immuta_projects: int = 10
+
+
+@dataclass(frozen=True)
+class World:
+    size: WorldSize = field(default_factory=WorldSize)
+
+    # --- Atlas -------------------------------------------------------------
+    @property
+    def atlas_projections(self) -> list[dict[str, object]]:
+        return [
+            {
+                "id": ATLAS_PROJECTION_ID,
+                "name": ATLAS_PROJECTION_NAME,
+                "points": self.size.atlas_points,
+            }
+        ]
+
+    # --- Nekt --------------------------------------------------------------
+    def nekt_resources(self) -> dict[str, list[dict[str, str]]]:
+        """Resources by type: `{type: [{"id", "name"}]}`; source 0 is the Facebook Ads one."""
+        out: dict[str, list[dict[str, str]]] = {t: [] for t in NEKT_TYPES}
+        for i in range(self.size.nekt_resources):
+            rtype = NEKT_TYPES[i % len(NEKT_TYPES)]
+            n = i // len(NEKT_TYPES)
+            name = "Facebook Ads" if (rtype == "sources" and n == 0) else f"{rtype[:-1]}-{n:05d}"
+            out[rtype].append({"id": nekt_resource_id(rtype, n), "name": name})
+        return out
+
+    # --- Immuta ------------------------------------------------------------
+    def immuta_datasources(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for ds in range(1, self.size.immuta_datasources + 1):
+            cols = [_COLUMN_POOL[(ds + k) % len(_COLUMN_POOL)] for k in range(3 + ds % 3)]
+            if ds == 6 and "countrycode" not in cols:
+                cols.append("countrycode")
+            domain = _DOMAINS[ds % len(_DOMAINS)]
+            out.append({"id": ds, "name": f"{domain}.table_{ds:04d}", "columns": sorted(cols)})
+        return out
+
+    def immuta_projects(self) -> list[dict[str, object]]:
+        return [
+            {"id": p, "name": f"Project {p}"} for p in range(1, self.size.immuta_projects + 1)
+        ]
+
+    def to_json(self) -> dict[str, object]:
+        """The `GET /_sandbox/world` body."""
+        return {
+            "atlas": {"projections": self.atlas_projections},
+            "nekt": self.nekt_resources(),
+            "immuta": {
+                "datasources": self.immuta_datasources(),
+                "projects": self.immuta_projects(),
+            },
+        }
+
+
+def nekt_resource_id(rtype: str, n: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"nekt:{rtype}:{n}"))
+
+
+# --- Demo datasets: the same items as tables an analyst would load ----------
+
+
+def atlas_frame(points: int = 10_000) -> pd.DataFrame:
+    """One row per Atlas point: id, title, field, year, citations, excerpt (vectorised)."""
+    rng = np.random.default_rng(7)
+    idx = np.arange(points)
+    w1 = _WORDS[rng.integers(0, len(_WORDS), points)]
+    w2 = _WORDS[rng.integers(0, len(_WORDS), points)]
+    title = np.char.add(np.char.add(np.char.capitalize(w1.astype(str)), " "), w2.astype(str))
+    title = np.char.add(title, " networks")
+    return pd.DataFrame(
+        {
+            "id": idx.astype(str),
+            "title": title,
+            "field": _FIELDS[rng.integers(0, len(_FIELDS), points)],
+            "year": rng.integers(2015, 2026, points),
+            "citations": rng.poisson(12, points),
+            "published": pd.to_datetime("2015-01-01")
+            + pd.to_timedelta(rng.integers(0, 3650, points), unit="D"),
+        }
+    )
+
+
+def nekt_frame(world: World | None = None) -> pd.DataFrame:
+    """One row per Nekt resource: id, resource_type, name, owner."""
+    world = world or World()
+    rows = [
+        {"id": r["id"], "resource_type": rtype, "name": r["name"]}
+        for rtype, items in world.nekt_resources().items()
+        for r in items
+    ]
+    frame = pd.DataFrame(rows)
+    frame["owner"] = np.array(["ana", "bruno", "chen", "dara"])[np.arange(len(frame)) % 4]
+    return frame
+
+
+def immuta_frame(world: World | None = None) -> pd.DataFrame:
+    """Data sources, their columns and projects: model_id, model_type, name, domain."""
+    world = world or World()
+    rows: list[dict[str, object]] = []
+    for ds in world.immuta_datasources():
+        name = str(ds["name"])
+        domain = name.split(".")[0]
+        rows.append(
+            {"model_id": str(ds["id"]), "model_type": "datasource", "name": name, "domain": domain}
+        )
+        for col in ds["columns"]:  # type: ignore[attr-defined]
+            rows.append(
+                {
+                    "model_id": f"{ds['id']}_{col}",
+                    "model_type": "column",
+                    "name": f"{name}.{col}",
+                    "domain": domain,
+                }
+            )
+    for p in world.immuta_projects():
+        rows.append(
+            {"model_id": str(p["id"]), "model_type": "project", "name": p["name"], "domain": "-"}
+        )
+    return pd.DataFrame(rows)
