@@ -13,7 +13,7 @@ from tagging.errors import (
     JournalError,
     TaggingError,
 )
-from tagging.outcome import BatchOutcome, PushResult
+from tagging.outcome import BatchOutcome, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "InputError",
     "JournalError",
     "Plan",
+    "Progress",
     "PushResult",
     "TagOperation",
     "TaggingError",

@@ -64,3 +64,15 @@ class PushResult:
             "failed": self.failed,
             "failed_ids": self.failed_ids,
         }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported to a progress callback after each batch (and once at the start)."""
+
+    done_batches: int
+    total_batches: int
+    done_ids: int
+    total_ids: int
+    failed_ids: int = 0
+    retries: int = 0
