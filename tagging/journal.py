@@ -1,0 +1,590 @@
+"""The journal: a SQLite record of every job and batch, for history, resume, undo and coverage.
+
+A job (provider, target, action, tags) and all its batches are written before the first
+request, each batch's outcome after it. SQLite runs in WAL mode, so a killed process leaves a
+readable file and readers never block the writer; a busy timeout lets two processes push at
+once. Statements are standard SQL (no upserts, no JSON functions) so the same tables could
+live in PostgreSQL. No key is ever stored: the journal never sees a Connection's key.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from tagging.errors import JournalError
+from tagging.outcome import BatchOutcome, JobStatus, Progress, PushResult
+from tagging.plan import Batch, Plan, TagOperation
+
+if TYPE_CHECKING:
+    from tagging.config import Connection
+
+DEFAULT_PATH = ".tagging/journal.db"
+BUSY_TIMEOUT_S = 60.0
+INVERSE = {"add": "remove", "remove": "add"}
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        target TEXT NOT NULL,
+        action TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        status TEXT NOT NULL,
+        known_state INTEGER NOT NULL,
+        chunk_size INTEGER,
+        requested INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        warnings TEXT NOT NULL,
+        undo_of TEXT,
+        host TEXT,
+        pid INTEGER
+    )""",
+    """CREATE TABLE IF NOT EXISTS batches (
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        idx INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        ids TEXT NOT NULL,
+        kinds TEXT,
+        status TEXT NOT NULL,
+        applied INTEGER NOT NULL,
+        not_found INTEGER NOT NULL,
+        not_found_ids TEXT NOT NULL,
+        failed INTEGER NOT NULL,
+        failed_ids TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_target ON jobs (provider, target, created_at)",
+)
+
+_JOB_COLUMNS = (
+    "id, created_at, updated_at, provider, target, action, tags, status, known_state, "
+    "chunk_size, requested, skipped, warnings, undo_of, host, pid"
+)
+
+
+# --- compact id lists ---------------------------------------------------------------------
+# Newline-joined text is about as small as ids get in SQLite; JSON is the fallback for ids
+# that would make it ambiguous (a newline inside, or a first id starting with "[").
+
+
+def _pack(values: Sequence[str]) -> str:
+    if any("\n" in v for v in values) or (values and values[0].startswith("[")):
+        return json.dumps(list(values))
+    return "\n".join(values)
+
+
+def _unpack(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    if text.startswith("["):
+        return tuple(json.loads(text))
+    return tuple(text.split("\n"))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _canonical(target: Mapping[str, Any]) -> str:
+    return json.dumps({str(k): str(v) for k, v in target.items() if v is not None}, sort_keys=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours
+        return True
+    return True
+
+
+def _changed_ids(row: sqlite3.Row) -> list[str]:
+    """Ids of one batch row that the API confirmed: sent, minus failed and named not-found."""
+    if row["status"] not in ("applied", "partial"):
+        return []
+    dropped = set(_unpack(row["failed_ids"])) | set(_unpack(row["not_found_ids"]))
+    ids = _unpack(row["ids"])
+    return [i for i in ids if i not in dropped] if dropped else list(ids)
+
+
+def _formula_safe(value: object) -> object:
+    """Defuse spreadsheet formulas in exported CSV cells (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class Journal:
+    """Every job and batch, in a SQLite file (WAL). Safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level IMMEDIATE: each write transaction takes the write lock up front,
+            # so a second process waits (busy timeout) instead of failing mid-transaction.
+            self._db = sqlite3.connect(
+                str(path),
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level="IMMEDIATE",
+                check_same_thread=False,
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._db:
+                for statement in _SCHEMA:
+                    self._db.execute(statement)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"cannot open the journal at {path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- low level ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self._lock:
+            try:
+                with self._db:
+                    yield self._db
+            except sqlite3.Error as exc:
+                raise JournalError(f"cannot write the journal at {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"cannot read the journal at {self.path}: {exc}") from exc
+
+    def _job_row(self, job_id: str) -> sqlite3.Row:
+        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            raise JournalError(f"no job {job_id!r} in the journal at {self.path}")
+        return rows[0]
+
+    def _batch_rows(self, job_id: str) -> list[sqlite3.Row]:
+        return self._read("SELECT * FROM batches WHERE job_id = ? ORDER BY idx", (job_id,))
+
+    # --- writing (called by the executor) -------------------------------------------------
+
+    def start_job(self, plan: Plan, *, undo_of: str | None = None) -> str:
+        """Record the job and every batch as pending, before any request is sent."""
+        op = plan.operation
+        job_id = uuid.uuid4().hex[:12]
+        now = _now()
+        chunk = max((len(b.ids) for b in plan.batches), default=None)
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    now,
+                    now,
+                    op.provider,
+                    _canonical(op.target),
+                    op.action,
+                    json.dumps(list(op.tags)),
+                    "running",
+                    int(plan.known_state),
+                    chunk,
+                    plan.requested,
+                    plan.skipped,
+                    json.dumps(list(plan.warnings)),
+                    undo_of,
+                    socket.gethostname(),
+                    os.getpid(),
+                ),
+            )
+            db.executemany(
+                "INSERT INTO batches (job_id, idx, size, ids, kinds, status, applied, not_found, "
+                "not_found_ids, failed, failed_ids, reason, attempts, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?)",
+                (
+                    (
+                        job_id,
+                        b.index,
+                        len(b.ids),
+                        _pack(b.ids),
+                        None if b.kinds is None else _pack(b.kinds),
+                        now,
+                    )
+                    for b in plan.batches
+                ),
+            )
+        return job_id
+
+    def record_batch(self, job_id: str, outcome: BatchOutcome) -> None:
+        """Store how one batch ended (a resent batch overwrites its earlier outcome)."""
+        now = _now()
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE batches SET status = ?, applied = ?, not_found = ?, not_found_ids = ?, "
+                "failed = ?, failed_ids = ?, reason = ?, attempts = attempts + ?, updated_at = ? "
+                "WHERE job_id = ? AND idx = ?",
+                (
+                    outcome.status,
+                    outcome.applied,
+                    outcome.not_found,
+                    _pack(outcome.not_found_ids),
+                    len(outcome.failed_ids),
+                    _pack(outcome.failed_ids),
+                    outcome.reason,
+                    outcome.attempts,
+                    now,
+                    job_id,
+                    outcome.index,
+                ),
+            )
+            if cur.rowcount != 1:
+                raise JournalError(f"no batch {outcome.index} of job {job_id!r} in the journal")
+            db.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
+
+    def finish_job(self, job_id: str, status: JobStatus | str) -> None:
+        """Close a job. Unless it was interrupted, its status follows from all its batches."""
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT status, COUNT(*) FROM batches WHERE job_id = ? GROUP BY status", (job_id,)
+            ).fetchall()
+            by_status = {r[0]: r[1] for r in rows}
+            final = str(status) if status == "interrupted" else _job_status(by_status, str(status))
+            cur = db.execute(
+                "UPDATE jobs SET status = ?, updated_at = ?, pid = NULL WHERE id = ?",
+                (final, _now(), job_id),
+            )
+            if cur.rowcount != 1:
+                raise JournalError(f"no job {job_id!r} in the journal at {self.path}")
+
+    # --- reading --------------------------------------------------------------------------
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """All jobs, newest first, in the `jobs --json` shape."""
+        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC")
+        counts = {
+            r["job_id"]: r
+            for r in self._read(
+                "SELECT job_id, SUM(size) AS ids, SUM(applied) AS applied, "
+                "SUM(not_found) AS not_found, SUM(failed) AS failed, "
+                "SUM(CASE WHEN status = 'pending' THEN size ELSE 0 END) AS pending "
+                "FROM batches GROUP BY job_id"
+            )
+        }
+        return [self._job_dict(row, counts.get(row["id"])) for row in rows]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """One job in the `jobs --json` shape, plus known_state, undo_of and warnings."""
+        row = self._job_row(job_id)
+        counts = self._read(
+            "SELECT SUM(size) AS ids, SUM(applied) AS applied, SUM(not_found) AS not_found, "
+            "SUM(failed) AS failed, "
+            "SUM(CASE WHEN status = 'pending' THEN size ELSE 0 END) AS pending "
+            "FROM batches WHERE job_id = ?",
+            (job_id,),
+        )
+        out = self._job_dict(row, counts[0] if counts else None)
+        out["known_state"] = bool(row["known_state"])
+        out["undo_of"] = row["undo_of"]
+        out["warnings"] = json.loads(row["warnings"])
+        return out
+
+    def _job_dict(self, row: sqlite3.Row, counts: sqlite3.Row | None) -> dict[str, Any]:
+        status = row["status"]
+        # A "running" job whose process is gone on this machine was killed: say so.
+        if (
+            status == "running"
+            and row["pid"] is not None
+            and row["host"] == socket.gethostname()
+            and not _pid_alive(int(row["pid"]))
+        ):
+            status = "interrupted"
+        keys = ("ids", "applied", "not_found", "failed", "pending")
+        return {
+            "id": row["id"],
+            "created_at": row["created_at"],
+            "provider": row["provider"],
+            "target": json.loads(row["target"]),
+            "action": row["action"],
+            "tags": json.loads(row["tags"]),
+            "status": status,
+            "counts": {k: int((counts[k] if counts else 0) or 0) for k in keys},
+        }
+
+    def batches(self, job_id: str) -> list[dict[str, Any]]:
+        """Every batch of a job with its ids and outcome, in order."""
+        self._job_row(job_id)
+        return [
+            {
+                "index": r["idx"],
+                "ids": list(_unpack(r["ids"])),
+                "kinds": None if r["kinds"] is None else list(_unpack(r["kinds"])),
+                "status": r["status"],
+                "applied": r["applied"],
+                "not_found": r["not_found"],
+                "not_found_ids": list(_unpack(r["not_found_ids"])),
+                "failed": r["failed"],
+                "failed_ids": list(_unpack(r["failed_ids"])),
+                "reason": r["reason"],
+                "attempts": r["attempts"],
+                "updated_at": r["updated_at"],
+            }
+            for r in self._batch_rows(job_id)
+        ]
+
+    def load_plan(self, job_id: str, pending_only: bool = True) -> Plan:
+        """The job's plan again; with pending_only, just the batches a resume must send.
+
+        Failed batches, and batches with failed ids, count as pending: tag operations are
+        idempotent, so sending a whole batch again is safe. Batch indexes are kept, so
+        outcomes land on the same rows.
+        """
+        row = self._job_row(job_id)
+        batches = [
+            Batch(
+                index=r["idx"],
+                ids=_unpack(r["ids"]),
+                kinds=None if r["kinds"] is None else _unpack(r["kinds"]),
+            )
+            for r in self._batch_rows(job_id)
+            if not pending_only or r["status"] in ("pending", "failed") or r["failed"] > 0
+        ]
+        return _plan_from(row, batches, row["action"], known_state=bool(row["known_state"]))
+
+    def undo_warning(self, job_id: str) -> str | None:
+        """Why an undo of this job may not restore the prior state exactly, or None."""
+        row = self._job_row(job_id)
+        if row["known_state"]:
+            return None
+        return (
+            f"job {job_id} was planned without the prior state, so undo also reverses ids that "
+            f"were already {'tagged' if row['action'] == 'add' else 'untagged'} before it"
+        )
+
+    # --- resume and undo ------------------------------------------------------------------
+
+    def resume(
+        self,
+        job_id: str,
+        conn: Connection,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> PushResult:
+        """Send the job's unfinished batches; their outcomes land on the same job."""
+        from tagging.executor import push
+
+        plan = self.load_plan(job_id, pending_only=True)
+        _check_provider(plan, conn)
+        if not plan.batches:
+            self.finish_job(job_id, "done")
+            return PushResult(job_id=job_id)
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET status = 'running', host = ?, pid = ?, updated_at = ? "
+                "WHERE id = ?",
+                (socket.gethostname(), os.getpid(), _now(), job_id),
+            )
+        return push(plan, conn, journal=self, job_id=job_id, progress=progress)
+
+    def undo_plan(self, job_id: str) -> Plan:
+        """The inverse operation on exactly the ids the job changed."""
+        row = self._job_row(job_id)
+        done = self._read("SELECT id FROM jobs WHERE undo_of = ?", (job_id,))
+        if done:
+            raise JournalError(f"job {job_id} was already undone by job {done[0]['id']}")
+        ids: list[str] = []
+        kinds: list[str] = []
+        per_id_kinds = True
+        for r in self._batch_rows(job_id):
+            changed = _changed_ids(r)
+            ids.extend(changed)
+            if r["kinds"] is None:
+                per_id_kinds = False
+            elif changed:
+                kind_of = dict(zip(_unpack(r["ids"]), _unpack(r["kinds"]), strict=True))
+                kinds.extend(kind_of[i] for i in changed)
+        if not ids:
+            raise JournalError(f"job {job_id} changed nothing, so there is nothing to undo")
+        size = row["chunk_size"] or len(ids)
+        batches = [
+            Batch(
+                index=n,
+                ids=tuple(ids[start : start + size]),
+                kinds=tuple(kinds[start : start + size]) if per_id_kinds else None,
+            )
+            for n, start in enumerate(range(0, len(ids), size))
+        ]
+        return _plan_from(
+            row, batches, INVERSE[row["action"]], known_state=bool(row["known_state"])
+        )
+
+    def undo(
+        self,
+        job_id: str,
+        conn: Connection,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> PushResult:
+        """Reverse a job as a new job. Check undo_warning() first: without known prior
+        state, ids that already carried the tags lose them too."""
+        from tagging.executor import push
+
+        plan = self.undo_plan(job_id)
+        _check_provider(plan, conn)
+        undo_id = self.start_job(plan, undo_of=job_id)
+        return push(plan, conn, journal=self, job_id=undo_id, progress=progress)
+
+    # --- state and exports ----------------------------------------------------------------
+
+    def state_for(
+        self,
+        provider: str,
+        target: Mapping[str, Any] | None = None,
+        ids: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Tags the journal says each id carries: its jobs replayed in order (long frame
+        ["id", "tag"]). Only ids the API confirmed count; state set outside the journal
+        is not seen."""
+        params: list[Any] = [provider]
+        where = "j.provider = ?"
+        if target is not None:
+            where += " AND j.target = ?"
+            params.append(_canonical(target))
+        rows = self._read(
+            "SELECT j.created_at, j.id, j.action, j.tags, b.idx, b.status, b.ids, "
+            "b.not_found_ids, b.failed_ids FROM jobs j JOIN batches b ON b.job_id = j.id "
+            f"WHERE {where} AND b.status IN ('applied', 'partial') "
+            "ORDER BY j.created_at, j.id, b.idx",
+            params,
+        )
+        empty = pd.DataFrame({"id": pd.Series(dtype=str), "tag": pd.Series(dtype=str)})
+        if not rows:
+            return empty
+        frames = []
+        for seq, r in enumerate(rows):
+            changed = _changed_ids(r)
+            if changed:
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "seq": seq,
+                            "id": changed,
+                            "tags": r["tags"],
+                            "add": r["action"] == "add",
+                        }
+                    )
+                )
+        if not frames:
+            return empty
+        ops = pd.concat(frames, ignore_index=True)
+        if ids is not None:
+            ops = ops[ops["id"].isin(pd.Index(list(ids), dtype=str))]
+        ops["tag"] = ops["tags"].map(json.loads)
+        ops = ops.explode("tag", ignore_index=True)
+        last = ops.drop_duplicates(["id", "tag"], keep="last")  # rows are in replay order
+        out = last.loc[last["add"], ["id", "tag"]].astype(str)
+        return out.sort_values(["id", "tag"], kind="stable").reset_index(drop=True)
+
+    def export_job(self, job_id: str, fmt: Literal["csv", "json"] = "csv") -> bytes:
+        """One job for download: CSV with a row per id (formula-safe), or JSON with batches."""
+        job = self.job(job_id)
+        batches = self.batches(job_id)
+        if fmt == "json":
+            return json.dumps({"job": job, "batches": batches}, indent=2).encode()
+        if fmt != "csv":
+            raise JournalError(f"unknown export format {fmt!r}: use csv or json")
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["job_id", "provider", "action", "tags", "id", "kind", "batch", "result"])
+        tags = ";".join(job["tags"])
+        for b in batches:
+            failed, missing = set(b["failed_ids"]), set(b["not_found_ids"])
+            kinds = b["kinds"] or [""] * len(b["ids"])
+            for id_, kind in zip(b["ids"], kinds, strict=True):
+                result = _id_result(id_, b["status"], failed, missing, b["not_found"])
+                cells = [job_id, job["provider"], job["action"], tags, id_, kind, b["index"]]
+                writer.writerow([_formula_safe(c) for c in [*cells, result]])
+        return buf.getvalue().encode()
+
+
+def _id_result(id_: str, status: str, failed: set[str], missing: set[str], not_found: int) -> str:
+    if id_ in failed:
+        return "failed"
+    if id_ in missing:
+        return "not_found"
+    if status in ("pending", "failed"):
+        return status
+    # Atlas only counts unknown ids; an id of such a batch was sent but is not confirmed.
+    return "sent" if not_found > len(missing) else "applied"
+
+
+def _job_status(by_status: Mapping[str, int], reported: str) -> str:
+    if not by_status or set(by_status) == {"applied"}:
+        return "done"
+    if by_status.get("pending"):
+        return reported if reported != "done" else "interrupted"
+    if set(by_status) == {"failed"}:
+        return "failed"
+    return "partial"
+
+
+def _plan_from(row: sqlite3.Row, batches: list[Batch], action: str, *, known_state: bool) -> Plan:
+    ids = [i for b in batches for i in b.ids]
+    kinds: tuple[str, ...] | None = None
+    if batches and all(b.kinds is not None for b in batches):
+        kinds = tuple(k for b in batches for k in (b.kinds or ()))
+    op = TagOperation(
+        provider=row["provider"],
+        action=action,  # type: ignore[arg-type]
+        tags=tuple(json.loads(row["tags"])),
+        ids=ids,
+        target=json.loads(row["target"]),
+        kinds=kinds,
+    )
+    return Plan(
+        operation=op,
+        batches=tuple(batches),
+        requested=len(ids),
+        skipped=0,
+        known_state=known_state,
+        warnings=tuple(json.loads(row["warnings"])),
+    )
+
+
+def _check_provider(plan: Plan, conn: Connection) -> None:
+    provider = getattr(conn, "provider", plan.operation.provider)
+    if provider != plan.operation.provider:
+        raise JournalError(
+            f"this job is for {plan.operation.provider}, but the connection is to {provider}"
+        )

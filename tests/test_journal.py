@@ -1,0 +1,208 @@
+"""The journal on its own: records, status, load_plan, state replay, exports, durability."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tagging.errors import JournalError
+from tagging.journal import Journal
+from tagging.outcome import BatchOutcome
+from tagging.plan import Batch, Plan, TagOperation
+
+P = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
+
+
+def make_plan(
+    ids: list[str],
+    *,
+    action: str = "add",
+    tags: tuple[str, ...] = ("Needs review",),
+    chunk: int = 2,
+    provider: str = "atlas",
+    kinds: list[str] | None = None,
+    known: bool = True,
+) -> Plan:
+    target = {"projection_id": P} if provider == "atlas" else {}
+    op = TagOperation(
+        provider=provider,  # type: ignore[arg-type]
+        action=action,  # type: ignore[arg-type]
+        tags=tags,
+        ids=ids,
+        target=target,
+        kinds=kinds,
+    )
+    batches = tuple(
+        Batch(
+            index=n,
+            ids=tuple(ids[s : s + chunk]),
+            kinds=tuple(kinds[s : s + chunk]) if kinds else None,
+        )
+        for n, s in enumerate(range(0, len(ids), chunk))
+    )
+    return Plan(op, batches, requested=len(ids), skipped=0, known_state=known)
+
+
+def applied(index: int, ids: tuple[str, ...]) -> BatchOutcome:
+    return BatchOutcome(index=index, status="applied", applied=len(ids))
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "j" / "journal.db")
+
+
+def test_start_job_records_every_batch_as_pending(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["0", "1", "2", "3", "4"]))
+    [entry] = journal.jobs()
+    assert entry["id"] == job
+    assert entry["provider"] == "atlas"
+    assert entry["target"] == {"projection_id": P}
+    assert entry["action"] == "add"
+    assert entry["tags"] == ["Needs review"]
+    assert entry["status"] == "running"
+    assert entry["created_at"].endswith("Z")
+    assert entry["counts"] == {"ids": 5, "applied": 0, "not_found": 0, "failed": 0, "pending": 5}
+    assert [b["ids"] for b in journal.batches(job)] == [["0", "1"], ["2", "3"], ["4"]]
+    assert {b["status"] for b in journal.batches(job)} == {"pending"}
+
+
+def test_outcomes_and_status(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["0", "1", "2", "3", "4"]))
+    journal.record_batch(job, applied(0, ("0", "1")))
+    journal.record_batch(
+        job,
+        BatchOutcome(1, "partial", applied=1, not_found=1, not_found_ids=("3",)),
+    )
+    journal.record_batch(
+        job, BatchOutcome(2, "failed", applied=0, failed_ids=("4",), reason="HTTP 503", attempts=8)
+    )
+    journal.finish_job(job, "partial")
+    [entry] = journal.jobs()
+    assert entry["status"] == "partial"
+    assert entry["counts"] == {"ids": 5, "applied": 3, "not_found": 1, "failed": 1, "pending": 0}
+    last = journal.batches(job)[2]
+    assert (last["reason"], last["attempts"], last["failed_ids"]) == ("HTTP 503", 8, ["4"])
+    # Resume sends only the failed batch again, under its original index.
+    plan = journal.load_plan(job)
+    assert [(b.index, b.ids) for b in plan.batches] == [(2, ("4",))]
+    assert plan.operation.tags == ("Needs review",)
+    assert list(plan.operation.ids) == ["4"]
+    assert len(journal.load_plan(job, pending_only=False).batches) == 3
+
+
+def test_finish_derives_status_from_batches(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["0", "1", "2"]))
+    journal.record_batch(job, applied(0, ("0", "1")))
+    journal.finish_job(job, "done")  # a batch is still pending: not done
+    assert journal.jobs()[0]["status"] == "interrupted"
+    journal.record_batch(job, applied(1, ("2",)))
+    journal.finish_job(job, "done")
+    assert journal.jobs()[0]["status"] == "done"
+    assert journal.load_plan(job).batches == ()
+
+
+def test_kinds_round_trip(journal: Journal) -> None:
+    ids = ["a", "b", "c"]
+    kinds = ["datasource", "column", "project"]
+    job = journal.start_job(make_plan(ids, provider="immuta", kinds=kinds))
+    plan = journal.load_plan(job)
+    assert [b.kinds for b in plan.batches] == [("datasource", "column"), ("project",)]
+    assert tuple(plan.operation.kinds or ()) == tuple(kinds)
+
+
+def test_unknown_job_is_one_line_error(journal: Journal) -> None:
+    for call in (journal.batches, journal.load_plan, journal.undo_warning, journal.export_job):
+        with pytest.raises(JournalError, match="no job 'nope'") as info:
+            call("nope")
+        assert "\n" not in str(info.value)
+
+
+def test_ids_with_newlines_round_trip(journal: Journal) -> None:
+    ids = ["[x", "line\nbreak", "plain"]
+    job = journal.start_job(make_plan(ids, chunk=3))
+    assert journal.batches(job)[0]["ids"] == ids
+
+
+def test_undo_plan_covers_exactly_changed_ids(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["0", "1", "2", "3", "4", "5"]))
+    journal.record_batch(job, applied(0, ("0", "1")))
+    journal.record_batch(job, BatchOutcome(1, "partial", 1, 1, not_found_ids=("3",)))
+    journal.record_batch(job, BatchOutcome(2, "failed", 0, failed_ids=("4", "5")))
+    journal.finish_job(job, "partial")
+    plan = journal.undo_plan(job)
+    assert plan.operation.action == "remove"
+    assert [i for b in plan.batches for i in b.ids] == ["0", "1", "2"]
+    assert journal.undo_warning(job) is None
+
+
+def test_undo_warning_without_known_state(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["0"], known=False))
+    warning = journal.undo_warning(job)
+    assert warning is not None and "prior state" in warning and "\n" not in warning
+
+
+def test_undo_of_nothing_is_an_error(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["0"]))
+    with pytest.raises(JournalError, match="nothing to undo"):
+        journal.undo_plan(job)
+
+
+def test_state_for_replays_jobs_in_order(journal: Journal) -> None:
+    def run(plan: Plan) -> None:
+        job = journal.start_job(plan)
+        for b in plan.batches:
+            journal.record_batch(job, applied(b.index, b.ids))
+        journal.finish_job(job, "done")
+
+    run(make_plan(["0", "1", "2"], tags=("A", "B")))
+    run(make_plan(["1", "2"], action="remove", tags=("A",)))
+    run(make_plan(["2"], tags=("A",)))
+    pending = journal.start_job(make_plan(["9"], tags=("A",)))  # never sent: not state
+    assert pending
+    state = journal.state_for("atlas", {"projection_id": P})
+    got = sorted(map(tuple, state[["id", "tag"]].to_numpy().tolist()))
+    assert got == [("0", "A"), ("0", "B"), ("1", "B"), ("2", "A"), ("2", "B")]
+    assert list(journal.state_for("atlas", {"projection_id": P}, ids=["1"])["tag"]) == ["B"]
+    assert journal.state_for("atlas", {"projection_id": "other"}).empty
+    assert list(journal.state_for("nekt").columns) == ["id", "tag"]
+
+
+def test_export_csv_is_formula_safe(journal: Journal) -> None:
+    job = journal.start_job(make_plan(["=cmd()", "@x", "ok"], tags=("+t",), chunk=3))
+    journal.record_batch(job, BatchOutcome(0, "partial", 2, 1, not_found_ids=("ok",)))
+    rows = list(csv.DictReader(io.StringIO(journal.export_job(job, "csv").decode())))
+    assert [r["id"] for r in rows] == ["'=cmd()", "'@x", "ok"]
+    assert {r["tags"] for r in rows} == {"'+t"}
+    assert [r["result"] for r in rows] == ["applied", "applied", "not_found"]
+    doc = json.loads(journal.export_job(job, "json"))
+    assert doc["job"]["id"] == job and doc["batches"][0]["ids"] == ["=cmd()", "@x", "ok"]
+
+
+def test_no_key_is_stored(journal: Journal) -> None:
+    journal.start_job(make_plan(["0"]))
+    raw = journal.path.read_bytes() + Path(f"{journal.path}-wal").read_bytes()
+    assert b"sandbox-atlas-key" not in raw and b"Bearer" not in raw
+
+
+def test_killed_writer_leaves_a_readable_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    # A child records a job, then dies without closing (no checkpoint, WAL left behind).
+    code = (
+        "import os, sys; sys.path.insert(0, 'tests');"
+        "from test_journal import make_plan; from tagging.journal import Journal;"
+        f"j = Journal({str(path)!r}); j.start_job(make_plan(['0', '1', '2']));"
+        "os._exit(0)"  # no atexit, no close
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+    [entry] = Journal(path).jobs()
+    assert entry["counts"]["pending"] == 3
+    assert entry["status"] == "interrupted"  # its process is gone
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
