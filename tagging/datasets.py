@@ -1,0 +1,628 @@
+"""Load a file into pandas, pick and check its id column, read existing tags, demo datasets.
+
+Usage::
+
+    from tagging.datasets import load_dataset, suggest_id_columns, id_column_report
+
+    df = load_dataset("papers.csv")                 # a path: CSV/TSV/Parquet/JSON/JSONL/Excel
+    df = load_dataset(uploaded_file)                # Streamlit UploadedFile (.name + .getvalue())
+    df = load_dataset(io.BytesIO(raw), name="x.parquet", id_column="id")
+    df.attrs["notes"]                               # e.g. ["decoded as Windows-1252 ..."]
+
+    col = suggest_id_columns(df)[0]                 # unique, non-null columns first
+    report = id_column_report(df, col)              # IdReport(nulls=0, duplicates=0, ...)
+    if not report.ok:
+        print(report.message)                       # one line for st.warning
+
+    known = parse_tag_column(df["tags"], ids=df["id"])   # long frame ["id", "tag"]
+    demo = demo_datasets()["atlas"]; frame = demo.frame()
+
+Every failure is a :class:`tagging.errors.DatasetError` whose message is one line saying what
+is wrong and what to do.
+
+Text encodings: UTF-8 (with or without BOM) is tried first; UTF-16 is used when the file starts
+with a UTF-16 BOM (Excel's "Unicode text"); otherwise the file is read as Windows-1252, which
+accepts any byte, and ``df.attrs["notes"]`` says so, because a wrong guess shows up as odd
+accented letters rather than as an error.
+
+Ids are strings: the chosen id column, and any column whose name looks like an id (``id``,
+``*_id``, ``*Id``, ``uuid``, ``key``...), is read as text where the format allows it (CSV, TSV,
+Excel), so ``007`` stays ``007``; other formats have their id column converted afterwards
+without ``.0`` artefacts (``7.0`` -> ``"7"``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from tagging.errors import DatasetError
+from tagging.sandbox.world import (
+    ATLAS_PROJECTION_ID,
+    ATLAS_PROJECTION_NAME,
+    atlas_frame,
+    immuta_frame,
+    nekt_frame,
+)
+
+Format = Literal["csv", "tsv", "parquet", "json", "jsonl", "excel"]
+Source = str | Path | IO[bytes] | Any  # Any: objects with .name and .getvalue()/.read()
+
+FORMATS: dict[str, Format] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+}
+# Extensions whose content is sniffed instead of trusted.
+_SNIFFED = {"", ".txt", ".dat", ".data", ".gz"}
+_SUPPORTED = "CSV, TSV, Parquet, JSON, JSONL or Excel (.xlsx)"
+_FORMAT_LABEL: dict[Format, str] = {
+    "csv": "CSV",
+    "tsv": "TSV",
+    "parquet": "Parquet",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "excel": "Excel",
+}
+_PARQUET_MAGIC = b"PAR1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+_HEAD_BYTES = 64 * 1024
+_ID_NAME = re.compile(r"^(id|uuid|guid|key)$|[_\s.-](id|uuid|guid|key)$|[a-z0-9]Id$", re.I)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_dataset(
+    source: Source, name: str | None = None, *, id_column: str | None = None
+) -> pd.DataFrame:
+    """Read a CSV, TSV, Parquet, JSON (records or columns), JSONL or Excel file into pandas.
+
+    source: a path, or a file-like object (bytes) such as Streamlit's UploadedFile.
+    name:   the file name used to pick the format and in messages; defaults to the path or the
+            object's ``.name``. The extension decides the format; unknown or missing
+            extensions are sniffed from the first bytes.
+    id_column: read this column as strings and check it exists.
+
+    Returns the frame with ``attrs`` {"source": name, "format": fmt, "notes": [str, ...]}.
+    Raises DatasetError with a one-line message for every unreadable input.
+    """
+    label, path, data = _open(source, name)
+    head = _head(path, data)
+    fmt = _detect_format(label, head)
+    notes: list[str] = []
+    target: str | Path | io.BytesIO = path if path is not None else io.BytesIO(data or b"")
+    if fmt in ("csv", "tsv"):
+        df = _read_delimited(target, label, fmt, id_column, notes)
+    elif fmt == "parquet":
+        df = _read_parquet(target, label)
+    elif fmt == "excel":
+        df = _read_excel(target, label, id_column, notes)
+    else:
+        raw = path.read_bytes() if path is not None else (data or b"")
+        text = _decode(raw, label, notes)
+        df = _read_json_text(text, label, fmt)
+    if df.shape[1] == 0:
+        raise DatasetError(f"{label} has no columns: choose a file with a header row")
+    if len(df) == 0:
+        raise DatasetError(
+            f"{label} has a header but no rows: add at least one data row or choose another file"
+        )
+    df.columns = [str(c) for c in df.columns]
+    if id_column is not None:
+        if id_column not in df.columns:
+            cols = ", ".join(df.columns[:12]) + (", ..." if df.shape[1] > 12 else "")
+            raise DatasetError(
+                f"id column '{id_column}' is not in {label}; its columns are: {cols}"
+            )
+        df[id_column] = to_id_strings(df[id_column])
+    for col in df.columns:
+        if col != id_column and _ID_NAME.search(col):
+            df[col] = to_id_strings(df[col])
+    df.attrs.update({"source": label, "format": fmt, "notes": notes})
+    return df
+
+
+def to_id_strings(series: pd.Series) -> pd.Series:
+    """Ids as strings (``str`` dtype), nulls kept as NA; integral floats lose their ``.0``."""
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("str")
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        finite = values[~np.isnan(values)]
+        if finite.size == 0 or np.all(np.mod(finite, 1) == 0):
+            return series.astype("Int64").astype("str")
+    if pd.api.types.is_object_dtype(series.dtype):
+        # Mixed Python objects (JSON ids): integral floats read back as ints first.
+        floats = series.map(lambda v: isinstance(v, float) and v.is_integer())
+        if floats.any():
+            series = series.where(~floats, series[floats].map(lambda v: int(v)))
+        return series.astype("str").where(series.notna())
+    return series.astype("str")
+
+
+def _open(source: Source, name: str | None) -> tuple[str, Path | None, bytes | None]:
+    """(label for messages, path or None, bytes or None): exactly one of path/bytes is set."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        label = name or path.name
+        if not path.exists():
+            raise DatasetError(f"{path} does not exist: check the path")
+        if path.is_dir():
+            raise DatasetError(f"{path} is a folder: choose a file inside it")
+        return label, path, None
+    label = name or Path(str(getattr(source, "name", "") or "upload")).name
+    if hasattr(source, "getvalue"):
+        raw = source.getvalue()
+    elif hasattr(source, "read"):
+        raw = source.read()
+    elif isinstance(source, bytes | bytearray):
+        raw = bytes(source)
+    else:
+        raise DatasetError(
+            f"cannot read a {type(source).__name__}: pass a file path or an uploaded file"
+        )
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    return label, None, bytes(raw)
+
+
+def _head(path: Path | None, data: bytes | None) -> bytes:
+    if path is not None:
+        with path.open("rb") as fh:
+            return fh.read(_HEAD_BYTES)
+    return (data or b"")[:_HEAD_BYTES]
+
+
+def _sniff(head: bytes) -> Format | None:
+    """The format the first bytes show, when cheap to tell; None for text we cannot place."""
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_ZIP_MAGIC):
+        return "excel"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"["):
+        return "json"
+    if stripped.startswith(b"{"):
+        lines = [ln.strip() for ln in stripped.splitlines() if ln.strip()]
+        if len(lines) > 1 and lines[0].endswith(b"}") and lines[1].startswith(b"{"):
+            return "jsonl"
+        return "json"
+    first = stripped.split(b"\n", 1)[0]
+    if b"\t" in first and first.count(b"\t") >= first.count(b","):
+        return "tsv"
+    if first:
+        return "csv"
+    return None
+
+
+def _detect_format(label: str, head: bytes) -> Format:
+    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise DatasetError(
+            f"{label} is empty: choose a file with a header row and at least one data row"
+        )
+    suffix = Path(label).suffix.lower()
+    sniffed = _sniff(head)
+    if head.startswith(_OLE_MAGIC) or suffix == ".xls":
+        raise DatasetError(
+            f"{label} is a legacy Excel .xls workbook: save it as .xlsx or CSV and load that"
+        )
+    if suffix in FORMATS:
+        fmt = FORMATS[suffix]
+        binary = {"parquet", "excel"}
+        if sniffed in binary and sniffed != fmt:
+            raise DatasetError(
+                f"{label} looks like a {_FORMAT_LABEL[sniffed]} file, not {_FORMAT_LABEL[fmt]}: "
+                f"rename it with the right extension"
+            )
+        if fmt in binary and sniffed not in binary:
+            if _looks_binary(head):
+                what = "Parquet" if fmt == "parquet" else "Excel .xlsx"
+                raise DatasetError(
+                    f"{label} is not a valid {what} file (corrupt or truncated): export it again"
+                )
+            raise DatasetError(
+                f"{label} contains text, not {_FORMAT_LABEL[fmt]}: "
+                f"rename it to .csv, .tsv or .json to match its content"
+            )
+        if fmt == "json" and sniffed == "jsonl":
+            return "jsonl"
+        if fmt in ("csv", "tsv", "json", "jsonl") and _looks_binary(head):
+            raise DatasetError(
+                f"{label} has binary content, not {_FORMAT_LABEL[fmt]} text: "
+                f"choose a {_SUPPORTED} file"
+            )
+        return fmt
+    if (
+        suffix in _SNIFFED
+        and sniffed is not None
+        and not (sniffed in ("csv", "tsv") and _looks_binary(head))
+    ):
+        return sniffed
+    raise DatasetError(
+        f"{label}: unsupported file type '{suffix or 'no extension'}': choose a {_SUPPORTED} file"
+    )
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False  # UTF-16 text has NULs but is text
+    return b"\x00" in head[:4096]
+
+
+def _decode(raw: bytes, label: str, notes: list[str]) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        notes.append(f"{label} is not UTF-8; decoded as Windows-1252 (check accented letters)")
+        return raw.decode("cp1252", errors="replace")
+
+
+def _encoding_for(head: bytes) -> str:
+    return "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+
+
+def _read_delimited(
+    target: str | Path | io.BytesIO,
+    label: str,
+    fmt: Format,
+    id_column: str | None,
+    notes: list[str],
+) -> pd.DataFrame:
+    sep = "\t" if fmt == "tsv" else ","
+    head = _head(target if isinstance(target, Path) else None, _buffer_bytes(target))
+    encoding = _encoding_for(head)
+    for attempt in (encoding, "cp1252"):
+        try:
+            _rewind(target)
+            header = pd.read_csv(target, sep=sep, nrows=0, encoding=attempt)
+            text_cols = {str(c) for c in header.columns if _ID_NAME.search(str(c))}
+            if id_column is not None:
+                text_cols.add(id_column)
+            _rewind(target)
+            df = pd.read_csv(
+                target,
+                sep=sep,
+                encoding=attempt,
+                dtype=dict.fromkeys(text_cols, "str"),
+                keep_default_na=True,
+                low_memory=False,
+            )
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError as exc:
+            raise DatasetError(
+                f"{label} is empty: choose a file with a header row and at least one data row"
+            ) from exc
+        except pd.errors.ParserError as exc:
+            detail = " ".join(str(exc).split())
+            raise DatasetError(
+                f"{label} is not a valid {_FORMAT_LABEL[fmt]} table ({detail}): "
+                f"check quoting and the number of fields per line"
+            ) from exc
+        if attempt == "cp1252":
+            notes.append(f"{label} is not UTF-8; decoded as Windows-1252 (check accented letters)")
+        return df
+    raise DatasetError(f"{label} cannot be decoded as text: save it as UTF-8 and load it again")
+
+
+def _buffer_bytes(target: str | Path | io.BytesIO) -> bytes | None:
+    return target.getvalue()[:_HEAD_BYTES] if isinstance(target, io.BytesIO) else None
+
+
+def _rewind(target: str | Path | io.BytesIO) -> None:
+    if isinstance(target, io.BytesIO):
+        target.seek(0)
+
+
+def _read_parquet(target: str | Path | io.BytesIO, label: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(target, engine="pyarrow")
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DatasetError(
+            f"{label} is not a valid Parquet file (corrupt or truncated): export it again"
+        ) from exc
+
+
+def _read_excel(
+    target: str | Path | io.BytesIO, label: str, id_column: str | None, notes: list[str]
+) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(target, engine="openpyxl")
+        sheet = book.sheet_names[0]
+        header = book.parse(sheet, nrows=0)
+        text_cols = {str(c) for c in header.columns if _ID_NAME.search(str(c))}
+        if id_column is not None:
+            text_cols.add(id_column)
+        df = book.parse(sheet, dtype=dict.fromkeys(text_cols, "str"))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise DatasetError(
+            f"{label} is not a valid Excel .xlsx workbook (corrupt or not Excel): "
+            f"open and save it again in Excel, or export CSV"
+        ) from exc
+    if len(book.sheet_names) > 1:
+        notes.append(f"{label} has {len(book.sheet_names)} sheets; loaded the first, '{sheet}'")
+    return df
+
+
+def _read_json_text(text: str, label: str, fmt: Format) -> pd.DataFrame:
+    if fmt == "jsonl":
+        try:
+            rows = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
+        except ValueError as exc:
+            raise DatasetError(
+                f"{label} is not valid JSON Lines (one JSON object per line): "
+                f"fix the broken line or export again"
+            ) from exc
+        return rows
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # several documents: JSON Lines saved as .json
+            return _read_json_text(text, label, "jsonl")
+        raise DatasetError(
+            f"{label} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}): "
+            f"fix it or export again"
+        ) from exc
+    return _json_table(data, label)
+
+
+def _json_table(data: object, label: str) -> pd.DataFrame:
+    not_table = DatasetError(
+        f"{label} is JSON but not a table: use a list of records [{{...}}, ...] "
+        f'or an object of columns {{"col": [...], ...}}'
+    )
+    if isinstance(data, list):
+        if not data:
+            raise DatasetError(f"{label} holds an empty list: it has no rows to load")
+        if all(isinstance(r, dict) for r in data):
+            return pd.DataFrame.from_records(data)
+        raise not_table
+    if isinstance(data, dict):
+        for key in ("data", "records", "rows", "items", "results"):
+            if isinstance(data.get(key), list) and len(data) <= 3:
+                return _json_table(data[key], label)
+        values = list(data.values())
+        if values and all(isinstance(v, list) for v in values):
+            lengths = {len(v) for v in values}
+            if len(lengths) != 1:
+                raise DatasetError(
+                    f"{label} has columns of different lengths: every column needs one value "
+                    f"per row"
+                )
+            return pd.DataFrame(data)
+        if values and all(isinstance(v, dict) for v in values):
+            return pd.DataFrame(data)  # pandas' "columns" orient: {col: {row: value}}
+        raise not_table
+    raise not_table
+
+
+# --- id columns ----------------------------------------------------------------------------
+
+
+def suggest_id_columns(df: pd.DataFrame) -> list[str]:
+    """Columns that could hold ids, best first: unique and non-null first, id-like names
+    before others, then file order. Only text and integer columns are candidates.
+
+    Cheap on a million rows: a 10,000-row sample rules out columns with duplicates before the
+    full uniqueness check runs.
+    """
+    scored: list[tuple[int, int, int, str]] = []
+    for pos, col in enumerate(df.columns):
+        s = df[col]
+        if not (
+            pd.api.types.is_integer_dtype(s.dtype)
+            or pd.api.types.is_string_dtype(s.dtype)
+            or pd.api.types.is_object_dtype(s.dtype)
+        ) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        sample = s.iloc[:10_000]
+        unique = bool(
+            not sample.isna().any()
+            and sample.is_unique
+            and not s.isna().any()
+            and _safe_is_unique(s)
+        )
+        scored.append((0 if unique else 1, 0 if _ID_NAME.search(str(col)) else 1, pos, col))
+    return [col for *_, col in sorted(scored)]
+
+
+def _safe_is_unique(s: pd.Series) -> bool:
+    try:
+        return bool(s.is_unique)
+    except TypeError:  # unhashable cells (lists from JSON)
+        return False
+
+
+@dataclass(frozen=True)
+class IdReport:
+    """How usable a column is as the id column."""
+
+    column: str
+    rows: int
+    nulls: int  # missing or blank ids
+    duplicates: int  # rows repeating an id seen earlier
+    duplicate_ids: int  # distinct ids that appear more than once
+    sample_duplicates: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.nulls == 0 and self.duplicates == 0
+
+    @property
+    def message(self) -> str:
+        """One line for the page: empty when the column is fine."""
+        if self.ok:
+            return ""
+        parts = []
+        if self.nulls:
+            parts.append(f"{self.nulls:,} rows have no id")
+        if self.duplicates:
+            sample = ", ".join(self.sample_duplicates)
+            parts.append(
+                f"{self.duplicate_ids:,} ids repeat ({self.duplicates:,} extra rows; e.g. {sample})"
+            )
+        return (
+            f"id column '{self.column}': "
+            + "; ".join(parts)
+            + (": rows without an id are skipped and repeated ids are tagged once")
+        )
+
+
+def id_column_report(df: pd.DataFrame, col: str, sample: int = 5) -> IdReport:
+    """Nulls (missing or blank) and duplicates in ``df[col]``, with a few duplicate ids."""
+    if col not in df.columns:
+        raise DatasetError(f"id column '{col}' is not in the dataset: choose one of its columns")
+    ids = to_id_strings(df[col])
+    blank = ids.isna() | ids.str.strip().eq("").fillna(True)
+    present = ids[~blank]
+    dup = present.duplicated(keep="first")
+    dup_values = present[dup]
+    return IdReport(
+        column=col,
+        rows=len(df),
+        nulls=int(blank.sum()),
+        duplicates=int(dup.sum()),
+        duplicate_ids=int(dup_values.nunique()),
+        sample_duplicates=tuple(str(v) for v in dup_values.drop_duplicates().iloc[:sample]),
+    )
+
+
+# --- existing tags ---------------------------------------------------------------------------
+
+
+def parse_tag_column(
+    series: pd.Series, sep: str | None = None, *, ids: pd.Series | None = None
+) -> pd.DataFrame:
+    """A column of existing tags -> long frame ["id", "tag"] (the known-state shape).
+
+    Cells may be lists (Parquet/JSON), JSON-style lists as text (``'["a", "b"]'``) or
+    delimited text (``"a;b"``, ``"a, b"``, ``"a|b"``). ``sep=None`` picks the first of
+    ``;``, ``|``, ``,`` that occurs in the text cells. Ids come from ``ids`` (aligned by
+    position) or else from the series index. Blank tags are dropped, pairs de-duplicated.
+    Vectorised: split + explode; list-like text assumes tag names contain no separator.
+    """
+    id_values = (
+        to_id_strings(pd.Series(ids).reset_index(drop=True))
+        if ids is not None
+        else to_id_strings(pd.Series(series.index.astype(str)))
+    )
+    if len(id_values) != len(series):
+        raise DatasetError("the tag column and the id column have different lengths")
+    values = series.reset_index(drop=True)
+    frame = pd.DataFrame({"id": id_values, "tag": values})
+    if pd.api.types.is_object_dtype(values.dtype):
+        is_list = values.map(lambda v: isinstance(v, list | tuple | np.ndarray | set))
+    else:
+        is_list = pd.Series(False, index=values.index)
+    listed = frame[is_list].explode("tag")
+    text = frame[~is_list].dropna(subset=["tag"])
+    text_tags = text["tag"].astype("str").str.strip()
+    bracketed = text_tags.str.startswith("[") & text_tags.str.endswith("]")
+    text_tags = text_tags.where(~bracketed, text_tags.str.slice(1, -1))
+    if sep is None:
+        sep = _guess_separator(text_tags, bracketed)
+    text = text.assign(tag=text_tags.str.split(sep, regex=False)).explode("tag")
+    out = pd.concat([listed, text], ignore_index=True)
+    out = out.dropna(subset=["tag", "id"])
+    tags = out["tag"].astype("str").str.strip().str.strip("\"'").str.strip()
+    out = pd.DataFrame({"id": out["id"].astype("str"), "tag": tags})
+    out = out[out["tag"] != ""].drop_duplicates(ignore_index=True)
+    return out.astype({"id": "str", "tag": "str"})
+
+
+def _guess_separator(text: pd.Series, bracketed: pd.Series) -> str:
+    if bracketed.any():
+        return ","
+    for candidate in (";", "|", ","):
+        if text.str.contains(candidate, regex=False).any():
+            return candidate
+    return ";"
+
+
+# --- demo datasets ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """A demo table describing the sandbox's items, with what the Tag page needs to push."""
+
+    key: str  # "atlas" | "nekt" | "immuta"
+    name: str
+    provider: str
+    id_column: str
+    kind_column: str | None  # Nekt resource type / Immuta model type, per row
+    target: Mapping[str, str]
+    facet: str  # a good default facet for coverage charts
+    description: str
+    build: Callable[[], pd.DataFrame]
+
+    def frame(self) -> pd.DataFrame:
+        """The table (ids as strings); built fresh each call, so cache it in the page."""
+        return self.build()
+
+
+def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
+    """The three demo tables matching the sandbox's default world, keyed by provider.
+
+    ``atlas_points`` must match the sandbox's ``--atlas-points`` for every id to exist.
+    """
+    return {
+        "atlas": DemoDataset(
+            key="atlas",
+            name=f"Atlas: {ATLAS_PROJECTION_NAME}",
+            provider="atlas",
+            id_column="id",
+            kind_column=None,
+            target={"projection_id": ATLAS_PROJECTION_ID},
+            facet="field",
+            description=f"{atlas_points:,} points of the demo Atlas map "
+            f"(ids '0'..'{atlas_points - 1}')",
+            build=lambda: atlas_frame(atlas_points),
+        ),
+        "nekt": DemoDataset(
+            key="nekt",
+            name="Nekt: catalog resources",
+            provider="nekt",
+            id_column="id",
+            kind_column="resource_type",
+            target={},
+            facet="resource_type",
+            description="Catalog resources of all 8 Nekt types (UUIDs), with owners",
+            build=nekt_frame,
+        ),
+        "immuta": DemoDataset(
+            key="immuta",
+            name="Immuta: data sources, columns and projects",
+            provider="immuta",
+            id_column="model_id",
+            kind_column="model_type",
+            target={},
+            facet="model_type",
+            description="Immuta data sources, their columns (<id>_<column>) and projects",
+            build=immuta_frame,
+        ),
+    }
