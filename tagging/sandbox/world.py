@@ -104,9 +104,7 @@ class World:
         return out
 
     def immuta_projects(self) -> list[dict[str, object]]:
-        return [
-            {"id": p, "name": f"Project {p}"} for p in range(1, self.size.immuta_projects + 1)
-        ]
+        return [{"id": p, "name": f"Project {p}"} for p in range(1, self.size.immuta_projects + 1)]
 
     def to_json(self) -> dict[str, object]:
         """The `GET /_sandbox/world` body."""

@@ -1,0 +1,66 @@
+"""The sandbox as one ASGI app: the three provider APIs under prefixes, plus inspection."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+
+from tagging.sandbox.atlas_api import create_atlas_app
+from tagging.sandbox.faults import FaultMiddleware, Faults
+from tagging.sandbox.immuta_api import create_immuta_app
+from tagging.sandbox.nekt_api import create_nekt_app
+from tagging.sandbox.store import Store
+from tagging.sandbox.world import World, WorldSize
+
+DEFAULT_KEYS = {
+    "atlas": "sandbox-atlas-key",
+    "nekt": "sandbox-nekt-key",
+    "immuta": "dea464c07bd07300095caa8",  # the docs' example token, so examples run as written
+}
+KEY_ENV = {p: f"TAGGING_SANDBOX_{p.upper()}_KEY" for p in DEFAULT_KEYS}
+
+
+def keys_from_env() -> dict[str, str]:
+    """Default keys, each overridable by `TAGGING_SANDBOX_<PROVIDER>_KEY`."""
+    return {p: os.environ.get(KEY_ENV[p]) or k for p, k in DEFAULT_KEYS.items()}
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    db: str = ":memory:"
+    size: WorldSize = field(default_factory=WorldSize)
+    faults: Faults = field(default_factory=Faults)
+    keys: dict[str, str] = field(default_factory=keys_from_env)
+
+
+def create_app(config: SandboxConfig | None = None) -> FastAPI:
+    """Build the sandbox app (usable in-process with an ASGI transport or TestClient)."""
+    config = config or SandboxConfig()
+    world = World(config.size)
+    store = Store(config.db)
+    app = FastAPI(title="Tagging sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.store = store
+    app.state.world = world
+    app.state.config = config
+
+    @app.get("/_sandbox/world")
+    def sandbox_world() -> dict[str, object]:
+        return world.to_json()
+
+    @app.get("/_sandbox/state")
+    def sandbox_state() -> dict[str, Any]:
+        return store.state()
+
+    @app.post("/_sandbox/reset")
+    def sandbox_reset() -> dict[str, bool]:
+        store.reset()
+        return {"reset": True}
+
+    app.mount("/atlas", create_atlas_app(store, world, config.keys["atlas"]))
+    app.mount("/nekt", create_nekt_app(store, world, config.keys["nekt"]))
+    app.mount("/immuta", create_immuta_app(store, world, config.keys["immuta"]))
+    app.add_middleware(FaultMiddleware, faults=config.faults)
+    return app

@@ -1,0 +1,71 @@
+"""Start the file-backed sandbox for the app when none is running.
+
+The sandbox runs detached (its own session), so it outlives the Streamlit process that
+started it and the CLI sees the same state.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+DEFAULT_DB = ".tagging/sandbox.db"
+START_TIMEOUT_S = 20.0
+
+
+def is_running(url: str = DEFAULT_URL) -> bool:
+    """True when a sandbox answers `GET {url}/_sandbox/world`."""
+    try:
+        return httpx.get(f"{url.rstrip('/')}/_sandbox/world", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ensure_running(url: str = DEFAULT_URL, db: str = DEFAULT_DB) -> bool:
+    """Start a sandbox at `url` unless one answers there. True if this call started one.
+
+    Output goes to `sandbox.log` beside the database. Raises RuntimeError when the started
+    process exits or does not answer within 20 s.
+    """
+    if is_running(url):
+        return False
+    parts = urlsplit(url)
+    port = parts.port or 8765
+    host = parts.hostname or "127.0.0.1"
+    log_dir = Path(db).parent if db != ":memory:" else Path(".tagging")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "sandbox.log", "ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tagging",
+                "sandbox",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--db",
+                db,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if is_running(url):
+            return True
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"the sandbox exited with code {proc.returncode}; see {log_dir / 'sandbox.log'}"
+            )
+        time.sleep(0.2)
+    raise RuntimeError(f"the sandbox did not answer at {url} within {START_TIMEOUT_S:.0f} s")

@@ -1,0 +1,186 @@
+"""SQLite state of the sandbox: one connection, one lock, set-based SQL.
+
+Handlers run in a threadpool; every read and write goes through `Store.tx()`, which holds
+the lock for one transaction. A file database uses WAL so a restarted (or second) process
+can open the same state while another one still has it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from tagging.sandbox.world import (
+    IMMUTA_FIRST_NEW_TAG_ID,
+    IMMUTA_SEED_ASSIGNMENTS,
+    IMMUTA_SEED_TAGS,
+)
+
+# Profile id of the (only) sandbox user: Immuta's `createdBy` / `addedBy`.
+IMMUTA_USER_ID = 2
+SEED_TIME = "2021-06-24T15:08:53.119Z"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS atlas_tags (
+    id INTEGER PRIMARY KEY,
+    projection_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    uuid TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    UNIQUE (projection_id, name)
+);
+-- A tag belongs to one projection, so (tag, point) is the (projection, tag, point) key.
+CREATE TABLE IF NOT EXISTS atlas_points (
+    tag INTEGER NOT NULL,
+    point INTEGER NOT NULL,
+    PRIMARY KEY (tag, point)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS nekt_tags (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nekt_links (
+    resource_id TEXT NOT NULL,
+    tag_id TEXT NOT NULL,
+    PRIMARY KEY (resource_id, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nekt_links_by_tag ON nekt_links (tag_id);
+
+CREATE TABLE IF NOT EXISTS immuta_tags (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    system_created INTEGER NOT NULL DEFAULT 0,
+    created_by INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS immuta_links (
+    model_type TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    tag_id INTEGER NOT NULL,
+    added_by INTEGER NOT NULL,
+    PRIMARY KEY (model_type, model_id, tag_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS immuta_links_by_tag ON immuta_links (tag_id);
+"""
+
+_TABLES = ("atlas_points", "atlas_tags", "nekt_links", "nekt_tags", "immuta_links", "immuta_tags")
+
+
+def now_iso() -> str:
+    """UTC timestamp with milliseconds and a `Z`, as the providers print them."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Store:
+    """The sandbox state. Thread-safe: one connection guarded by one lock."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+        if path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(_SCHEMA)
+        with self.tx() as db:
+            seeded = db.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
+            if seeded is None:  # a new file or memory; an existing file keeps its state
+                _seed(db)
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock; rolled back if the body raises."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def reset(self) -> None:
+        """Back to the demo world: every tag and assignment gone, the Immuta seeds back."""
+        with self.tx() as db:
+            for table in _TABLES:
+                db.execute(f"DELETE FROM {table}")  # fixed table names
+            _seed(db)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def state(self) -> dict[str, Any]:
+        """Every assignment, as `GET /_sandbox/state` returns it (lists sorted)."""
+        with self.tx() as db:
+            atlas: dict[str, dict[str, list[str]]] = {}
+            rows = db.execute(
+                """SELECT t.projection_id, t.name,
+                          (SELECT json_group_array(CAST(point AS TEXT))
+                             FROM (SELECT point FROM atlas_points WHERE tag = t.id
+                                   ORDER BY point))
+                     FROM atlas_tags t
+                    WHERE EXISTS (SELECT 1 FROM atlas_points WHERE tag = t.id)
+                    ORDER BY t.projection_id, t.name"""
+            )
+            for projection, name, ids in rows:
+                atlas.setdefault(projection, {})[name] = json.loads(ids)
+            nekt = _grouped(
+                db,
+                """SELECT l.resource_id, t.name FROM nekt_links l
+                     JOIN nekt_tags t ON t.id = l.tag_id ORDER BY l.resource_id, t.name""",
+            )
+            immuta = _grouped(
+                db,
+                """SELECT l.model_type || ':' || l.model_id, t.name FROM immuta_links l
+                     JOIN immuta_tags t ON t.id = l.tag_id
+                    ORDER BY l.model_type, l.model_id, t.name""",
+            )
+        return {"atlas": atlas, "nekt": nekt, "immuta": immuta}
+
+
+def _grouped(db: sqlite3.Connection, sql: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, name in db.execute(sql):
+        out.setdefault(key, []).append(name)
+    return out
+
+
+def _seed(db: sqlite3.Connection) -> None:
+    """The Immuta tags of the docs (system tags, with their parents) and seed assignments."""
+    names = set(IMMUTA_SEED_TAGS)
+    parents = sorted(
+        {".".join(n.split(".")[:k]) for n in names for k in range(1, n.count(".") + 1)} - names
+    )
+    taken = set(IMMUTA_SEED_TAGS.values())
+    free = (i for i in range(100, IMMUTA_FIRST_NEW_TAG_ID) if i not in taken)
+    ids = dict(IMMUTA_SEED_TAGS) | {p: next(free) for p in parents}
+    db.executemany(
+        """INSERT INTO immuta_tags (id, name, source, deleted, system_created, created_by,
+                                    created_at, updated_at)
+           VALUES (?, ?, 'curated', 0, 1, NULL, ?, ?)""",
+        [(i, n, SEED_TIME, SEED_TIME) for n, i in ids.items()],
+    )
+    db.executemany(
+        "INSERT INTO immuta_links (model_type, model_id, tag_id, added_by) VALUES (?, ?, ?, ?)",
+        [
+            (*key.split(":", 1), ids[name], IMMUTA_USER_ID)
+            for key, names_ in IMMUTA_SEED_ASSIGNMENTS.items()
+            for name in names_
+        ],
+    )
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded', ?)", (now_iso(),))
