@@ -353,11 +353,11 @@ def _read_excel(
     try:
         book = pd.ExcelFile(target, engine="openpyxl")
         sheet = book.sheet_names[0]
-        header = book.parse(sheet, nrows=0)
+        header = pd.read_excel(book, sheet_name=sheet, nrows=0)
         text_cols = {str(c) for c in header.columns if _ID_NAME.search(str(c))}
         if id_column is not None:
             text_cols.add(id_column)
-        df = book.parse(sheet, dtype=dict.fromkeys(text_cols, "str"))
+        df = pd.read_excel(book, sheet_name=sheet, dtype=dict.fromkeys(text_cols, "str"))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise DatasetError(
             f"{label} is not a valid Excel .xlsx workbook (corrupt or not Excel): "
@@ -371,7 +371,7 @@ def _read_excel(
 def _read_json_text(text: str, label: str, fmt: Format) -> pd.DataFrame:
     if fmt == "jsonl":
         try:
-            rows = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
+            rows = pd.read_json(io.StringIO(text), lines=True, dtype=False)
         except ValueError as exc:
             raise DatasetError(
                 f"{label} is not valid JSON Lines (one JSON object per line): "
