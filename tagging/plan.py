@@ -6,9 +6,16 @@ executor, journal, CLI and pages. Change them only together with every user.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from html import escape
 from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from tagging import providers
+from tagging.errors import InputError
 
 Provider = Literal["atlas", "nekt", "immuta"]
 Action = Literal["add", "remove"]
@@ -37,7 +44,8 @@ class Batch:
 
     index: int
     ids: tuple[str, ...]
-    kinds: tuple[str, ...] | None = None  # per id, when the provider needs them
+    # Per id, when ids have different kinds; None when the operation's single kind applies.
+    kinds: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,3 +60,218 @@ class Plan:
     @property
     def to_send(self) -> int:
         return sum(len(b.ids) for b in self.batches)
+
+    @property
+    def provider(self) -> Provider:
+        return self.operation.provider
+
+    def request_count(self) -> int:
+        """HTTP requests the plan needs when nothing is retried."""
+        api = providers.get(self.provider)
+        return sum(api.request_count(self.operation, b) for b in self.batches)
+
+    def describe(self) -> list[str]:
+        """Plain-text lines saying what a push of this plan will do."""
+        return describe(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per batch: batch, ids, first id, last id, kinds, requests."""
+        api = providers.get(self.provider)
+        rows = [
+            {
+                "batch": b.index,
+                "ids": len(b.ids),
+                "first id": b.ids[0] if b.ids else "",
+                "last id": b.ids[-1] if b.ids else "",
+                "kinds": _kinds_label(self.operation, b),
+                "requests": api.request_count(self.operation, b),
+            }
+            for b in self.batches
+        ]
+        columns = ["batch", "ids", "first id", "last id", "kinds", "requests"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_curl(self, max_ids: int = 5, base_url: str | None = None) -> list[str]:
+        """One curl command per kind of request, ids cut to `max_ids`, key as $VAR."""
+        from tagging.curl import plan_to_curl
+
+        return plan_to_curl(self, max_ids=max_ids, base_url=base_url)
+
+    def _repr_html_(self) -> str:
+        lines = "".join(f"<li>{escape(line)}</li>" for line in self.describe())
+        table = self.to_frame().head(20).to_html(index=False)
+        more = len(self.batches) - 20
+        tail = f"<p>… and {more} more batches</p>" if more > 0 else ""
+        return f"<ul>{lines}</ul>{table}{tail}"
+
+
+# --- building a plan ---------------------------------------------------------------------
+
+KNOWN_COLUMNS = ["id", "tag"]
+
+
+def plan(
+    op: TagOperation,
+    known: pd.DataFrame | None = None,
+    chunk_size: int | None = None,
+    *,
+    catalog: Collection[str] | None = None,
+) -> Plan:
+    """Validate, de-duplicate, diff against known state and chunk an operation. No I/O.
+
+    known:   ["id", "tag"] rows (one per id carrying a tag); ids already in the wanted state
+             are skipped (add: carrying ALL the tags; remove: carrying NONE of them).
+    catalog: tag names the API already has (from `Connection.tags()`); lets Immuta plans warn
+             about parent tags and refuse tags that do not exist.
+    """
+    api = providers.get(op.provider)
+    tags = _clean_tags(op.tags)
+    if op.action not in ("add", "remove"):
+        raise InputError(f"action must be 'add' or 'remove', not {op.action!r}")
+    ids = _id_series(op.ids)
+    if ids.empty:
+        raise InputError("no ids to tag: select at least one row")
+    kinds = api.normalize_kinds(_kind_series(op, len(ids)), len(ids))
+    op = replace(op, tags=tags)
+    if isinstance(op.kinds, str) and kinds is not None:
+        op = replace(op, kinds=str(kinds.iloc[0]))
+    api.validate(op, ids, kinds)
+    warnings = tuple(api.warnings(op, catalog))
+
+    keep = ~ids.duplicated(keep="first").to_numpy()
+    requested = int(keep.sum())
+    if known is not None:
+        keep &= ~_already_done(op, ids, known)
+    ids = ids[keep]
+    # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
+    per_id_kinds = None
+    if kinds is not None:
+        per_id_kinds = kinds[keep] if len(kinds) == len(keep) else _repeat(kinds.iloc[0], len(ids))
+
+    size = chunk_size or api.default_chunk
+    if size < 1:
+        raise InputError(f"chunk size must be at least 1, not {size}")
+    batches = tuple(_chunk(ids, per_id_kinds, size))
+    return Plan(
+        operation=op,
+        batches=batches,
+        requested=requested,
+        skipped=requested - len(ids),
+        known_state=known is not None,
+        warnings=warnings,
+    )
+
+
+def _clean_tags(tags: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        tags = (tags,)
+    if not tags:
+        raise InputError("no tags chosen: pick at least one tag")
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InputError(f"tag names must be text, not {type(tag).__name__}")
+    return tuple(dict.fromkeys(tags))
+
+
+def _id_series(values: Sequence[str]) -> pd.Series:
+    """Ids as a string Series with a 0..n-1 index; integer ids become their decimal text."""
+    s: pd.Series
+    if isinstance(values, pd.Series | pd.Index):
+        s = pd.Series(values.to_numpy(), copy=False)
+    else:
+        s = pd.Series(np.asarray(values) if isinstance(values, np.ndarray) else list(values))
+    missing = s.isna()
+    if missing.any():
+        row = int(missing.to_numpy().nonzero()[0][0])
+        raise InputError(f"id at row {row} is missing: drop empty ids before tagging")
+    if pd.api.types.is_float_dtype(s.dtype):
+        if not (s == s.round()).all():
+            raise InputError("ids are fractional numbers: pick an id column of text or integers")
+        s = s.astype("int64")
+    if pd.api.types.is_bool_dtype(s.dtype):
+        raise InputError("ids are true/false values: pick the id column")
+    return s.astype(str)
+
+
+def _kind_series(op: TagOperation, n: int) -> pd.Series | None:
+    if op.kinds is None:
+        return None
+    if isinstance(op.kinds, str):
+        return pd.Series([op.kinds])
+    kinds = pd.Series(list(op.kinds) if not isinstance(op.kinds, pd.Series) else op.kinds)
+    if len(kinds) != len(op.ids):
+        raise InputError(f"{len(kinds)} kinds given for {len(op.ids)} ids: give one per id")
+    return kinds.reset_index(drop=True).astype(str)
+
+
+def _already_done(op: TagOperation, ids: pd.Series, known: pd.DataFrame) -> np.ndarray:
+    """Boolean mask over ids: True where known state says the operation changes nothing."""
+    missing = [c for c in KNOWN_COLUMNS if c not in known.columns]
+    if missing:
+        raise InputError(f"known state needs columns 'id' and 'tag' (missing: {missing})")
+    relevant = known.loc[known["tag"].isin(op.tags), KNOWN_COLUMNS]
+    relevant_ids = relevant["id"].astype(str)
+    if op.action == "remove":
+        return ~ids.isin(relevant_ids.unique()).to_numpy()
+    pairs = pd.DataFrame({"id": relevant_ids, "tag": relevant["tag"]}).drop_duplicates()
+    counts = pairs.groupby("id", sort=False)["tag"].size()
+    complete = counts.index[counts.to_numpy() == len(op.tags)]
+    return ids.isin(complete).to_numpy()
+
+
+def _repeat(value: str, n: int) -> pd.Series:
+    return pd.Series(np.full(n, value, dtype=object))
+
+
+def _chunk(ids: pd.Series, kinds: pd.Series | None, size: int) -> list[Batch]:
+    values = ids.to_numpy()
+    kind_values = kinds.to_numpy() if kinds is not None else None
+    batches = []
+    for index, start in enumerate(range(0, len(values), size)):
+        part = tuple(values[start : start + size].tolist())
+        part_kinds = (
+            tuple(kind_values[start : start + size].tolist()) if kind_values is not None else None
+        )
+        batches.append(Batch(index=index, ids=part, kinds=part_kinds))
+    return batches
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def describe(p: Plan) -> list[str]:
+    op = p.operation
+    verb = "add" if op.action == "add" else "remove"
+    tags = ", ".join(repr(t) for t in op.tags)
+    where = _target_label(op)
+    lines = [f"{verb} {tags} {'to' if verb == 'add' else 'from'} {p.to_send:,} {where}"]
+    if p.requested != p.to_send or p.known_state:
+        reason = "already tagged" if op.action == "add" else "not carrying these tags"
+        lines.append(f"{p.skipped:,} of {p.requested:,} ids skipped: {reason}")
+    if p.batches:
+        largest = max(len(b.ids) for b in p.batches)
+        lines.append(
+            f"{len(p.batches):,} batches of up to {largest:,} ids, "
+            f"{p.request_count():,} requests to {op.provider}"
+        )
+    else:
+        lines.append("nothing to send")
+    lines.extend(f"warning: {w}" for w in p.warnings)
+    return lines
+
+
+def _target_label(op: TagOperation) -> str:
+    if op.provider == "atlas":
+        label = f"points of Atlas projection {op.target.get('projection_id', '?')}"
+        if op.target.get("id_field"):
+            label += f" (by {op.target['id_field']})"
+        return label
+    noun = "resources" if op.provider == "nekt" else "models"
+    kind = f" ({op.kinds})" if isinstance(op.kinds, str) else ""
+    return f"{op.provider.capitalize()} {noun}{kind}"
+
+
+def _kinds_label(op: TagOperation, batch: Batch) -> str:
+    if batch.kinds is not None:
+        return ", ".join(sorted(set(batch.kinds)))
+    return op.kinds if isinstance(op.kinds, str) else ""

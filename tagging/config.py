@@ -1,0 +1,174 @@
+"""Connections: a base URL, a key and one configured httpx.Client per provider.
+
+Resolution order: explicit arguments > a secrets mapping (st.secrets, passed in) > environment
+> the local sandbox with its default keys. A key never appears in repr, errors or URLs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tagging import providers
+from tagging.errors import ConfigError
+from tagging.sandbox.world import ATLAS_PROJECTION_ID
+
+SANDBOX_URL_ENV = "TAGGING_SANDBOX_URL"
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
+SANDBOX_KEYS = {
+    "atlas": "sandbox-atlas-key",
+    "nekt": "sandbox-nekt-key",
+    "immuta": "dea464c07bd07300095caa8",
+}
+_LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
+
+
+@dataclass(frozen=True, repr=False)
+class Connection:
+    """Where and how to reach one provider. `client` carries the auth header and timeouts."""
+
+    provider: str
+    base_url: str
+    is_sandbox: bool
+    client: httpx.Client = field(compare=False)
+    _key: str = field(compare=False)
+
+    def __repr__(self) -> str:
+        where = "sandbox" if self.is_sandbox else "live"
+        return f"Connection(provider={self.provider!r}, base_url={self.base_url!r}, {where})"
+
+    __str__ = __repr__
+
+    @property
+    def curl_env_var(self) -> str:
+        """The placeholder "copy as curl" shows instead of the key, e.g. `$NOMIC_API_KEY`."""
+        return f"${providers.get(self.provider).key_env}"
+
+    def check(self, target: Mapping[str, str] | None = None) -> list[str]:
+        """List the provider's tags ("Test connection"). Atlas needs a projection_id.
+
+        Raises AuthError (key rejected), ConfigError (host unreachable), ApiError (other).
+        """
+        api = providers.get(self.provider)
+        target = dict(target or {})
+        if self.provider == "atlas" and not target.get("projection_id"):
+            if not self.is_sandbox:
+                raise ConfigError("give a projection_id to test an Atlas connection")
+            target["projection_id"] = ATLAS_PROJECTION_ID
+        try:
+            return api.list_tags(self.client, target)
+        except httpx.TimeoutException:
+            raise ConfigError(
+                f"{self.base_url} did not answer in time: check {api.url_env} or the network"
+            ) from None
+        except httpx.TransportError:
+            raise ConfigError(f"cannot reach {self.base_url}: {self._reach_hint()}") from None
+
+    tags = check
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _reach_hint(self) -> str:
+        if self.is_sandbox:
+            return "start the sandbox with `python -m tagging sandbox`"
+        return f"check {providers.get(self.provider).url_env} and your network"
+
+
+def connect(
+    provider: str,
+    *,
+    url: str | None = None,
+    key: str | None = None,
+    secrets: Mapping[str, Any] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 30.0,
+) -> Connection:
+    """A Connection from arguments, secrets, environment, or the local sandbox."""
+    api = providers.get(provider)
+    url = _first(url, _secret(secrets, provider, api.url_env, "url"), os.environ.get(api.url_env))
+    key = _first(key, _secret(secrets, provider, api.key_env, "key"), os.environ.get(api.key_env))
+    sandbox_base = _clean_url(
+        os.environ.get(SANDBOX_URL_ENV) or DEFAULT_SANDBOX_URL, SANDBOX_URL_ENV
+    )
+    label = _LABELS[provider]
+    if url is None and key is None:
+        url, key = f"{sandbox_base}/{provider}", SANDBOX_KEYS[provider]
+    elif url is None:
+        if api.default_url is None:
+            raise ConfigError(
+                f"{api.url_env} is not set: set it to your {label} URL, "
+                f"or unset {api.key_env} to use the sandbox"
+            )
+        url = api.default_url
+    url = _clean_url(url, api.url_env)
+    is_sandbox = url == sandbox_base or url.startswith(sandbox_base + "/")
+    if key is None:
+        if not is_sandbox:
+            raise ConfigError(
+                f"{api.key_env} is not set: set it to your {label} API key, "
+                f"or unset {api.url_env} to use the sandbox"
+            )
+        key = SANDBOX_KEYS[provider]
+    key = _clean_key(key, api.key_env)
+    client = httpx.Client(
+        base_url=url,
+        headers={**api.auth_headers(key), "Accept": "application/json"},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        transport=transport,
+    )
+    return Connection(provider, url, is_sandbox, client, key)
+
+
+def _first(*values: str | None) -> str | None:
+    for value in values:
+        if value is not None and str(value).strip():
+            return str(value)
+    return None
+
+
+def _secret(secrets: Mapping[str, Any] | None, provider: str, name: str, short: str) -> Any:
+    """`secrets["NOMIC_API_KEY"]`, or a section: `secrets["atlas"]["key"]`."""
+    if not secrets:
+        return None
+    if name in secrets:
+        return secrets[name]
+    section = secrets[provider] if provider in secrets else None
+    if isinstance(section, Mapping):
+        return section.get(short) or section.get(f"api_{short}")
+    return None
+
+
+def _clean_url(url: str, variable: str) -> str:
+    url = url.strip().rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        shown = "" if "@" in url else f" {url!r}"
+        raise ConfigError(f"{variable}{shown} is not a valid URL: use http(s)://host[:port][/path]")
+    if parsed.userinfo or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"{variable} must not carry credentials, a query or a fragment: "
+            "give only http(s)://host[:port][/path]"
+        )
+    return url
+
+
+def _clean_key(key: str, variable: str) -> str:
+    key = key.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise ConfigError(f"{variable} contains spaces or line breaks: paste the key alone")
+    return key

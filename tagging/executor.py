@@ -1,0 +1,251 @@
+"""Runs a Plan: requests built lazily per batch, a bounded thread pool over one shared client,
+retries per `RetryPolicy`, an outcome per batch to the journal and the progress callback.
+
+Threads, not asyncio: `push` is a plain blocking call that works the same in a script, inside
+Jupyter's running event loop and in Streamlit's script thread. Callbacks and journal writes
+happen on the calling thread.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from tagging import providers
+from tagging.config import Connection
+from tagging.errors import ConfigError
+from tagging.outcome import BatchOutcome, BatchStatus, JobStatus, Progress, PushResult
+from tagging.plan import Batch, Plan
+from tagging.providers.base import ApiRequest, ProviderAPI, RequestResult
+from tagging.retry import RetryPolicy, send
+
+
+class JournalLike(Protocol):
+    def start_job(self, plan: Plan) -> str: ...
+    def record_batch(self, job_id: str, outcome: BatchOutcome) -> None: ...
+    def finish_job(self, job_id: str, status: JobStatus) -> None: ...
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def push(
+    plan: Plan,
+    conn: Connection,
+    *,
+    journal: JournalLike | None = None,
+    job_id: str | None = None,
+    progress: ProgressCallback | None = None,
+    concurrency: int | None = None,
+    cancel: threading.Event | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PushResult:
+    """Send the plan's batches; the only step that talks to the API.
+
+    Stops scheduling new batches when `cancel` is set or a batch gave up because the API
+    stayed down (the job is then "interrupted" and can be resumed). A rejected key (401/403)
+    raises AuthError after marking the job interrupted.
+    """
+    if conn.provider != plan.provider:
+        raise ConfigError(
+            f"this plan is for {plan.provider} but the connection is to {conn.provider}"
+        )
+    api = providers.get(plan.provider)
+    if journal is not None and job_id is None:
+        job_id = journal.start_job(plan)
+    run = _Run(
+        plan=plan,
+        conn=conn,
+        api=api,
+        workers=max(1, concurrency or api.default_concurrency),
+        policy=retry or RetryPolicy(),
+        sleep=sleep,
+        cancel=cancel or threading.Event(),
+        result=PushResult(job_id),
+        journal=journal,
+        progress=progress,
+    )
+    status: JobStatus = "interrupted"
+    try:
+        run.execute()
+        status = run.status()
+    finally:
+        run.result.outcomes.sort(key=lambda o: o.index)
+        if journal is not None and job_id is not None:
+            journal.finish_job(job_id, status)
+    return run.result
+
+
+@dataclass
+class _BatchRun:
+    """One batch in flight: its request iterator and the answers so far."""
+
+    batch: Batch
+    requests: Iterator[ApiRequest]
+    sent: int = 0
+    exhausted: bool = False
+    results: list[RequestResult] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.exhausted and len(self.results) == self.sent
+
+    def outcome(self) -> BatchOutcome:
+        return combine(self.batch, self.results)
+
+
+def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
+    """A batch's outcome from its requests' results (an id fails if any of its requests did)."""
+    failed = dict.fromkeys(
+        i for r in results if r.failed for i in r.ids if i not in set(r.not_found_ids)
+    )
+    reasons = [r.reason for r in results if r.failed]
+    named = dict.fromkeys(i for r in results for i in r.not_found_ids if i not in failed)
+    counted = max((r.not_found for r in results if not r.failed), default=0)
+    not_found = len(named) if named else counted
+    not_found = min(not_found, len(batch.ids) - len(failed))
+    applied = len(batch.ids) - len(failed) - not_found
+    status: BatchStatus
+    if failed and len(failed) == len(batch.ids):
+        status = "failed"
+    elif failed or not_found:
+        status = "partial"
+    else:
+        status = "applied"
+    return BatchOutcome(
+        index=batch.index,
+        status=status,
+        applied=applied,
+        not_found=not_found,
+        not_found_ids=tuple(named),
+        failed_ids=tuple(failed),
+        reason=reasons[0] if reasons else "",
+        attempts=sum(r.attempts for r in results),
+    )
+
+
+@dataclass
+class _Run:
+    plan: Plan
+    conn: Connection
+    api: ProviderAPI
+    workers: int
+    policy: RetryPolicy
+    sleep: Callable[[float], None]
+    cancel: threading.Event
+    result: PushResult
+    journal: JournalLike | None
+    progress: ProgressCallback | None
+    interrupted: bool = False
+    done_ids: int = 0
+    retries: int = 0
+
+    def execute(self) -> None:
+        batches = iter(self.plan.batches)
+        current: _BatchRun | None = None
+        inflight: dict[Future[RequestResult], _BatchRun] = {}
+        self._report()
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"push-{self.plan.provider}")
+        try:
+            while True:
+                # Keep a small window of requests queued: bodies are built only when needed.
+                while len(inflight) < 2 * self.workers:
+                    if current is None or current.exhausted:
+                        current = self._start_batch(batches)
+                        if current is None:
+                            break
+                    request = next(current.requests, None)
+                    if request is None:
+                        current.exhausted = True
+                        if current.complete:  # a batch with no requests
+                            self._finish(current)
+                        continue
+                    current.sent += 1
+                    inflight[pool.submit(self._send, request)] = current
+                if not inflight:
+                    break
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    owner = inflight.pop(future)
+                    owner.results.append(future.result())  # AuthError propagates
+                    if owner.complete:
+                        self._finish(owner)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start_batch(self, batches: Iterator[Batch]) -> _BatchRun | None:
+        if self.cancel.is_set():
+            self.result.cancelled = True
+            return None
+        if self.interrupted:
+            return None
+        batch = next(batches, None)
+        if batch is None:
+            return None
+        return _BatchRun(batch, self.api.requests(self.plan.operation, batch))
+
+    def _send(self, request: ApiRequest) -> RequestResult:
+        """One request (plus a follow-up without ids the API named as unknown)."""
+        result = self._send_once(request)
+        if result.followup is None:
+            return result
+        rest = self._send_once(result.followup)
+        named = tuple(i for i in request.ids if i not in set(rest.ids))
+        return replace(
+            rest,
+            ids=request.ids,
+            not_found=len(named) + rest.not_found,
+            not_found_ids=named + rest.not_found_ids,
+            attempts=result.attempts + rest.attempts,
+            followup=None,
+        )
+
+    def _send_once(self, request: ApiRequest) -> RequestResult:
+        sent = send(self.conn.client, request, self.policy, sleep=self.sleep, rng=random.Random())
+        if sent.gave_up:
+            return RequestResult(
+                ids=request.ids, reason=sent.gave_up, transient=True, attempts=sent.attempts
+            )
+        assert sent.response is not None
+        return replace(self.api.read(request, sent.response), attempts=sent.attempts)
+
+    def _finish(self, run: _BatchRun) -> None:
+        outcome = run.outcome()
+        if any(r.transient for r in run.results):
+            self.interrupted = True  # the API stays down: stop, leave the rest resumable
+        self.result.outcomes.append(outcome)
+        self.done_ids += len(run.batch.ids)
+        self.retries += outcome.attempts - len(run.results)
+        if self.journal is not None and self.result.job_id is not None:
+            self.journal.record_batch(self.result.job_id, outcome)
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        self.progress(
+            Progress(
+                done_batches=len(self.result.outcomes),
+                total_batches=len(self.plan.batches),
+                done_ids=self.done_ids,
+                total_ids=self.plan.to_send,
+                failed_ids=self.result.failed,
+                retries=self.retries,
+            )
+        )
+
+    def status(self) -> JobStatus:
+        outcomes = self.result.outcomes
+        if self.interrupted or self.result.cancelled or len(outcomes) < len(self.plan.batches):
+            return "interrupted"
+        if all(o.status == "applied" for o in outcomes):
+            return "done"
+        if all(o.status == "failed" for o in outcomes):
+            return "failed"
+        return "partial"

@@ -1,0 +1,195 @@
+"""Immuta: `POST /tag/{modelType}/{modelId}` (all tags of a model in one call) and
+`DELETE /tag/{modelType}/{modelId}/{tag}` (one call per model per tag).
+
+Immuta has no bulk endpoint, so a batch is many small requests: the executor runs them
+concurrently, and the plan diff (current tags read back per data source) avoids useless ones.
+Real Immuta silently ignores parent tags of a hierarchy, so plans warn before using them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import httpx
+import pandas as pd
+
+from tagging.errors import InputError
+from tagging.providers.base import (
+    ApiRequest,
+    RequestResult,
+    batch_kinds,
+    ensure_ok,
+    failure,
+    json_or_none,
+    raise_for_auth,
+)
+from tagging.sandbox.world import IMMUTA_MODEL_TYPES
+
+if TYPE_CHECKING:
+    from tagging.plan import Batch, TagOperation
+
+TAG_PATH = "/tag"
+_SPELLINGS = {
+    "datasource": "datasource",
+    "data source": "datasource",
+    "data_source": "datasource",
+    "column": "column",
+    "project": "project",
+}
+_ID_PATTERNS = {"datasource": r"\d+", "project": r"\d+", "column": r"\d+_.+"}
+_ID_HINTS = {
+    "datasource": "a number such as 22",
+    "project": "a number such as 2",
+    "column": "<datasourceId>_<column> such as 6_countrycode",
+}
+
+
+class ImmutaAPI:
+    name = "immuta"
+    default_chunk = 100  # models per batch: each is its own request
+    default_concurrency = 16
+    key_env = "IMMUTA_API_KEY"
+    url_env = "IMMUTA_API_URL"
+    default_url: str | None = None
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        # An API key goes as is; a session token is already "Bearer …".
+        return {"Authorization": key}
+
+    def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
+        if kinds is None:
+            raise InputError(
+                "Immuta needs a model type for the ids: one of " + ", ".join(IMMUTA_MODEL_TYPES)
+            )
+        canonical = kinds.astype(str).str.strip().str.lower().map(_SPELLINGS)
+        bad = canonical.isna()
+        if bad.any():
+            value = kinds[bad].iloc[0]
+            raise InputError(
+                f"unknown Immuta model type {value!r}: use one of {', '.join(IMMUTA_MODEL_TYPES)}"
+            )
+        return canonical.astype(object)
+
+    def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
+        for tag in op.tags:
+            check_tag_name(tag)
+        if kinds is None:
+            return
+        for kind, pattern in _ID_PATTERNS.items():
+            of_kind = (kinds == kind).to_numpy()
+            if len(kinds) == 1:  # one kind for every id
+                of_kind = of_kind.repeat(len(ids))
+            if not of_kind.any():
+                continue
+            subset = ids[of_kind]
+            bad = ~subset.str.fullmatch(pattern).fillna(False).astype(bool)
+            if bad.any():
+                value = subset[bad].iloc[0]
+                raise InputError(
+                    f"Immuta {kind} id {value[:60]!r} is not valid: use {_ID_HINTS[kind]}"
+                )
+
+    def warnings(self, op: TagOperation, catalog: Collection[str] | None) -> list[str]:
+        """Parent tags are ignored by Immuta; with a catalog, unknown tags cannot be added.
+
+        Raises InputError when adding a tag the catalog does not have (Immuta would reject
+        every request of the push).
+        """
+        names = set(catalog or ()) | set(op.tags)
+        if op.action == "add" and catalog is not None:
+            missing = [t for t in op.tags if t not in set(catalog)]
+            if missing:
+                raise InputError(
+                    f"Immuta has no tag {missing[0]!r}: create it first (POST /tag) "
+                    "or pick an existing tag"
+                )
+        out = []
+        for tag in op.tags:
+            child = next((n for n in sorted(names) if n.startswith(tag + ".")), None)
+            if child is not None:
+                out.append(
+                    f"{tag!r} is a parent tag (e.g. of {child!r}): Immuta ignores parent "
+                    "tags, so pick a leaf tag"
+                )
+        return out
+
+    def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
+        payload = [{"name": t, "source": "curated"} for t in op.tags]
+        for model_id, kind in zip(batch.ids, batch_kinds(op, batch), strict=True):
+            base = f"{TAG_PATH}/{kind}/{quote(model_id, safe='')}"
+            if op.action == "add":
+                yield ApiRequest("POST", base, payload, (model_id,))
+            else:
+                for tag in op.tags:
+                    yield ApiRequest("DELETE", f"{base}/{quote(tag, safe='')}", None, (model_id,))
+
+    def request_count(self, op: TagOperation, batch: Batch) -> int:
+        return len(batch.ids) * (1 if op.action == "add" else len(op.tags))
+
+    def read(self, request: ApiRequest, response: httpx.Response) -> RequestResult:
+        raise_for_auth(self.name, response, self.key_env)
+        if response.status_code == 404 and _model_missing(request, response):
+            return RequestResult(ids=request.ids, not_found=1, not_found_ids=request.ids)
+        if response.status_code == 404 and request.method == "DELETE":
+            return RequestResult(ids=request.ids)  # the tag was not on the model: nothing to do
+        if response.status_code >= 400:
+            return failure(request, response, error_reason(json_or_none(response)))
+        return RequestResult(ids=request.ids)
+
+    def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]:
+        response = client.get(TAG_PATH)
+        ensure_ok(self.name, response, self.key_env, error_reason(json_or_none(response)))
+        return [str(t["name"]) for t in response.json() if not t.get("deleted", False)]
+
+
+def check_tag_name(tag: str) -> None:
+    """Fully-qualified names: segments joined by '.', none empty or padded with spaces."""
+    if not tag.strip():
+        raise InputError("Immuta tag names must not be empty")
+    if tag != tag.strip() or tag.startswith(".") or tag.endswith("."):
+        raise InputError(
+            f"Immuta tag {tag!r} must not start or end with a dot or a space: "
+            "use Parent.Child names such as Discovered.Passport"
+        )
+    for segment in tag.split("."):
+        if not segment or segment != segment.strip():
+            raise InputError(
+                f"Immuta tag {tag!r} has an empty or space-padded part between dots: "
+                "use Parent.Child names such as Discovered.Passport"
+            )
+
+
+def _model_missing(request: ApiRequest, response: httpx.Response) -> bool:
+    """A 404 names either the model (not found) or, for DELETE, a tag it does not carry."""
+    if request.method == "POST":
+        return True
+    message = error_reason(json_or_none(response)).lower()
+    return not ("tag" in message and "model" not in message)
+
+
+def error_reason(data: object) -> str:
+    """Immuta errors: {"statusCode", "error", "message"}."""
+    if isinstance(data, dict):
+        return str(data.get("message") or data.get("error") or "")
+    return ""
+
+
+def state_request(datasource_id: str) -> ApiRequest:
+    """`GET /dataSource/{id}/tags`: the tags a data source carries now."""
+    return ApiRequest(
+        "GET", f"/dataSource/{quote(datasource_id, safe='')}/tags", None, (datasource_id,)
+    )
+
+
+def read_state(response: httpx.Response) -> list[str]:
+    """Tag names from a `GET /dataSource/{id}/tags` answer (a 404: an unknown data source)."""
+    raise_for_auth("immuta", response, API.key_env)
+    if response.status_code == 404:
+        return []
+    ensure_ok("immuta", response, API.key_env, error_reason(json_or_none(response)))
+    return [str(t["name"]) for t in response.json() if not t.get("deleted", False)]
+
+
+API = ImmutaAPI()

@@ -1,0 +1,185 @@
+"""Nekt: `POST /api/v1/tags/attach/` and `/detach/`, one request per batch.
+
+A single request carries every tag name and every id of the batch, grouped by resource type,
+so a batch costs one call whatever its mix of types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pandas as pd
+
+from tagging.errors import InputError
+from tagging.providers.base import (
+    ApiRequest,
+    RequestResult,
+    batch_kinds,
+    ensure_ok,
+    failure,
+    json_or_none,
+    raise_for_auth,
+)
+from tagging.sandbox.world import NEKT_TYPES
+
+if TYPE_CHECKING:
+    from tagging.plan import Batch, TagOperation
+
+ATTACH_PATH = "/api/v1/tags/attach/"
+DETACH_PATH = "/api/v1/tags/detach/"
+LIST_PATH = "/api/v1/tags/"
+MAX_NAME = 255
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# "source", "Sources", " tables " all mean the documented plural key.
+_SPELLINGS = {t: t for t in NEKT_TYPES} | {t[:-1]: t for t in NEKT_TYPES}
+
+
+class NektAPI:
+    name = "nekt"
+    default_chunk = 1_000
+    default_concurrency = 4
+    key_env = "NEKT_API_KEY"
+    url_env = "NEKT_API_URL"
+    default_url: str | None = "https://api.nekt.ai"
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
+
+    def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
+        if kinds is None:
+            raise InputError(
+                "Nekt needs a resource type for the ids: one of " + ", ".join(NEKT_TYPES)
+            )
+        spelled = kinds.astype(str).str.strip().str.lower()
+        canonical = spelled.map(_SPELLINGS)
+        bad = canonical.isna()
+        if bad.any():
+            value = kinds[bad].iloc[0]
+            raise InputError(
+                f"unknown Nekt resource type {value!r}: use one of {', '.join(NEKT_TYPES)}"
+            )
+        return canonical.astype(object)
+
+    def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
+        for tag in op.tags:
+            if not tag.strip():
+                raise InputError("Nekt tag names must not be empty")
+            if len(tag) > MAX_NAME:
+                raise InputError(
+                    f"Nekt tag name {tag[:40]!r}… is {len(tag)} characters: the limit is 255"
+                )
+        bad = ~ids.str.fullmatch(UUID_PATTERN).fillna(False).astype(bool)
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise InputError(
+                f"Nekt ids must be resource UUIDs: {ids.iloc[row][:60]!r} (row {row}) is not one"
+            )
+
+    def warnings(self, op: TagOperation, catalog: Collection[str] | None) -> list[str]:
+        if op.action == "remove" and catalog is not None:
+            unknown = [t for t in op.tags if t not in set(catalog)]
+            if unknown:
+                return [f"Nekt has no tag {unknown[0]!r}: detaching it changes nothing"]
+        return []
+
+    def body(self, op: TagOperation, batch: Batch) -> dict[str, Any]:
+        grouped: dict[str, list[str]] = {}
+        for rid, kind in zip(batch.ids, batch_kinds(op, batch), strict=True):
+            grouped.setdefault(kind, []).append(rid)
+        return {"names": list(op.tags)} | {t: grouped[t] for t in NEKT_TYPES if t in grouped}
+
+    def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
+        path = ATTACH_PATH if op.action == "add" else DETACH_PATH
+        yield ApiRequest("POST", path, self.body(op, batch), batch.ids)
+
+    def request_count(self, op: TagOperation, batch: Batch) -> int:
+        return 1
+
+    def read(self, request: ApiRequest, response: httpx.Response) -> RequestResult:
+        raise_for_auth(self.name, response, self.key_env)
+        data = json_or_none(response)
+        if response.status_code == 400:
+            unknown = unknown_ids(data, request.ids)
+            if unknown:
+                return self._without(request, unknown)
+        if response.status_code >= 400:
+            return failure(request, response, error_reason(data))
+        return RequestResult(ids=request.ids)
+
+    def _without(self, request: ApiRequest, unknown: set[str]) -> RequestResult:
+        """Nekt rejects the whole call for one unknown id: name those, resend the rest."""
+        body = dict(request.body)
+        for rtype in NEKT_TYPES:
+            if rtype in body:
+                body[rtype] = [i for i in body[rtype] if i not in unknown]
+                if not body[rtype]:
+                    del body[rtype]
+        named = tuple(i for i in request.ids if i in unknown)
+        rest = tuple(i for i in request.ids if i not in unknown)
+        followup = ApiRequest(request.method, request.path, body, rest) if rest else None
+        return RequestResult(
+            ids=request.ids, not_found=len(named), not_found_ids=named, followup=followup
+        )
+
+    def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]:
+        """All tag names, following `next` pages (only on this connection's own host)."""
+        names: list[str] = []
+        page: str | None = None
+        for _ in range(10_000):  # a bound, not an expected page count
+            params = {"page": page} if page else None
+            response = client.get(LIST_PATH, params=params)
+            ensure_ok(self.name, response, self.key_env, error_reason(json_or_none(response)))
+            data = response.json()
+            if isinstance(data, list):  # an unpaginated answer
+                return names + [str(t["name"]) for t in data]
+            names.extend(str(t["name"]) for t in data.get("results", []))
+            page = _next_page(data.get("next"))
+            if page is None:
+                break
+        return names
+
+
+_INVALID_PK = re.compile(r'Invalid pk "([^"]+)" - object does not exist')
+
+
+def unknown_ids(data: object, sent: tuple[str, ...]) -> set[str]:
+    """Ids named by `Invalid pk "<id>" - object does not exist.` messages, when those are
+    the only errors; an empty set otherwise (then the call failed for another reason)."""
+    if not isinstance(data, dict) or not set(data) <= set(NEKT_TYPES):
+        return set()
+    messages = [m for v in data.values() for m in (v if isinstance(v, list) else [v])]
+    found = [_INVALID_PK.search(str(m)) for m in messages]
+    if not messages or not all(found):
+        return set()
+    named = {m.group(1) for m in found if m}
+    return {i for i in sent if i in named or i.lower() in named}
+
+
+def _next_page(url: object) -> str | None:
+    if not url:
+        return None
+    return httpx.URL(str(url)).params.get("page")
+
+
+def error_reason(data: object) -> str:
+    """Nekt (DRF) errors: {field: [messages]}, possibly nested per list item, or {"detail"}."""
+    if isinstance(data, dict):
+        parts = [f"{k}: {_flatten(v)}" if k != "detail" else _flatten(v) for k, v in data.items()]
+        return "; ".join(parts[:3])
+    if isinstance(data, list):
+        return _flatten(data)
+    return ""
+
+
+def _flatten(value: object) -> str:
+    if isinstance(value, dict):
+        return " ".join(_flatten(v) for v in value.values())
+    if isinstance(value, list):
+        return " ".join(_flatten(v) for v in value[:3])
+    return str(value)
+
+
+API = NektAPI()
