@@ -1,0 +1,440 @@
+"""Who carries which tag: coverage of a dataset by known tag state. Pure, vectorised pandas.
+
+Usage::
+
+    from tagging.coverage import coverage, state_from_sandbox, untagged_ids
+
+    state = journal.state_for("atlas", {"projection_id": P})      # long ["id", "tag"]
+    state = state_from_sandbox(httpx.get(url + "/_sandbox/state").json(), "atlas",
+                               {"projection_id": P})
+    state = parse_tag_column(df["tags"], ids=df["id"])            # tagging.datasets
+    cov = coverage(df, "id", state, facet="field")
+    cov.rows, cov.tagged, cov.untagged, cov.share
+    cov.per_tag          # ["tag", "rows", "share"]
+    cov.tags_per_row     # ["tags" ("0", "1", "2+"), "rows", "share"]
+    cov.facet_totals     # ["value", "rows", "tagged", "untagged", "share"]
+    cov.by_facet         # ["value", "tag", "rows", "share"] (share of the facet value's rows)
+    cov.hierarchy        # ["path", "parent", "label", "level", "rows", "assignments"]
+    cov.to_json()        # the `coverage --json` shape
+    df.loc[~tagged_mask(df, "id", state)]                         # the "untagged" filter
+
+Ids are compared as strings. A row is tagged when its id carries at least one tag (of
+``tags`` when given). Rows with a missing id are never tagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from tagging.datasets import to_id_strings
+from tagging.errors import DatasetError, InputError
+
+BLANK = "(blank)"  # the facet label of rows whose facet value is missing
+_BUCKETS = ("0", "1", "2+")
+
+
+def empty_state() -> pd.DataFrame:
+    return pd.DataFrame({"id": pd.Series(dtype="str"), "tag": pd.Series(dtype="str")})
+
+
+@dataclass(frozen=True, eq=False)
+class Coverage:
+    """Coverage numbers and frames for one dataset against one known state."""
+
+    rows: int
+    tagged: int
+    per_tag: pd.DataFrame
+    tags_per_row: pd.DataFrame
+    hierarchy: pd.DataFrame
+    facet: str | None = None
+    facet_totals: pd.DataFrame | None = None
+    by_facet: pd.DataFrame | None = None
+
+    @property
+    def untagged(self) -> int:
+        return self.rows - self.tagged
+
+    @property
+    def share(self) -> float:
+        """Tagged rows / rows (0.0 for an empty dataset)."""
+        return self.tagged / self.rows if self.rows else 0.0
+
+    @property
+    def tags(self) -> dict[str, int]:
+        return _counts(self.per_tag)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"rows", "tagged", "untagged", "tags": {name: rows}}`` plus ``"facets"``."""
+        out: dict[str, Any] = {
+            "rows": self.rows,
+            "tagged": self.tagged,
+            "untagged": self.untagged,
+            "tags": self.tags,
+        }
+        if self.facet_totals is not None and self.by_facet is not None:
+            per_value = dict(list(self.by_facet.groupby("value", sort=False)))
+            facets: dict[str, Any] = {}
+            for value, rows, tagged in zip(
+                self.facet_totals["value"].tolist(),
+                self.facet_totals["rows"].tolist(),
+                self.facet_totals["tagged"].tolist(),
+                strict=True,
+            ):
+                facets[str(value)] = {
+                    "rows": int(rows),
+                    "tagged": int(tagged),
+                    "untagged": int(rows) - int(tagged),
+                    "tags": _counts(per_value[value]) if value in per_value else {},
+                }
+            out["facets"] = facets
+        return out
+
+
+def _counts(frame: pd.DataFrame) -> dict[str, int]:
+    """{tag: rows} from a frame with "tag" and "rows" columns, in its order."""
+    return dict(
+        zip(
+            frame["tag"].astype("str").tolist(),
+            frame["rows"].astype("int64").tolist(),
+            strict=True,
+        )
+    )
+
+
+def coverage(
+    df: pd.DataFrame,
+    id_column: str,
+    state: pd.DataFrame | None,
+    facet: str | None = None,
+    tags: Iterable[str] | None = None,
+    *,
+    kind_column: str | None = None,
+) -> Coverage:
+    """Coverage of ``df`` (ids in ``id_column``) by ``state`` (long ["id", "tag"]).
+
+    facet: a column to break the numbers down by (missing values are labelled "(blank)").
+    tags:  only count these tags (they are listed even with zero rows); default: every tag
+           in the state, including tags no row of this dataset carries.
+    kind_column: match rows on "kind:id" (e.g. Immuta "datasource:6"), for datasets whose
+           ids repeat across kinds; the state's ids must then be "kind:id" too
+           (``state_from_sandbox(..., typed_ids=True)``).
+    """
+    ids = _row_ids(df, id_column, kind_column)
+    known = _known(state, tags)
+    names = _tag_names(known, tags)
+    pairs = _pairs(ids, known)  # one row per (dataset row, tag it carries)
+    n = len(ids)
+    per_row = np.bincount(pairs["row"].to_numpy(), minlength=n) if n else np.zeros(0, int)
+    tagged = int((per_row > 0).sum())
+    counts = pairs["tag"].value_counts().reindex(names, fill_value=0)
+    per_tag = _ranked(
+        pd.DataFrame({"tag": names, "rows": counts.to_numpy(dtype="int64")}), ["rows", "tag"]
+    )
+    per_tag["share"] = _share(per_tag["rows"], n)
+    buckets = np.minimum(per_row, 2)
+    bucket_rows = np.bincount(buckets, minlength=3)[:3] if n else np.zeros(3, dtype="int64")
+    tags_per_row = pd.DataFrame({"tags": list(_BUCKETS), "rows": bucket_rows.astype("int64")})
+    tags_per_row["share"] = _share(tags_per_row["rows"], n)
+    result = Coverage(
+        rows=n,
+        tagged=tagged,
+        per_tag=per_tag.reset_index(drop=True),
+        tags_per_row=tags_per_row,
+        hierarchy=_hierarchy(pairs, names),
+    )
+    if facet is None:
+        return result
+    totals, by_facet = _facets(df, facet, pairs, per_row, names)
+    return Coverage(
+        rows=result.rows,
+        tagged=result.tagged,
+        per_tag=result.per_tag,
+        tags_per_row=result.tags_per_row,
+        hierarchy=result.hierarchy,
+        facet=facet,
+        facet_totals=totals,
+        by_facet=by_facet,
+    )
+
+
+def tagged_mask(
+    df: pd.DataFrame,
+    id_column: str,
+    state: pd.DataFrame | None,
+    tags: Iterable[str] | None = None,
+    *,
+    kind_column: str | None = None,
+) -> pd.Series:
+    """Boolean mask aligned to ``df.index``: the row's id carries a tag (of ``tags``)."""
+    ids = _row_ids(df, id_column, kind_column)
+    known = _known(state, tags)
+    mask = ids.isin(pd.Index(known["id"].unique())).to_numpy()
+    return pd.Series(mask, index=df.index, dtype=bool)
+
+
+def untagged_ids(
+    df: pd.DataFrame,
+    id_column: str,
+    state: pd.DataFrame | None,
+    tags: Iterable[str] | None = None,
+    *,
+    kind_column: str | None = None,
+) -> pd.Series:
+    """Ids (as strings, dataset order, index kept) of rows with no tag (of ``tags``)."""
+    mask = tagged_mask(df, id_column, state, tags, kind_column=kind_column)
+    return to_id_strings(df.loc[~mask, id_column])
+
+
+# --- known state from other sources ----------------------------------------------------------
+
+
+def state_from_sandbox(
+    state_json: Mapping[str, Any],
+    provider: str,
+    target: Mapping[str, Any] | None = None,
+    *,
+    model_types: str | Sequence[str] | None = None,
+    typed_ids: bool = False,
+) -> pd.DataFrame:
+    """The sandbox's ``GET /_sandbox/state`` body -> long ["id", "tag"] for one provider.
+
+    state_json: the whole body, or just its ``[provider]`` part.
+    atlas:  ``{projection_id: {tag: [ids]}}``; ``target={"projection_id": P}`` picks the
+            projection (all projections when omitted).
+    nekt:   ``{resource_id: [tags]}``.
+    immuta: ``{"modelType:modelId": [tags]}``; ids are the model ids (what the demo dataset
+            holds), optionally only of ``model_types`` (e.g. "datasource" or
+            ("datasource", "column")). Model ids repeat across types (data source 2 and
+            project 2): pick one type, or pass ``typed_ids=True`` to keep "type:id" ids and
+            call ``coverage(..., kind_column="model_type")``.
+    """
+    body = state_json.get(provider, state_json) if provider in state_json else state_json
+    if provider == "atlas":
+        projections: Mapping[str, Any] = body
+        wanted = (target or {}).get("projection_id")
+        if wanted is not None:
+            projections = {wanted: body.get(wanted, {})}
+        rows = [
+            (str(i), str(tag))
+            for by_tag in projections.values()
+            for tag, ids in by_tag.items()
+            for i in ids
+        ]
+        return _long(rows)
+    if provider == "nekt":
+        return _long([(str(rid), str(tag)) for rid, tags in body.items() for tag in tags])
+    if provider == "immuta":
+        types = {model_types} if isinstance(model_types, str) else set(model_types or ())
+        rows = []
+        for key, tags in body.items():
+            mtype, _, mid = str(key).partition(":")
+            if types and mtype not in types:
+                continue
+            rows.extend((key if typed_ids else mid, str(tag)) for tag in tags)
+        return _long(rows)
+    raise InputError(f"unknown provider '{provider}': use atlas, nekt or immuta")
+
+
+def typed_row_ids(df: pd.DataFrame, id_column: str, kind_column: str) -> pd.Series:
+    """ "kind:id" strings, e.g. "datasource:6", to match ``typed_ids=True`` states."""
+    return _row_ids(df, id_column, kind_column).set_axis(df.index)
+
+
+class JournalLike(Protocol):
+    def jobs(self) -> list[dict[str, Any]]: ...
+    def batches(self, job_id: str) -> list[dict[str, Any]]: ...
+
+
+def events_from_journal(
+    journal: JournalLike, provider: str, target: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Journal jobs as events ["time", "id", "tag", "action"], oldest first.
+
+    Only ids the API confirmed count (applied or partial batches minus failed and named
+    not-found ids); the time is the batch's last update.
+    """
+    frames = []
+    for job in reversed(journal.jobs()):  # jobs() is newest first
+        if job["provider"] != provider or (target is not None and job["target"] != target):
+            continue
+        for batch in journal.batches(job["id"]):
+            if batch["status"] not in ("applied", "partial"):
+                continue
+            dropped = set(batch["failed_ids"]) | set(batch["not_found_ids"])
+            ids = [i for i in batch["ids"] if i not in dropped]
+            if not ids:
+                continue
+            frames.append(
+                pd.DataFrame({"time": batch["updated_at"] or job["created_at"], "id": ids}).merge(
+                    pd.DataFrame({"tag": job["tags"], "action": job["action"]}), how="cross"
+                )
+            )
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in ("id", "tag", "action")}).assign(
+            time=pd.Series(dtype="datetime64[ns, UTC]")
+        )[["time", "id", "tag", "action"]]
+    events = pd.concat(frames, ignore_index=True)
+    events["time"] = pd.to_datetime(events["time"], utc=True, format="ISO8601")
+    return events[["time", "id", "tag", "action"]]
+
+
+def coverage_over_time(
+    events: pd.DataFrame,
+    *,
+    ids: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+    by_tag: bool = False,
+) -> pd.DataFrame:
+    """Tagged ids over time from events ["time", "id", "tag", "action" ("add"/"remove")].
+
+    Events replay from an empty state in time order (ties keep their order); adds and
+    removes are idempotent set operations. Returns ["time", "tagged"] (ids carrying at
+    least one tag after the last event at that time), or with ``by_tag`` the long frame
+    ["time", "tag", "rows"] with a point whenever a tag's count changes.
+    ids: count only these ids (e.g. the dataset's); tags: only these tags.
+    """
+    missing = {"time", "id", "tag", "action"} - set(events.columns)
+    if missing:
+        raise DatasetError(f"events need columns time, id, tag, action; missing {sorted(missing)}")
+    ev = events[["time", "id", "tag", "action"]].astype({"id": "str", "tag": "str"})
+    if ids is not None:
+        ev = ev[ev["id"].isin(pd.Index(list(ids), dtype="str"))]
+    if tags is not None:
+        ev = ev[ev["tag"].isin(pd.Index(list(tags), dtype="str"))]
+    ev = ev.sort_values("time", kind="stable").reset_index(drop=True)
+    if ev.empty:
+        empty = ev[["time"]].assign(tag=ev["tag"], rows=0) if by_tag else ev[["time"]]
+        return empty.assign(**({} if by_tag else {"tagged": 0})).reset_index(drop=True)
+    present = ev["action"].eq("add").astype("int64")
+    before = present.groupby([ev["id"], ev["tag"]]).shift(fill_value=0)
+    change = present - before  # +1 tag gained, -1 tag lost, 0 no-op
+    if by_tag:
+        rows = change.groupby(ev["tag"]).cumsum()
+        out = pd.DataFrame({"time": ev["time"], "tag": ev["tag"], "rows": rows})
+        out = out[change.ne(0)].drop_duplicates(["time", "tag"], keep="last")
+        return out.reset_index(drop=True)
+    carried = change.groupby(ev["id"]).cumsum()  # tags the id carries after each event
+    now = carried.gt(0).astype("int64")
+    was = now.groupby(ev["id"]).shift(fill_value=0)
+    tagged = (now - was).cumsum()
+    out = pd.DataFrame({"time": ev["time"], "tagged": tagged.astype("int64")})
+    return out.drop_duplicates("time", keep="last").reset_index(drop=True)
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _long(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    if not rows:
+        return empty_state()
+    out = pd.DataFrame(rows, columns=["id", "tag"]).drop_duplicates(ignore_index=True)
+    return out.astype({"id": "str", "tag": "str"})
+
+
+def _row_ids(df: pd.DataFrame, id_column: str, kind_column: str | None) -> pd.Series:
+    """The dataset's ids as strings, positionally indexed (0..n-1)."""
+    if id_column not in df.columns:
+        raise DatasetError(f"id column '{id_column}' is not in the dataset")
+    ids = to_id_strings(df[id_column]).reset_index(drop=True)
+    if kind_column is not None:
+        if kind_column not in df.columns:
+            raise DatasetError(f"kind column '{kind_column}' is not in the dataset")
+        kinds = df[kind_column].astype("str").reset_index(drop=True)
+        ids = (kinds + ":" + ids).where(ids.notna() & df[kind_column].notna().to_numpy())
+    return ids
+
+
+def _known(state: pd.DataFrame | None, tags: Iterable[str] | None) -> pd.DataFrame:
+    if state is None or len(state) == 0:
+        return empty_state()
+    if not {"id", "tag"} <= set(state.columns):
+        raise DatasetError("known state needs the columns 'id' and 'tag'")
+    known = state[["id", "tag"]].dropna()
+    known = pd.DataFrame({"id": to_id_strings(known["id"]), "tag": known["tag"].astype("str")})
+    if tags is not None:
+        known = known[known["tag"].isin(pd.Index(list(tags), dtype="str"))]
+    return known.drop_duplicates(ignore_index=True)
+
+
+def _tag_names(known: pd.DataFrame, tags: Iterable[str] | None) -> list[str]:
+    if tags is not None:
+        return list(dict.fromkeys(str(t) for t in tags))
+    return sorted(known["tag"].unique().tolist())
+
+
+def _pairs(ids: pd.Series, known: pd.DataFrame) -> pd.DataFrame:
+    rows = pd.DataFrame({"id": ids, "row": np.arange(len(ids), dtype="int64")}).dropna()
+    pairs = rows.merge(known, on="id", how="inner", sort=False)
+    return pairs[["row", "tag"]]
+
+
+def _share(counts: pd.Series, total: int | pd.Series) -> pd.Series:
+    if isinstance(total, pd.Series):
+        return (counts / total.where(total > 0)).fillna(0.0)
+    return counts / total if total else counts * 0.0
+
+
+def _ranked(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    return frame.sort_values(by, ascending=[False, True], kind="stable")
+
+
+def _facets(
+    df: pd.DataFrame, facet: str, pairs: pd.DataFrame, per_row: np.ndarray, names: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if facet not in df.columns:
+        raise DatasetError(f"facet column '{facet}' is not in the dataset")
+    raw = df[facet].reset_index(drop=True)
+    labels = raw.astype("str").where(raw.notna(), BLANK)
+    totals = (
+        pd.DataFrame({"value": labels, "tagged": per_row > 0})
+        .groupby("value", sort=False)["tagged"]
+        .agg(rows="size", tagged="sum")
+        .reset_index()
+        .astype({"rows": "int64", "tagged": "int64"})
+    )
+    totals["untagged"] = totals["rows"] - totals["tagged"]
+    totals["share"] = _share(totals["tagged"], totals["rows"])
+    totals = _ranked(totals, ["rows", "value"]).reset_index(drop=True)
+    counts = (
+        pd.DataFrame({"value": labels.to_numpy()[pairs["row"].to_numpy()], "tag": pairs["tag"]})
+        .groupby(["value", "tag"])
+        .size()
+    )
+    grid = pd.MultiIndex.from_product([totals["value"], names], names=["value", "tag"])
+    by_facet = counts.reindex(grid, fill_value=0).rename("rows").reset_index()
+    by_facet["rows"] = by_facet["rows"].astype("int64")
+    facet_rows = by_facet["value"].map(totals.set_index("value")["rows"])
+    by_facet["share"] = _share(by_facet["rows"], facet_rows)
+    return totals, by_facet
+
+
+def _hierarchy(pairs: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Dotted names rolled up: each prefix counts the rows carrying any tag under it."""
+    links = [
+        (name, ".".join(parts[: i + 1]))
+        for name in names
+        for parts in [name.split(".")]
+        for i in range(len(parts))
+    ]
+    if not links:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="str") for c in ("path", "parent", "label")}
+            | {c: pd.Series(dtype="int64") for c in ("level", "rows", "assignments")}
+        )
+    prefixes = pd.DataFrame(links, columns=["tag", "path"]).drop_duplicates()
+    paths = pd.Index(prefixes["path"].unique(), name="path")
+    under = pairs.merge(prefixes, on="tag", how="inner")
+    assignments = under.groupby("path").size().reindex(paths, fill_value=0)
+    rows = under.drop_duplicates(["row", "path"]).groupby("path").size()
+    out = pd.DataFrame({"path": paths.astype("str")})
+    out["parent"] = out["path"].str.rpartition(".")[0]
+    out["label"] = out["path"].str.rpartition(".")[2]
+    out["level"] = out["path"].str.count(r"\.").astype("int64") + 1
+    out["rows"] = rows.reindex(paths, fill_value=0).to_numpy(dtype="int64")
+    out["assignments"] = assignments.to_numpy(dtype="int64")
+    return out.sort_values(["level", "path"], kind="stable").reset_index(drop=True)

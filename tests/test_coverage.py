@@ -1,0 +1,406 @@
+"""Coverage numbers checked by hand on small frames; a million rows; the real sandbox state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from tagging.coverage import (
+    coverage,
+    coverage_over_time,
+    events_from_journal,
+    state_from_sandbox,
+    tagged_mask,
+    typed_row_ids,
+    untagged_ids,
+)
+from tagging.datasets import demo_datasets, parse_tag_column
+from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame, immuta_frame, nekt_frame
+from tests.conftest import KEYS, Sandbox
+
+# Six rows; id 99 carries tags but is not in the dataset; Z only lives on id 99.
+DF = pd.DataFrame(
+    {
+        "id": [1, 2, 3, 4, 5, 6],  # ints on purpose: compared as strings
+        "field": ["a", "a", "b", "b", "b", None],
+    },
+    index=[10, 11, 12, 13, 14, 15],
+)
+STATE = pd.DataFrame(
+    [
+        ("1", "X"),
+        ("1", "Y.a"),
+        ("2", "X"),
+        ("3", "Y.b"),
+        ("5", "Y.a"),
+        ("5", "Y.b"),
+        ("5", "X"),
+        ("5", "X"),  # duplicate pair counts once
+        ("99", "X"),
+        ("99", "Z"),
+    ],
+    columns=["id", "tag"],
+)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dict("records")
+
+
+def test_totals_per_tag_and_tags_per_row() -> None:
+    cov = coverage(DF, "id", STATE)
+    assert (cov.rows, cov.tagged, cov.untagged) == (6, 4, 2)
+    assert cov.share == pytest.approx(4 / 6)
+    assert records(cov.per_tag) == [
+        {"tag": "X", "rows": 3, "share": 0.5},
+        {"tag": "Y.a", "rows": 2, "share": 2 / 6},
+        {"tag": "Y.b", "rows": 2, "share": 2 / 6},
+        {"tag": "Z", "rows": 0, "share": 0.0},
+    ]
+    assert records(cov.tags_per_row) == [
+        {"tags": "0", "rows": 2, "share": 2 / 6},  # ids 4, 6
+        {"tags": "1", "rows": 2, "share": 2 / 6},  # ids 2, 3
+        {"tags": "2+", "rows": 2, "share": 2 / 6},  # ids 1, 5
+    ]
+    assert cov.to_json() == {
+        "rows": 6,
+        "tagged": 4,
+        "untagged": 2,
+        "tags": {"X": 3, "Y.a": 2, "Y.b": 2, "Z": 0},
+    }
+
+
+def test_hierarchy_rolls_up_dotted_names() -> None:
+    cov = coverage(DF, "id", STATE)
+    assert records(cov.hierarchy) == [
+        {"path": "X", "parent": "", "label": "X", "level": 1, "rows": 3, "assignments": 3},
+        # Y: ids 1, 3, 5 carry a Y.* tag (5 carries two: one row, two assignments)
+        {"path": "Y", "parent": "", "label": "Y", "level": 1, "rows": 3, "assignments": 4},
+        {"path": "Z", "parent": "", "label": "Z", "level": 1, "rows": 0, "assignments": 0},
+        {"path": "Y.a", "parent": "Y", "label": "a", "level": 2, "rows": 2, "assignments": 2},
+        {"path": "Y.b", "parent": "Y", "label": "b", "level": 2, "rows": 2, "assignments": 2},
+    ]
+
+
+def test_facet_breakdown() -> None:
+    cov = coverage(DF, "id", STATE, facet="field")
+    assert cov.facet == "field"
+    assert cov.facet_totals is not None and cov.by_facet is not None
+    assert records(cov.facet_totals) == [
+        {"value": "b", "rows": 3, "tagged": 2, "untagged": 1, "share": 2 / 3},
+        {"value": "a", "rows": 2, "tagged": 2, "untagged": 0, "share": 1.0},
+        {"value": "(blank)", "rows": 1, "tagged": 0, "untagged": 1, "share": 0.0},
+    ]
+    grid = cov.by_facet.set_index(["value", "tag"])["rows"].to_dict()
+    assert grid == {
+        ("b", "X"): 1,
+        ("b", "Y.a"): 1,
+        ("b", "Y.b"): 2,
+        ("b", "Z"): 0,
+        ("a", "X"): 2,
+        ("a", "Y.a"): 1,
+        ("a", "Y.b"): 0,
+        ("a", "Z"): 0,
+        ("(blank)", "X"): 0,
+        ("(blank)", "Y.a"): 0,
+        ("(blank)", "Y.b"): 0,
+        ("(blank)", "Z"): 0,
+    }
+    share = cov.by_facet.set_index(["value", "tag"])["share"]
+    assert share[("b", "Y.b")] == pytest.approx(2 / 3)
+    assert share[("a", "X")] == 1.0
+    assert cov.to_json()["facets"] == {
+        "b": {"rows": 3, "tagged": 2, "untagged": 1, "tags": {"X": 1, "Y.a": 1, "Y.b": 2, "Z": 0}},
+        "a": {"rows": 2, "tagged": 2, "untagged": 0, "tags": {"X": 2, "Y.a": 1, "Y.b": 0, "Z": 0}},
+        "(blank)": {
+            "rows": 1,
+            "tagged": 0,
+            "untagged": 1,
+            "tags": {"X": 0, "Y.a": 0, "Y.b": 0, "Z": 0},
+        },
+    }
+
+
+def test_restricting_to_tags() -> None:
+    cov = coverage(DF, "id", STATE, tags=["X", "Never"])
+    assert (cov.rows, cov.tagged, cov.untagged) == (6, 3, 3)  # ids 1, 2, 5
+    assert cov.tags == {"X": 3, "Never": 0}
+    assert records(cov.tags_per_row)[2] == {"tags": "2+", "rows": 0, "share": 0.0}
+
+
+def test_untagged_ids_and_mask_keep_the_dataset_index() -> None:
+    mask = tagged_mask(DF, "id", STATE)
+    assert mask.index.tolist() == DF.index.tolist()
+    assert mask.tolist() == [True, True, True, False, True, False]
+    untagged = untagged_ids(DF, "id", STATE)
+    assert untagged.tolist() == ["4", "6"] and untagged.index.tolist() == [13, 15]
+    assert untagged_ids(DF, "id", STATE, tags=["Y.b"]).tolist() == ["1", "2", "4", "6"]
+    assert untagged_ids(DF, "id", None).tolist() == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_no_state_and_empty_dataset() -> None:
+    cov = coverage(DF, "id", None, facet="field")
+    assert cov.to_json() == {
+        "rows": 6,
+        "tagged": 0,
+        "untagged": 6,
+        "tags": {},
+        "facets": {
+            "b": {"rows": 3, "tagged": 0, "untagged": 3, "tags": {}},
+            "a": {"rows": 2, "tagged": 0, "untagged": 2, "tags": {}},
+            "(blank)": {"rows": 1, "tagged": 0, "untagged": 1, "tags": {}},
+        },
+    }
+    assert cov.hierarchy.empty and cov.share == 0.0
+    empty = coverage(DF.iloc[:0], "id", STATE)
+    assert (empty.rows, empty.tagged, empty.share) == (0, 0, 0.0)
+    assert empty.tags == {"X": 0, "Y.a": 0, "Y.b": 0, "Z": 0}
+
+
+def test_state_from_a_tag_column() -> None:
+    df = pd.DataFrame({"id": ["a", "b", "c"], "tags": ["x; y", None, "y"]})
+    cov = coverage(df, "id", parse_tag_column(df["tags"], ids=df["id"]))
+    assert cov.to_json() == {"rows": 3, "tagged": 2, "untagged": 1, "tags": {"y": 2, "x": 1}}
+
+
+def test_duplicate_ids_count_every_row() -> None:
+    df = pd.DataFrame({"id": ["1", "1", "2", None]})
+    cov = coverage(df, "id", pd.DataFrame({"id": ["1"], "tag": ["t"]}))
+    assert (cov.rows, cov.tagged, cov.tags) == (4, 2, {"t": 2})
+
+
+# --- over time ---------------------------------------------------------------------------------
+
+EVENTS = pd.DataFrame(
+    [
+        ("2024-01-01", "1", "X", "add"),
+        ("2024-01-01", "2", "X", "add"),
+        ("2024-01-02", "1", "Y", "add"),
+        ("2024-01-03", "1", "X", "remove"),  # id 1 still carries Y
+        ("2024-01-04", "1", "Y", "remove"),  # id 1 now untagged
+        ("2024-01-05", "2", "X", "add"),  # no-op: already there
+        ("2024-01-06", "3", "X", "add"),
+        ("2024-01-07", "9", "X", "remove"),  # no-op: never tagged
+    ],
+    columns=["time", "id", "tag", "action"],
+).astype({"time": "datetime64[ns]"})
+
+
+def test_coverage_over_time() -> None:
+    out = coverage_over_time(EVENTS)
+    assert out["tagged"].tolist() == [2, 2, 2, 1, 1, 2, 2]
+    assert out["time"].dt.strftime("%m-%d").tolist() == [
+        "01-01",
+        "01-02",
+        "01-03",
+        "01-04",
+        "01-05",
+        "01-06",
+        "01-07",
+    ]
+    only_1_2 = coverage_over_time(EVENTS, ids=["1", "2"])
+    assert only_1_2["tagged"].tolist() == [2, 2, 2, 1, 1]
+    only_y = coverage_over_time(EVENTS, tags=["Y"])
+    assert only_y["tagged"].tolist() == [1, 0]
+
+
+def test_coverage_over_time_by_tag() -> None:
+    out = coverage_over_time(EVENTS, by_tag=True)
+    assert [(t.strftime("%m-%d"), g, n) for t, g, n in out.itertuples(index=False)] == [
+        ("01-01", "X", 2),
+        ("01-02", "Y", 1),
+        ("01-03", "X", 1),
+        ("01-04", "Y", 0),
+        ("01-06", "X", 2),
+    ]
+
+
+def test_coverage_over_time_without_events() -> None:
+    assert coverage_over_time(EVENTS.iloc[:0]).empty
+    assert list(coverage_over_time(EVENTS.iloc[:0]).columns) == ["time", "tagged"]
+    assert list(coverage_over_time(EVENTS.iloc[:0], by_tag=True).columns) == [
+        "time",
+        "tag",
+        "rows",
+    ]
+
+
+class FakeJournal:
+    """The two reading methods events_from_journal uses, in the journal's shapes."""
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return [  # newest first
+            {"id": "j2", "created_at": "2024-01-02T00:00:00+00:00", "provider": "atlas",
+             "target": {"projection_id": "P"}, "action": "remove", "tags": ["A"]},
+            {"id": "j0", "created_at": "2024-01-01T12:00:00+00:00", "provider": "nekt",
+             "target": {}, "action": "add", "tags": ["N"]},
+            {"id": "j1", "created_at": "2024-01-01T00:00:00+00:00", "provider": "atlas",
+             "target": {"projection_id": "P"}, "action": "add", "tags": ["A", "B"]},
+        ]  # fmt: skip
+
+    def batches(self, job_id: str) -> list[dict[str, Any]]:
+        def batch(ids: list[str], status: str, failed: list[str], at: str) -> dict[str, Any]:
+            return {"ids": ids, "status": status, "failed_ids": failed, "not_found_ids": [],
+                    "updated_at": at}  # fmt: skip
+
+        return {
+            "j1": [
+                batch(["1", "2"], "applied", [], "2024-01-01T00:00:01+00:00"),
+                batch(["3", "4"], "partial", ["4"], "2024-01-01T00:00:02+00:00"),
+                batch(["5"], "failed", ["5"], "2024-01-01T00:00:03+00:00"),
+            ],
+            "j2": [batch(["1"], "applied", [], "2024-01-02T00:00:01+00:00")],
+        }[job_id]
+
+
+def test_events_from_journal_feed_coverage_over_time() -> None:
+    events = events_from_journal(FakeJournal(), "atlas", {"projection_id": "P"})
+    assert list(events.columns) == ["time", "id", "tag", "action"]
+    assert events[["id", "tag", "action"]].values.tolist() == [
+        ["1", "A", "add"],
+        ["1", "B", "add"],
+        ["2", "A", "add"],
+        ["2", "B", "add"],
+        ["3", "A", "add"],
+        ["3", "B", "add"],
+        ["1", "A", "remove"],
+    ]
+    assert coverage_over_time(events)["tagged"].tolist() == [2, 3, 3]  # id 1 keeps B
+    assert events_from_journal(FakeJournal(), "immuta").empty
+
+
+# --- sandbox state shapes ----------------------------------------------------------------------
+
+SANDBOX_STATE = {
+    "atlas": {ATLAS_PROJECTION_ID: {"New Tag": ["0", "89"], "Other": ["89"]}, "p2": {"T": ["1"]}},
+    "nekt": {"uuid-1": ["marketing"], "uuid-2": ["marketing", "ads"]},
+    "immuta": {
+        "datasource:2": ["Confidential"],
+        "project:2": ["Discovered.Passport"],
+        "column:6_countrycode": ["Discovered.Country.Canada"],
+    },
+}
+
+
+def test_state_from_sandbox_shapes() -> None:
+    atlas = state_from_sandbox(SANDBOX_STATE, "atlas", {"projection_id": ATLAS_PROJECTION_ID})
+    assert sorted(map(tuple, atlas.values.tolist())) == [
+        ("0", "New Tag"),
+        ("89", "New Tag"),
+        ("89", "Other"),
+    ]
+    assert len(state_from_sandbox(SANDBOX_STATE, "atlas")) == 4
+    assert len(state_from_sandbox(SANDBOX_STATE["atlas"], "atlas", {"projection_id": "p2"})) == 1
+    nekt = state_from_sandbox(SANDBOX_STATE, "nekt")
+    assert nekt.values.tolist() == [
+        ["uuid-1", "marketing"],
+        ["uuid-2", "marketing"],
+        ["uuid-2", "ads"],
+    ]
+    ds = state_from_sandbox(SANDBOX_STATE, "immuta", model_types="datasource")
+    assert ds.values.tolist() == [["2", "Confidential"]]
+    both = state_from_sandbox(SANDBOX_STATE, "immuta", model_types=("datasource", "column"))
+    assert both["id"].tolist() == ["2", "6_countrycode"]
+    typed = state_from_sandbox(SANDBOX_STATE, "immuta", typed_ids=True)
+    assert typed["id"].tolist() == ["datasource:2", "project:2", "column:6_countrycode"]
+
+
+def test_immuta_typed_ids_keep_datasource_2_apart_from_project_2() -> None:
+    frame = immuta_frame()
+    typed = state_from_sandbox(SANDBOX_STATE, "immuta", typed_ids=True)
+    cov = coverage(frame, "model_id", typed, kind_column="model_type", facet="model_type")
+    assert cov.tagged == 3
+    facets = cov.to_json()["facets"]
+    assert {k: v["tagged"] for k, v in facets.items()} == {
+        "column": 1,
+        "datasource": 1,
+        "project": 1,
+    }
+    assert typed_row_ids(frame, "model_id", "model_type").iloc[0] == "datasource:1"
+
+
+def test_a_million_rows() -> None:
+    n = 1_000_000
+    df = pd.DataFrame({"id": np.arange(n).astype(str), "field": np.arange(n) % 4})
+    ids = np.arange(0, n, 2).astype(str)  # every even id: tag "a"; every 4th also "b.c"
+    state = pd.concat(
+        [
+            pd.DataFrame({"id": ids, "tag": "a"}),
+            pd.DataFrame({"id": np.arange(0, n, 4).astype(str), "tag": "b.c"}),
+        ]
+    )
+    cov = coverage(df, "id", state, facet="field")
+    assert (cov.tagged, cov.tags) == (n // 2, {"a": n // 2, "b.c": n // 4})
+    assert cov.tags_per_row["rows"].tolist() == [n // 2, n // 4, n // 4]
+    assert cov.to_json()["facets"]["0"]["tags"] == {"a": n // 4, "b.c": n // 4}
+    assert cov.hierarchy.set_index("path")["rows"].to_dict() == {
+        "a": n // 2,
+        "b": n // 4,
+        "b.c": n // 4,
+    }
+    assert len(untagged_ids(df, "id", state)) == n // 2
+
+
+# --- against the real sandbox --------------------------------------------------------------------
+
+
+def test_coverage_from_real_sandbox_state(sandbox: Sandbox) -> None:
+    atlas = httpx.Client(
+        base_url=sandbox.api("atlas"), headers={"Authorization": f"Bearer {KEYS['atlas']}"}
+    )
+    for tag, ids in (("Needs review", ["0", "89", "295"]), ("ml.vision", ["89", "5000"])):
+        r = atlas.post(
+            "/v1/query/update/tag/ids",
+            json={
+                "projection_id": ATLAS_PROJECTION_ID,
+                "tag_name": tag,
+                "ids": ids,
+                "operation": "add",
+            },
+        )
+        assert r.status_code == 200 and r.json()["points_tagged"] == len(ids)
+    sources = [r["id"] for r in sandbox.world()["nekt"]["sources"][:2]]
+    r = httpx.post(
+        f"{sandbox.api('nekt')}/api/v1/tags/attach/",
+        headers={"x-api-key": KEYS["nekt"]},
+        json={"names": ["marketing"], "sources": sources},
+    )
+    assert r.status_code < 300, r.text
+    r = httpx.post(
+        f"{sandbox.api('immuta')}/tag/datasource/22",
+        headers={"Authorization": f"Bearer {KEYS['immuta']}"},
+        json=[{"name": "Discovered.Passport", "source": "curated"}],
+    )
+    assert r.status_code < 300, r.text
+
+    body = sandbox.state()
+    demos = demo_datasets()
+    frame = atlas_frame(10_000)
+    cov = coverage(
+        frame,
+        demos["atlas"].id_column,
+        state_from_sandbox(body, "atlas", demos["atlas"].target),
+        facet="field",
+    )
+    assert (cov.rows, cov.tagged, cov.tags) == (10_000, 4, {"Needs review": 3, "ml.vision": 2})
+    assert cov.hierarchy.set_index("path")["rows"].to_dict() == {
+        "Needs review": 3,
+        "ml": 2,
+        "ml.vision": 2,
+    }
+    assert sum(f["tagged"] for f in cov.to_json()["facets"].values()) == 4
+
+    nekt = coverage(nekt_frame(), "id", state_from_sandbox(body, "nekt"), facet="resource_type")
+    assert nekt.tags == {"marketing": 2}
+    assert nekt.to_json()["facets"]["sources"]["tagged"] == 2
+
+    immuta = coverage(
+        immuta_frame(), "model_id", state_from_sandbox(body, "immuta", model_types="datasource")
+    )
+    # data source 523 starts with Discovered.Country.Canada; 22 was just tagged
+    assert immuta.tags == {"Discovered.Country.Canada": 1, "Discovered.Passport": 1}
+    assert immuta.hierarchy.set_index("path").loc["Discovered", "rows"] == 2
