@@ -119,6 +119,7 @@ def push(
     """Add (or --remove) tags on ids, journaled so the job can be resumed or undone."""
     from tagging.plan import TagOperation
     from tagging.plan import plan as make_plan
+    from tagging.state import read_state
 
     provider = _provider(provider)
     frame_ids, kinds = _read_ids(
@@ -137,8 +138,11 @@ def push(
         _print_plan(the_plan, as_json)
         return
     conn, catalog = _connect(provider, op.target)
-    if provider == "immuta":  # the catalog lets the plan refuse unknown and parent tags
-        the_plan = make_plan(op, chunk_size=chunk_size, catalog=catalog)
+    # Where the API can say which tags the ids carry now, diff against it: fewer requests,
+    # and an exact undo. The catalog lets Immuta plans refuse unknown and parent tags.
+    known = read_state(conn, op)
+    if known is not None or provider == "immuta":
+        the_plan = make_plan(op, known=known, chunk_size=chunk_size, catalog=catalog)
     book = _journal(journal)
     job_id = book.start_job(the_plan)
     if not as_json:
@@ -246,17 +250,16 @@ def coverage(
     as_json: JsonOpt = False,
 ) -> None:
     """How many rows of a dataset carry each tag, from the journal's record."""
-    from tagging import coverage as cov
+    from tagging.coverage import coverage as cover
     from tagging.datasets import load_dataset
 
     provider = _provider(provider)
-    frame = load_dataset(dataset)
-    if id_column not in frame.columns:
-        raise InputError(f"--id-column: no column {id_column!r} in {dataset}")
+    frame = load_dataset(dataset, id_column=id_column)
     if facet is not None and facet not in frame.columns:
-        raise InputError(f"--facet: no column {facet!r} in {dataset}")
-    state = _journal(journal).state_for(provider, _target(provider, projection_id, id_field))
-    summary = cov.summary(frame, id_column=id_column, state=state, facet=facet)
+        raise InputError(f"--facet: no column {facet!r} in {dataset.name}")
+    target = _target(provider, projection_id, id_field) if projection_id else None
+    state = _journal(journal).state_for(provider, target)
+    summary = cover(frame, id_column, state, facet=facet).to_json()
     if as_json:
         _out(json.dumps(summary))
         return

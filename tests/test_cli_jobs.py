@@ -83,21 +83,58 @@ def test_killed_push_resumes_to_the_exact_state(
 
 def test_undo_restores_the_prior_state(sandbox: Sandbox, tmp_path: Path) -> None:
     j = journal_arg(tmp_path)
+    push = ("push", "--provider", "immuta", "--tag", "Confidential", "--model-type",
+            "datasource", "--chunk-size", "2", *j)  # fmt: skip
+    run_json(sandbox, *push, "--ids", "100")
     before = sandbox.state()
-    done = run_json(
-        sandbox, "push", "--provider", "immuta", "--tag", "Confidential", "--model-type",
-        "datasource", "--ids", "100,101,102", "--chunk-size", "2", *j,
-    )  # fmt: skip
+    # Immuta data sources can be read back, so the plan skips 100 and undo is exact.
+    done = run_json(sandbox, *push, "--ids", "100,101,102")
+    assert done["applied"] == 2
     assert "Confidential" in sandbox.state()["immuta"]["datasource:101"]
     undone = run_cli(sandbox, "undo", done["job_id"], *j, "--json")
     assert undone.returncode == 0, undone.stderr
-    # The CLI plans without reading prior state, so undo says it cannot be sure.
-    assert undone.stderr.startswith("warning: ") and "prior state" in undone.stderr
+    assert undone.stderr == ""  # no warning: the prior state was known
     assert sandbox.state() == before
+    assert "Confidential" in before["immuta"]["datasource:100"]
     jobs = run_json(sandbox, "jobs", *j)
-    assert jobs[0]["action"] == "remove" and jobs[0]["counts"]["applied"] == 3
+    assert jobs[0]["action"] == "remove" and jobs[0]["counts"]["applied"] == 2
     again = run_cli(sandbox, "undo", done["job_id"], *j)
     assert again.returncode == 2 and "already undone" in again.stderr
+
+
+def test_undo_without_known_state_warns(sandbox: Sandbox, tmp_path: Path) -> None:
+    j = journal_arg(tmp_path)
+    before = sandbox.state()
+    push = ("push", "--provider", "atlas", "--projection-id", P, "--tag", "Undo me")
+    done = run_json(sandbox, *push, "--ids", "1,2,3", *j)
+    undone = run_cli(sandbox, "undo", done["job_id"], *j)
+    assert undone.returncode == 0, undone.stderr
+    assert undone.stderr.startswith("warning: ") and "prior state" in undone.stderr
+    assert undone.stderr.count("\n") == 1
+    assert atlas_tagged(sandbox, "Undo me") == set()
+    assert sandbox.state() == before
+
+
+def test_coverage_from_the_journal(sandbox: Sandbox, tmp_path: Path) -> None:
+    j = journal_arg(tmp_path)
+    data = tmp_path / "papers.csv"
+    data.write_text("id,field\n1,cs.LG\n2,cs.LG\n3,cs.CV\n4,cs.CV\n")
+    push = ("push", "--provider", "atlas", "--projection-id", P, *j)
+    run_json(sandbox, *push, "--tag", "A", "--ids", "1,3")
+    run_json(sandbox, *push, "--tag", "B", "--ids", "3,99")
+    args = ("coverage", "--provider", "atlas", "--projection-id", P, "--dataset", str(data),
+            "--id-column", "id", *j)  # fmt: skip
+    doc = run_json(sandbox, *args, "--facet", "field")
+    assert doc == {
+        "rows": 4, "tagged": 2, "untagged": 2, "tags": {"A": 2, "B": 1},
+        "facets": {
+            "cs.LG": {"rows": 2, "tagged": 1, "untagged": 1, "tags": {"A": 1, "B": 0}},
+            "cs.CV": {"rows": 2, "tagged": 1, "untagged": 1, "tags": {"A": 1, "B": 1}},
+        },
+    }  # fmt: skip
+    assert set(run_json(sandbox, *args)) == {"rows", "tagged", "untagged", "tags"}
+    table = run_cli(sandbox, *args)
+    assert table.returncode == 0 and "untagged" in table.stdout
 
 
 def test_two_concurrent_pushes_share_one_journal(sandbox: Sandbox, tmp_path: Path) -> None:
