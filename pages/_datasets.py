@@ -1,0 +1,42 @@
+"""Loading datasets into the session: demo tables (cached per process) and uploads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import _session as session
+from tagging.datasets import demo_datasets, load_dataset, suggest_id_columns
+
+
+@st.cache_data(show_spinner="Building the demo dataset…", max_entries=6)
+def demo_frame(key: str) -> pd.DataFrame:
+    return demo_datasets()[key].frame()
+
+
+def demo_workset(key: str) -> session.Workset:
+    demo = demo_datasets()[key]
+    return session.Workset(
+        name=demo.name,
+        frame=demo_frame(key),
+        id_column=demo.id_column,
+        kind_column=demo.kind_column,
+        demo_of=demo.provider,
+        target=dict(demo.target),
+        facet=demo.facet,
+    )
+
+
+def ensure_demo_loaded(provider: str) -> None:
+    """Open on the provider's demo; switching provider swaps a demo, never an upload."""
+    ws = session.workset()
+    if ws is None or (ws.demo_of is not None and ws.demo_of != provider):
+        session.set_workset(demo_workset(provider))
+
+
+def upload_workset(uploaded: object, name: str) -> session.Workset:
+    """An uploaded file as a workset with a suggested id column; raises DatasetError."""
+    frame = load_dataset(uploaded, name)
+    suggested = suggest_id_columns(frame)
+    id_column = suggested[0] if suggested else str(frame.columns[0])
+    return session.Workset(name=name, frame=frame, id_column=id_column)

@@ -1,0 +1,107 @@
+"""Live progress and result summaries for pushes, resumes and undos (Tag and History pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from tagging.errors import TaggingError
+from tagging.outcome import Progress, PushResult
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def ids_csv(ids: list[str]) -> bytes:
+    """TEMP until tagging.export lands: one id per row, formula-safe."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id"])
+    for i in ids:
+        writer.writerow(["'" + i if i[:1] in ("=", "+", "-", "@", "\t", "\r") else i])
+    return buf.getvalue().encode()
+
+
+def _progress_text(p: Progress) -> str:
+    text = (
+        f"Batch {p.done_batches:,} of {p.total_batches:,} · {p.done_ids:,} of {p.total_ids:,} ids"
+    )
+    if p.failed_ids:
+        text += f" · {p.failed_ids:,} failed"
+    if p.retries:
+        text += f" · {p.retries:,} retries"
+    return text
+
+
+def run_with_progress(
+    label: str, work: Callable[[ProgressCallback], PushResult]
+) -> PushResult | None:
+    """Run a push-like call inside st.status with a progress bar; errors become one line."""
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="Starting…")
+
+        def report(p: Progress) -> None:
+            share = p.done_ids / p.total_ids if p.total_ids else 1.0
+            bar.progress(min(1.0, share), text=_progress_text(p))
+
+        try:
+            result = work(report)
+        except TaggingError as exc:
+            status.update(label=str(exc), state="error", expanded=True)
+            return None
+        bar.progress(1.0, text="Finished")
+        status.update(
+            label=summary_line(result),
+            state="error" if result.failed else "complete",
+            expanded=False,
+        )
+    return result
+
+
+def summary_line(result: PushResult) -> str:
+    parts = [f"{result.applied:,} applied"]
+    if result.not_found:
+        parts.append(f"{result.not_found:,} not found")
+    if result.failed:
+        parts.append(f"{result.failed:,} failed")
+    if result.cancelled:
+        parts.append("cancelled")
+    return "Done: " + ", ".join(parts)
+
+
+def show_result(result: PushResult, key: str) -> None:
+    """Metrics, and downloads of the ids that were not found or failed."""
+    with st.container(border=True):
+        a, n, f = st.columns(3)
+        a.metric("Applied", f"{result.applied:,}")
+        n.metric("Not found", f"{result.not_found:,}")
+        f.metric("Failed", f"{result.failed:,}")
+        if result.job_id:
+            st.caption(f"Job `{result.job_id}` · see History for its batches, undo and export")
+        if result.not_found and not result.not_found_ids:
+            st.caption("The API reports how many ids it did not find, not which ones.")
+        downloads = st.container(horizontal=True)
+        if result.not_found_ids:
+            downloads.download_button(
+                f"Not-found ids ({len(result.not_found_ids):,})",
+                ids_csv(result.not_found_ids),
+                file_name="not_found_ids.csv",
+                mime="text/csv",
+                key=f"{key}_dl_not_found",
+                icon=":material/download:",
+            )
+        if result.failed_ids:
+            downloads.download_button(
+                f"Failed ids ({len(result.failed_ids):,})",
+                ids_csv(result.failed_ids),
+                file_name="failed_ids.csv",
+                mime="text/csv",
+                key=f"{key}_dl_failed",
+                icon=":material/download:",
+            )
+        reasons = sorted({o.reason for o in result.outcomes if o.reason})
+        for reason in reasons[:3]:
+            st.caption(f":red[:material/error:] {reason}")

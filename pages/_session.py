@@ -1,0 +1,114 @@
+"""What every page shares through st.session_state: the loaded dataset, the connection
+settings and the journal. Session bookkeeping only; the work happens in tagging/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from tagging.journal import Journal
+
+PROVIDERS = ("atlas", "nekt", "immuta")
+PROVIDER_LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
+# What a row's "kind" is called for each provider (Atlas ids have none).
+KIND_LABELS = {"nekt": "Nekt resource type", "immuta": "Immuta model type"}
+
+PROVIDER_KEY = "provider"
+MODE_KEY = "mode"
+WORKSET_KEY = "workset"
+SELECTED_KEY = "selected_ids"
+FILTERS_KEY = "filters"
+SEARCH_KEY = "search"
+SELECTION_REV_KEY = "selection_rev"
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
+DEFAULT_JOURNAL = ".tagging/journal.db"
+
+
+@dataclass(frozen=True)
+class Workset:
+    """The loaded dataset and the roles the analyst gave its columns."""
+
+    name: str
+    frame: pd.DataFrame = field(repr=False)
+    id_column: str
+    kind_column: str | None = None  # per-row Nekt resource type / Immuta model type
+    fixed_kind: str | None = None  # one type for every row
+    tags_column: str | None = None  # existing tags, e.g. "a;b"
+    demo_of: str | None = None  # provider whose demo dataset this is
+    target: Mapping[str, str] = field(default_factory=dict)  # Atlas: {"projection_id": P}
+    facet: str | None = None  # a good default facet for coverage
+    version: int = 0  # bumped on every load: a cheap cache and widget key
+
+    def kinds(self, frame: pd.DataFrame) -> str | pd.Series | None:
+        """The kinds of `frame`'s rows as TagOperation wants them."""
+        if self.kind_column:
+            return frame[self.kind_column].astype(str)
+        return self.fixed_kind
+
+    def with_roles(self, **roles: Any) -> Workset:
+        return replace(self, **roles)
+
+
+def provider() -> str:
+    return str(st.session_state.get(PROVIDER_KEY, PROVIDERS[0]))
+
+
+def is_live() -> bool:
+    return st.session_state.get(MODE_KEY) == "live"
+
+
+def sandbox_url() -> str:
+    return os.environ.get("TAGGING_SANDBOX_URL", DEFAULT_SANDBOX_URL).rstrip("/")
+
+
+def journal_path() -> str:
+    return os.environ.get("TAGGING_JOURNAL", DEFAULT_JOURNAL)
+
+
+def journal() -> Journal:
+    """A journal handle for this run (cheap: one SQLite connection)."""
+    return Journal(journal_path())
+
+
+def workset() -> Workset | None:
+    ws = st.session_state.get(WORKSET_KEY)
+    return ws if isinstance(ws, Workset) else None
+
+
+def set_workset(ws: Workset) -> None:
+    """Load a dataset: a new version, and the old selection and filters no longer apply."""
+    old = workset()
+    version = (old.version + 1) if old else 1
+    st.session_state[WORKSET_KEY] = replace(ws, version=version)
+    set_selected_ids(frozenset())
+    st.session_state[FILTERS_KEY] = []
+    # Role widgets of the Dataset page describe the old columns: let them start afresh.
+    for key in [k for k in st.session_state if str(k).startswith("ds_role_")]:
+        del st.session_state[key]
+
+
+def update_roles(**roles: Any) -> None:
+    """Change column roles of the loaded dataset without dropping the selection."""
+    ws = workset()
+    if ws is not None:
+        st.session_state[WORKSET_KEY] = ws.with_roles(**roles)
+
+
+def selected_ids() -> frozenset[str]:
+    return frozenset(st.session_state.get(SELECTED_KEY, frozenset()))
+
+
+def set_selected_ids(ids: frozenset[str]) -> None:
+    if ids != st.session_state.get(SELECTED_KEY):
+        st.session_state[SELECTED_KEY] = ids
+        st.session_state[SELECTION_REV_KEY] = selection_rev() + 1
+
+
+def selection_rev() -> int:
+    """Bumped on every selection change: a cheap key for "has the selection changed?"."""
+    return int(st.session_state.get(SELECTION_REV_KEY, 0))

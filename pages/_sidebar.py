@@ -1,0 +1,132 @@
+"""The sidebar every page shares: provider, connection mode and a connection test.
+
+The embedded sandbox is the default, started once per server process; live mode takes its
+base URL and key from the environment, st.secrets or a password field kept only in session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from pages import _session as session
+from pages._datasets import ensure_demo_loaded
+from tagging.config import SANDBOX_KEYS, Connection, connect
+from tagging.errors import TaggingError
+from tagging.sandbox.launcher import ensure_running
+
+SANDBOX_DB = ".tagging/sandbox.db"
+CONN_KEY = "_connection"
+CHECK_KEY = "_connection_check"
+URL_ENVS = {"atlas": "ATLAS_API_URL", "nekt": "NEKT_API_URL", "immuta": "IMMUTA_API_URL"}
+KEY_ENVS = {"atlas": "NOMIC_API_KEY", "nekt": "NEKT_API_KEY", "immuta": "IMMUTA_API_KEY"}
+
+
+@st.cache_resource(show_spinner="Starting the local sandbox…")
+def _start_sandbox(url: str) -> str:
+    """Start (or find) the sandbox once per server process; returns its URL."""
+    ensure_running(url, SANDBOX_DB)
+    return url
+
+
+def _secrets() -> Mapping[str, Any] | None:
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return None
+
+
+def connection() -> Connection:
+    """The connection the sidebar describes, rebuilt only when its settings change.
+
+    Raises TaggingError (one line) when a setting is missing or wrong.
+    """
+    prov = session.provider()
+    if session.is_live():
+        url = st.session_state.get(f"live_url_{prov}") or None
+        key = st.session_state.get(f"live_key_{prov}") or None
+        settings: tuple[Any, ...] = ("live", prov, url, hash(key))
+    else:
+        url, key = f"{session.sandbox_url()}/{prov}", None
+        settings = ("sandbox", prov, url)
+    cached = st.session_state.get(CONN_KEY)
+    if cached is not None and cached[0] == settings:
+        return cached[1]
+    if session.is_live():
+        conn = connect(prov, url=url, key=key, secrets=_secrets())
+    else:
+        conn = connect(prov, url=url, key=SANDBOX_KEYS[prov])
+    st.session_state[CONN_KEY] = (settings, conn)
+    return conn
+
+
+def _live_defaults(provider: str) -> tuple[str, bool]:
+    """The live base URL from env/secrets, and whether a key is configured there."""
+    secrets = _secrets() or {}
+    url = str(secrets.get(URL_ENVS[provider]) or os.environ.get(URL_ENVS[provider], ""))
+    has_key = bool(secrets.get(KEY_ENVS[provider]) or os.environ.get(KEY_ENVS[provider]))
+    return url, has_key
+
+
+def _connection_form(provider: str) -> None:
+    if session.is_live():
+        url, has_key = _live_defaults(provider)
+        st.badge("live API", icon=":material/cloud:", color="orange")
+        st.text_input("Base URL", value=url, key=f"live_url_{provider}")
+        st.text_input(
+            "API key",
+            type="password",
+            key=f"live_key_{provider}",
+            placeholder=f"from {KEY_ENVS[provider]}" if has_key else "paste a key",
+            help="Kept only in this browser session; never written to disk or the journal.",
+        )
+    else:
+        try:
+            _start_sandbox(session.sandbox_url())
+        except RuntimeError as exc:  # the launcher could not start it
+            st.error(" ".join(str(exc).split()))
+        st.badge("sandbox", icon=":material/science:", color="violet")
+        st.caption(f"Local emulation at `{session.sandbox_url()}/{provider}`")
+
+
+def _test_connection() -> None:
+    try:
+        tags = connection().check()
+    except TaggingError as exc:
+        st.session_state[CHECK_KEY] = ("error", str(exc))
+        return
+    shown = ", ".join(tags[:8]) + (" …" if len(tags) > 8 else "")
+    st.session_state[CHECK_KEY] = ("ok", f"Connected: {len(tags)} tags. {shown}".strip())
+
+
+def render_sidebar() -> None:
+    """Draw the shared sidebar and make sure a dataset is loaded."""
+    with st.sidebar:
+        st.selectbox(
+            "Provider",
+            session.PROVIDERS,
+            format_func=session.PROVIDER_LABELS.__getitem__,
+            key=session.PROVIDER_KEY,
+            on_change=st.session_state.pop,
+            args=(CHECK_KEY, None),
+        )
+        st.radio(
+            "Connection",
+            ["sandbox", "live"],
+            format_func={"sandbox": "Embedded sandbox", "live": "Live API"}.__getitem__,
+            key=session.MODE_KEY,
+            horizontal=True,
+            on_change=st.session_state.pop,
+            args=(CHECK_KEY, None),
+        )
+        provider = session.provider()
+        _connection_form(provider)
+        st.button("Test connection", key="test_connection", on_click=_test_connection)
+        check = st.session_state.get(CHECK_KEY)
+        if check:
+            (st.success if check[0] == "ok" else st.error)(check[1])
+    ensure_demo_loaded(provider)

@@ -1,0 +1,181 @@
+"""Dataset page: load a file or a demo table, check the id column, name the column roles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import _session as session
+from pages._datasets import demo_workset, upload_workset
+from tagging.datasets import IdReport, demo_datasets, id_column_report, suggest_id_columns
+from tagging.errors import TaggingError
+from tagging.sandbox.world import IMMUTA_MODEL_TYPES, NEKT_TYPES
+
+KIND_CHOICES = {"nekt": NEKT_TYPES, "immuta": IMMUTA_MODEL_TYPES}
+UPLOAD_TYPES = ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"]
+NONE = "(none)"
+
+
+@st.cache_data(show_spinner="Looking for id columns…", max_entries=8)
+def _suggested(version: int, name: str, _frame: pd.DataFrame) -> list[str]:
+    return suggest_id_columns(_frame)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _report(version: int, name: str, column: str, _frame: pd.DataFrame) -> IdReport:
+    return id_column_report(_frame, column)
+
+
+def _load_demo() -> None:
+    session.set_workset(demo_workset(st.session_state["ds_demo"]))
+
+
+def _load_upload() -> None:
+    uploaded = st.session_state.get("ds_upload")
+    if uploaded is None:
+        return
+    try:
+        ws = upload_workset(uploaded, uploaded.name)
+    except TaggingError as exc:  # the previous dataset stays loaded
+        st.session_state["ds_error"] = str(exc)
+        return
+    st.session_state.pop("ds_error", None)
+    session.set_workset(ws)
+
+
+def _source_picker() -> None:
+    demos = demo_datasets()
+    left, right = st.columns(2, gap="large")
+    with left, st.container(border=True):
+        st.markdown("**Demo dataset**")
+        st.selectbox(
+            "Demo dataset",
+            list(demos),
+            index=list(demos).index(session.provider()),
+            format_func=lambda k: demos[k].name,
+            key="ds_demo",
+            label_visibility="collapsed",
+        )
+        st.caption(demos[st.session_state["ds_demo"]].description)
+        st.button("Load demo", key="ds_load_demo", on_click=_load_demo, icon=":material/bolt:")
+    with right, st.container(border=True):
+        st.markdown("**Upload a file**")
+        st.file_uploader(
+            "CSV, TSV, Parquet, JSON, JSONL or Excel",
+            type=UPLOAD_TYPES,
+            key="ds_upload",
+            on_change=_load_upload,
+            label_visibility="collapsed",
+        )
+        st.caption("CSV, TSV, Parquet, JSON, JSONL or Excel (.xlsx)")
+    if st.session_state.get("ds_error"):
+        st.error(st.session_state["ds_error"], icon=":material/error:")
+
+
+def _id_column(ws: session.Workset) -> None:
+    suggested = _suggested(ws.version, ws.name, ws.frame)
+    others = [c for c in ws.frame.columns if c not in suggested]
+    options = suggested + others
+    choice = st.selectbox(
+        "Id column",
+        options,
+        index=options.index(ws.id_column) if ws.id_column in options else 0,
+        key="ds_role_id",
+        help="Columns with unique, non-empty values are listed first.",
+    )
+    if choice != ws.id_column:
+        session.update_roles(id_column=choice)
+    report = _report(ws.version, ws.name, choice, ws.frame)
+    if report.ok:
+        st.caption(f":green[:material/check_circle:] unique and non-empty in {report.rows:,} rows")
+    else:
+        st.warning(report.message, icon=":material/warning:")
+
+
+def _kind(ws: session.Workset, provider: str) -> None:
+    choices = KIND_CHOICES.get(provider)
+    if choices is None:
+        st.caption("Atlas ids need no type: the projection is chosen on the Tag page.")
+        return
+    label = session.KIND_LABELS[provider]
+    columns = list(ws.frame.columns)
+    mode = st.radio(
+        label,
+        ["column", "fixed"],
+        index=0 if ws.kind_column in columns else 1,
+        format_func={"column": "From a column", "fixed": "Same for every row"}.__getitem__,
+        horizontal=True,
+        key=f"ds_role_kind_mode_{provider}",
+    )
+    if mode == "column":
+        col = st.selectbox(
+            f"{label} column",
+            columns,
+            index=columns.index(ws.kind_column) if ws.kind_column in columns else 0,
+            key=f"ds_role_kind_column_{provider}",
+        )
+        if (col, None) != (ws.kind_column, ws.fixed_kind):
+            session.update_roles(kind_column=col, fixed_kind=None)
+    else:
+        kind = st.selectbox(
+            label,
+            choices,
+            index=choices.index(ws.fixed_kind) if ws.fixed_kind in choices else 0,
+            key=f"ds_role_kind_fixed_{provider}",
+        )
+        if (None, kind) != (ws.kind_column, ws.fixed_kind):
+            session.update_roles(kind_column=None, fixed_kind=kind)
+
+
+def _tags_column(ws: session.Workset) -> None:
+    options = [NONE, *ws.frame.columns]
+    col = st.selectbox(
+        "Existing tags column (optional)",
+        options,
+        index=options.index(ws.tags_column) if ws.tags_column in options else 0,
+        key="ds_role_tags",
+        help="Tags the rows already carry, e.g. `a;b` or a list: the plan skips them.",
+    )
+    chosen = None if col == NONE else col
+    if chosen != ws.tags_column:
+        session.update_roles(tags_column=chosen)
+
+
+def _dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "column": frame.columns,
+            "dtype": [str(t) for t in frame.dtypes],
+            "non-null": frame.notna().sum().to_numpy(),
+        }
+    )
+
+
+st.title("Dataset", anchor=False)
+st.caption("Load the rows you want to tag, then say which column holds the ids.")
+_source_picker()
+ws = session.workset()
+if ws is None:
+    st.info("Load a demo dataset or upload a file to start.")
+    st.stop()
+provider = session.provider()
+
+st.subheader(ws.name, anchor=False, divider="gray")
+for note in ws.frame.attrs.get("notes", []):
+    st.info(note, icon=":material/info:")
+m1, m2, m3 = st.columns(3)
+m1.metric("Rows", f"{len(ws.frame):,}")
+m2.metric("Columns", f"{ws.frame.shape[1]:,}")
+m3.metric("Selected for tagging", f"{len(session.selected_ids()):,}")
+
+roles, preview = st.columns([1, 2], gap="large")
+with roles, st.container(border=True):
+    st.markdown("**Column roles**")
+    _id_column(ws)
+    _kind(session.workset() or ws, provider)
+    _tags_column(session.workset() or ws)
+with preview:
+    tab_rows, tab_types = st.tabs(["Preview", "Columns and types"])
+    tab_rows.dataframe(ws.frame.head(200), hide_index=True, height=420, key="ds_preview")
+    tab_types.dataframe(_dtypes(ws.frame), hide_index=True, height=420)
+    st.caption(f"First {min(200, len(ws.frame)):,} of {len(ws.frame):,} rows")

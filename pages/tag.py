@@ -1,0 +1,379 @@
+"""Tag page: filter rows, select them, pick tags, preview the plan, push, see the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+import pandas as pd
+import streamlit as st
+
+from pages import _filter_builder as filters
+from pages import _session as session
+from pages._push_ui import run_with_progress, show_result
+from pages._sidebar import connection
+from tagging.config import Connection
+from tagging.datasets import parse_tag_column
+from tagging.errors import TaggingError
+from tagging.executor import push
+from tagging.plan import Action, Plan, Provider, TagOperation, plan
+from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from tagging.selection import (
+    add_ids,
+    fingerprint,
+    id_strings,
+    merge_grid_selection,
+    remove_ids,
+    selected_positions,
+    selected_rows,
+)
+
+GRID_KEY = "tag_grid"  # the grid's widget key is GRID_KEY + "_" + a digest of the view
+GRID_KEY_STATE = "tag_grid_key"  # the current grid widget key, for tests and callbacks
+GRID_NONCE = "tag_grid_nonce"  # bumped to redraw the grid with the stored selection
+MAX_SHOWN = 10_000
+CONFIRM_ABOVE = 1_000  # live pushes above this many ids need an explicit confirmation
+PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None)
+RESULT_KEY = "tag_result"
+CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
+JOURNAL_REV = "journal_rev"
+
+
+def _bump(key: str) -> None:
+    st.session_state[key] = int(st.session_state.get(key, 0)) + 1
+
+
+# --- selection --------------------------------------------------------------------------------
+
+
+def _select(ids: pd.Series, add: bool) -> None:
+    current = session.selected_ids()
+    session.set_selected_ids(add_ids(current, ids) if add else remove_ids(current, ids))
+    _bump(GRID_NONCE)
+
+
+def _clear_selection() -> None:
+    session.set_selected_ids(frozenset())
+    _bump(GRID_NONCE)
+
+
+def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
+    shown = rows.head(MAX_SHOWN)
+    shown_ids = id_strings(shown, ws.id_column).tolist()
+    restrict = filters.id_filter()
+    view = fingerprint(
+        ws.version,
+        ws.name,
+        tuple(filters.conditions()),
+        filters.search_text(),
+        restrict.label if restrict else None,
+        st.session_state.get(GRID_NONCE, 0),
+    )
+    key = f"{GRID_KEY}_{view}"
+    st.session_state[GRID_KEY_STATE] = key
+    selected = session.selected_ids()
+    event = st.dataframe(
+        shown,
+        key=key,
+        on_select="rerun",
+        selection_mode="multi-row",
+        selection_default={
+            "selection": {"rows": selected_positions(selected, shown_ids), "columns": []}
+        },
+        hide_index=True,
+        height=380,
+    )
+    session.set_selected_ids(merge_grid_selection(selected, shown_ids, event.selection.rows))
+
+
+def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
+    selected = session.selected_ids()
+    all_ids = id_strings(rows, ws.id_column)
+    in_view = int(all_ids.isin(selected).sum()) if selected else 0
+    total = len(ws.frame)
+    shown_note = (
+        f"showing {MAX_SHOWN:,} of {len(rows):,} filtered rows"
+        if len(rows) > MAX_SHOWN
+        else f"{len(rows):,} of {total:,} rows match"
+    )
+    bar = st.container(horizontal=True, vertical_alignment="center")
+    bar.markdown(f"**{len(selected):,} selected** · {in_view:,} in view · {shown_note}")
+    bar.button(
+        f"Select all {len(rows):,} filtered rows",
+        key="tag_select_all",
+        on_click=_select,
+        args=(all_ids, True),
+        icon=":material/select_all:",
+        disabled=rows.empty,
+    )
+    bar.button(
+        "Unselect filtered",
+        key="tag_unselect_filtered",
+        on_click=_select,
+        args=(all_ids, False),
+        disabled=not in_view,
+    )
+    bar.button(
+        "Clear selection",
+        key="tag_clear_selection",
+        on_click=_clear_selection,
+        type="tertiary",
+        disabled=not selected,
+    )
+
+
+# --- tags and target --------------------------------------------------------------------------
+
+
+def _target(ws: session.Workset, provider: str) -> dict[str, str]:
+    if provider != "atlas":
+        return {}
+    default = ws.target.get("projection_id", ATLAS_PROJECTION_ID)
+    if "tag_projection" not in st.session_state:
+        st.session_state["tag_projection"] = default
+    a, b = st.columns([3, 2])
+    projection = a.text_input("Atlas projection id", key="tag_projection", persist_state="session")
+    id_field = b.text_input(
+        "Id field (optional)",
+        key="tag_id_field",
+        persist_state="session",
+        help="Address points by another unique field of the map (the API's `id_field`).",
+    )
+    target = {"projection_id": projection.strip()}
+    if id_field and id_field.strip():
+        target["id_field"] = id_field.strip()
+    return target
+
+
+def _catalog(conn: Connection, target: Mapping[str, str], refresh: bool) -> list[str] | None:
+    """The provider's existing tags, asked once per connection and target."""
+    cache: dict[tuple[object, ...], list[str]] = st.session_state.setdefault(CATALOG_KEY, {})
+    key = (conn.provider, conn.base_url, tuple(sorted(target.items())))
+    if refresh or key not in cache:
+        try:
+            cache[key] = sorted(conn.tags(dict(target)))
+        except TaggingError as exc:
+            st.warning(f"Could not list existing tags: {exc}", icon=":material/warning:")
+            return None
+    return cache[key]
+
+
+def _tag_picker(conn: Connection, provider: str, target: Mapping[str, str]) -> list[str]:
+    action_col, refresh_col = st.columns([4, 1], vertical_alignment="bottom")
+    with action_col:
+        st.segmented_control(
+            "Action",
+            ["add", "remove"],
+            default="add",
+            key="tag_action",
+            format_func={"add": "Add tags", "remove": "Remove tags"}.__getitem__,
+            persist_state="session",
+        )
+    refresh = refresh_col.button("Refresh tags", key="tag_refresh", icon=":material/refresh:")
+    catalog = _catalog(conn, target, refresh) or []
+    existing = st.multiselect(
+        f"Existing tags ({len(catalog):,})",
+        catalog,
+        key="tag_existing",
+        persist_state="session",
+        placeholder="Pick tags the provider already has",
+    )
+    if provider == "immuta":
+        help_new = "Immuta only applies tags that exist; use a dotted leaf tag like A.B.C."
+    else:
+        help_new = "Tags that do not exist yet are created by the API."
+    new = st.text_input(
+        "New tags (comma separated)", key="tag_new", persist_state="session", help=help_new
+    )
+    tags = [*existing, *(t.strip() for t in (new or "").split(",") if t.strip())]
+    st.session_state["_tag_catalog_now"] = catalog
+    return list(dict.fromkeys(tags))
+
+
+# --- plan, push and result --------------------------------------------------------------------
+
+
+def _known_state(
+    ws: session.Workset, provider: str, target: Mapping[str, str], rows: pd.DataFrame
+) -> pd.DataFrame:
+    """What we know is tagged already: the journal, plus the dataset's tag column."""
+    parts = [session.journal().state_for(provider, target)]
+    if ws.tags_column:
+        parts.append(parse_tag_column(rows[ws.tags_column], ids=rows[ws.id_column]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _plan(
+    ws: session.Workset, provider: str, target: dict[str, str], tags: list[str]
+) -> tuple[Plan | None, str | None]:
+    action: Action = "remove" if st.session_state.get("tag_action") == "remove" else "add"
+    chunk = st.session_state.get("tag_chunk") or None
+    catalog = st.session_state.get("_tag_catalog_now") or None
+    jobs = len(session.journal().jobs())
+    digest = fingerprint(
+        ws.version,
+        ws.id_column,
+        ws.kind_column,
+        ws.fixed_kind,
+        ws.tags_column,
+        provider,
+        sorted(target.items()),
+        action,
+        tags,
+        chunk,
+        session.selection_rev(),
+        st.session_state.get(JOURNAL_REV, 0),
+        jobs,
+        tuple(catalog or ()),
+    )
+    cached = st.session_state.get(PLAN_KEY)
+    if cached and cached[0] == digest:
+        return cached[1], cached[2]
+    rows = selected_rows(ws.frame, ws.id_column, session.selected_ids())
+    rows = rows[id_strings(rows, ws.id_column).notna().to_numpy()]
+    kinds = ws.kinds(rows)
+    try:
+        op = TagOperation(
+            provider=cast(Provider, provider),
+            action=action,
+            tags=tuple(tags),
+            ids=id_strings(rows, ws.id_column).tolist(),
+            target=target,
+            kinds=kinds if kinds is None or isinstance(kinds, str) else kinds.tolist(),
+        )
+        result: tuple[Plan | None, str | None] = (
+            plan(op, _known_state(ws, provider, target, rows), chunk, catalog=catalog),
+            None,
+        )
+    except TaggingError as exc:
+        result = (None, str(exc))
+    st.session_state[PLAN_KEY] = (digest, *result)
+    return result
+
+
+def _preview(p: Plan, conn: Connection) -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows selected", f"{p.requested:,}")
+    label = "Already tagged" if p.operation.action == "add" else "Not carrying tags"
+    c2.metric(label, f"{p.skipped:,}", help="Known from the journal and the dataset's tag column")
+    c3.metric("To send", f"{p.to_send:,}")
+    c4.metric("Batches", f"{len(p.batches):,}", help=f"{p.request_count():,} requests")
+    for warning in p.warnings:
+        st.warning(warning, icon=":material/warning:")
+    st.markdown("\n".join(f"- {line}" for line in p.describe() if not line.startswith("warning")))
+    with st.expander("Batches and copy as curl", icon=":material/terminal:"):
+        st.dataframe(p.to_frame().head(200), hide_index=True, height=180)
+        for command in p.to_curl(base_url=conn.base_url):
+            st.code(command, language="bash")
+        st.caption(f"The key is shown as `{conn.curl_env_var}`; export it before running.")
+
+
+def _target_label(provider: str, target: Mapping[str, str]) -> str:
+    name = session.PROVIDER_LABELS[provider]
+    if target.get("projection_id"):
+        return f"{name} projection {target['projection_id']}"
+    return name
+
+
+def _push(p: Plan, conn: Connection, provider: str, target: Mapping[str, str]) -> None:
+    n = p.to_send
+    needs_confirm = session.is_live() and n > CONFIRM_ABOVE
+    confirmed = True
+    if needs_confirm:
+        confirmed = st.checkbox(
+            f"Yes, {p.operation.action} these tags on {n:,} ids in "
+            f"{_target_label(provider, target)} (live)",
+            key="tag_confirm",
+        )
+    verb = "Push" if p.operation.action == "add" else "Push removal of"
+    if st.button(
+        f"{verb} {n:,} ids" if n else "Nothing to push",
+        key="tag_push",
+        type="primary",
+        icon=":material/send:",
+        disabled=n == 0 or not confirmed,
+    ):
+        journal = session.journal()
+        result = run_with_progress(
+            f"Pushing {n:,} ids to {_target_label(provider, target)}…",
+            lambda report: push(p, conn, journal=journal, progress=report),
+        )
+        _bump(JOURNAL_REV)
+        if result is not None:
+            st.session_state[RESULT_KEY] = result
+            st.rerun()  # redraw the preview against the new journal state
+
+
+def _retry_failed(conn: Connection) -> None:
+    result = st.session_state[RESULT_KEY]
+    journal = session.journal()
+    retried = run_with_progress(
+        f"Retrying {result.failed:,} failed ids…",
+        lambda report: journal.resume(result.job_id, conn, progress=report),
+    )
+    _bump(JOURNAL_REV)
+    if retried is not None:
+        st.session_state[RESULT_KEY] = retried
+
+
+# --- page -------------------------------------------------------------------------------------
+
+st.title("Tag", anchor=False)
+ws = session.workset()
+provider = session.provider()
+if ws is None:
+    st.info("Load a dataset on the Dataset page first.")
+    st.stop()
+try:
+    conn = connection()
+except TaggingError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+st.caption(f"{ws.name} · {len(ws.frame):,} rows · ids from `{ws.id_column}`")
+
+st.subheader("1 · Find and select rows", anchor=False)
+filters.render(ws)
+rows = filters.filtered(ws)
+_grid(ws, rows)
+_selection_bar(ws, rows)
+
+st.subheader("2 · Choose tags", anchor=False)
+with st.container(border=True):
+    target = _target(ws, provider)
+    tags = _tag_picker(conn, provider, target)
+    with st.expander("Advanced"):
+        st.number_input(
+            "Ids per batch (0 = provider default)",
+            min_value=0,
+            step=1000,
+            key="tag_chunk",
+            persist_state="session",
+        )
+
+st.subheader("3 · Preview and push", anchor=False)
+if not session.selected_ids():
+    st.info("Select rows in the table, or select all filtered rows.", icon=":material/info:")
+elif not tags:
+    st.info("Pick at least one tag.", icon=":material/info:")
+else:
+    the_plan, error = _plan(ws, provider, target, tags)
+    if error:
+        st.error(error, icon=":material/error:")
+    elif the_plan is not None:
+        with st.container(border=True):
+            _preview(the_plan, conn)
+            _push(the_plan, conn, provider, target)
+
+last = st.session_state.get(RESULT_KEY)
+if last is not None:
+    st.subheader("Result", anchor=False)
+    show_result(last, key="tag_result")
+    if (
+        last.failed
+        and last.job_id
+        and st.button(
+            f"Retry {last.failed:,} failed ids", key="tag_retry", icon=":material/replay:"
+        )
+    ):
+        _retry_failed(conn)
+        st.rerun()
