@@ -39,6 +39,7 @@ INVERSE = {"add": "remove", "remove": "add"}
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
         id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         provider TEXT NOT NULL,
@@ -72,11 +73,11 @@ _SCHEMA = (
         updated_at TEXT NOT NULL,
         PRIMARY KEY (job_id, idx)
     )""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_target ON jobs (provider, target, created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_by_target ON jobs (provider, target, seq)",
 )
 
 _JOB_COLUMNS = (
-    "id, created_at, updated_at, provider, target, action, tags, status, known_state, "
+    "id, seq, created_at, updated_at, provider, target, action, tags, status, known_state, "
     "chunk_size, requested, skipped, warnings, undo_of, host, pid"
 )
 
@@ -209,11 +210,14 @@ class Journal:
         now = _now()
         chunk = max((len(b.ids) for b in plan.batches), default=None)
         with self._write() as db:
+            # seq orders jobs even within one millisecond; the write lock makes it unique.
+            (last,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM jobs").fetchone()
             db.execute(
                 f"INSERT INTO jobs ({_JOB_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
+                    last + 1,
                     now,
                     now,
                     op.provider,
@@ -294,7 +298,7 @@ class Journal:
 
     def jobs(self) -> list[dict[str, Any]]:
         """All jobs, newest first, in the `jobs --json` shape."""
-        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id DESC")
+        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY seq DESC")
         counts = {
             r["job_id"]: r
             for r in self._read(
@@ -482,10 +486,11 @@ class Journal:
             where += " AND j.target = ?"
             params.append(_canonical(target))
         rows = self._read(
-            "SELECT j.created_at, j.id, j.action, j.tags, b.idx, b.status, b.ids, "
-            "b.not_found_ids, b.failed_ids FROM jobs j JOIN batches b ON b.job_id = j.id "
+            "SELECT j.action, j.tags, b.status, b.ids, b.not_found_ids, b.failed_ids "
+            "FROM jobs j JOIN batches b ON b.job_id = j.id "
             f"WHERE {where} AND b.status IN ('applied', 'partial') "
-            "ORDER BY j.created_at, j.id, b.idx",
+            # The order batches were confirmed in; ties (same millisecond) by job order.
+            "ORDER BY b.updated_at, j.seq, b.idx",
             params,
         )
         empty = pd.DataFrame({"id": pd.Series(dtype=str), "tag": pd.Series(dtype=str)})

@@ -8,13 +8,15 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from conftest import KEYS, Sandbox
 
 from tagging.errors import JournalError
 from tagging.journal import Journal
-from tagging.outcome import BatchOutcome
+from tagging.outcome import BatchOutcome, Progress
 from tagging.plan import Batch, Plan, TagOperation
 
 P = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
@@ -206,3 +208,67 @@ def test_killed_writer_leaves_a_readable_journal(tmp_path: Path) -> None:
     assert entry["counts"]["pending"] == 3
     assert entry["status"] == "interrupted"  # its process is gone
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# --- against the sandbox: resume and undo through the library ------------------------------
+
+
+def test_cancelled_push_resumes_and_undo_restores_prior_state(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from tagging.config import connect
+    from tagging.coverage import state_from_sandbox
+    from tagging.executor import push
+    from tagging.plan import plan
+
+    conn = connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
+    target = {"projection_id": P}
+    seed = TagOperation("atlas", "add", ("Seen",), ["1", "2"], target)
+    push(plan(seed), conn)
+    before = sandbox.state()
+    journal = Journal(tmp_path / "journal.db")
+
+    op = TagOperation("atlas", "add", ("Seen",), [str(i) for i in range(1, 11)], target)
+    known = state_from_sandbox(before, "atlas", target)
+    the_plan = plan(op, known=known, chunk_size=1)
+    assert (the_plan.skipped, the_plan.to_send) == (2, 8)
+    cancel = threading.Event()
+
+    def stop_after_first(p: Progress) -> None:
+        if p.done_batches >= 1:
+            cancel.set()
+
+    first = push(
+        the_plan, conn, journal=journal, progress=stop_after_first, cancel=cancel, concurrency=1
+    )
+    assert first.cancelled and first.job_id is not None
+    job = first.job_id
+    assert journal.jobs()[0]["status"] == "interrupted"
+    assert 0 < journal.jobs()[0]["counts"]["pending"] < 8
+    rest = journal.resume(job, conn)
+    assert rest.job_id == job and rest.failed == 0
+    assert journal.jobs()[0]["status"] == "done"
+    tagged = set(sandbox.state()["atlas"][P]["Seen"])
+    assert tagged == {str(i) for i in range(1, 11)}
+    expected = {(i, "Seen") for i in tagged}
+    assert set(map(tuple, journal.state_for("atlas", target).to_numpy().tolist())) == expected - {
+        ("1", "Seen"),
+        ("2", "Seen"),
+    }
+
+    assert journal.undo_warning(job) is None  # planned against known state: exact
+    undone = journal.undo(job, conn)
+    assert undone.applied == 8 and undone.job_id != job
+    assert sandbox.state() == before  # 1 and 2 keep the tag they had before the job
+    assert journal.state_for("atlas", target).empty
+    with pytest.raises(JournalError, match="already undone"):
+        journal.undo(job, conn)
+
+
+def test_resume_with_the_wrong_provider_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    from tagging.config import connect
+
+    journal = Journal(tmp_path / "journal.db")
+    job = journal.start_job(make_plan(["1"]))
+    with pytest.raises(JournalError, match="for atlas"):
+        journal.resume(job, connect("nekt", url=sandbox.api("nekt"), key=KEYS["nekt"]))
