@@ -9,8 +9,6 @@ live in PostgreSQL. No key is ever stored: the journal never sees a Connection's
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import socket
@@ -126,13 +124,6 @@ def _changed_ids(row: sqlite3.Row) -> list[str]:
     dropped = set(_unpack(row["failed_ids"])) | set(_unpack(row["not_found_ids"]))
     ids = _unpack(row["ids"])
     return [i for i in ids if i not in dropped] if dropped else list(ids)
-
-
-def _formula_safe(value: object) -> object:
-    """Defuse spreadsheet formulas in exported CSV cells (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 class Journal:
@@ -521,26 +512,34 @@ class Journal:
         out = last.loc[last["add"], ["id", "tag"]].astype(str)
         return out.sort_values(["id", "tag"], kind="stable").reset_index(drop=True)
 
-    def export_job(self, job_id: str, fmt: Literal["csv", "json"] = "csv") -> bytes:
-        """One job for download: CSV with a row per id (formula-safe), or JSON with batches."""
-        job = self.job(job_id)
-        batches = self.batches(job_id)
-        if fmt == "json":
-            return json.dumps({"job": job, "batches": batches}, indent=2).encode()
-        if fmt != "csv":
-            raise JournalError(f"unknown export format {fmt!r}: use csv or json")
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["job_id", "provider", "action", "tags", "id", "kind", "batch", "result"])
-        tags = ";".join(job["tags"])
-        for b in batches:
+    def job_frame(self, job_id: str) -> pd.DataFrame:
+        """One row per id of a job: batch, kind and result (applied, not_found, failed,
+        pending, or sent: accepted by an API that only counts unknown ids)."""
+        rows = []
+        for b in self.batches(job_id):
             failed, missing = set(b["failed_ids"]), set(b["not_found_ids"])
             kinds = b["kinds"] or [""] * len(b["ids"])
             for id_, kind in zip(b["ids"], kinds, strict=True):
                 result = _id_result(id_, b["status"], failed, missing, b["not_found"])
-                cells = [job_id, job["provider"], job["action"], tags, id_, kind, b["index"]]
-                writer.writerow([_formula_safe(c) for c in [*cells, result]])
-        return buf.getvalue().encode()
+                rows.append((id_, kind, b["index"], result))
+        return pd.DataFrame(rows, columns=["id", "kind", "batch", "result"])
+
+    def export_job(self, job_id: str, fmt: Literal["csv", "json"] = "csv") -> bytes:
+        """One job for download: formula-safe CSV with a row per id, or JSON with batches."""
+        from tagging.export import to_csv_bytes
+
+        job = self.job(job_id)
+        if fmt == "json":
+            doc = {"job": job, "batches": self.batches(job_id)}
+            return json.dumps(doc, indent=2).encode()
+        if fmt != "csv":
+            raise JournalError(f"unknown export format {fmt!r}: use csv or json")
+        frame = self.job_frame(job_id)
+        frame.insert(0, "tags", ";".join(job["tags"]))
+        frame.insert(0, "action", job["action"])
+        frame.insert(0, "provider", job["provider"])
+        frame.insert(0, "job_id", job_id)
+        return to_csv_bytes(frame)
 
 
 def _id_result(id_: str, status: str, failed: set[str], missing: set[str], not_found: int) -> str:

@@ -180,7 +180,7 @@ def test_state_for_replays_jobs_in_order(journal: Journal) -> None:
 def test_export_csv_is_formula_safe(journal: Journal) -> None:
     job = journal.start_job(make_plan(["=cmd()", "@x", "ok"], tags=("+t",), chunk=3))
     journal.record_batch(job, BatchOutcome(0, "partial", 2, 1, not_found_ids=("ok",)))
-    rows = list(csv.DictReader(io.StringIO(journal.export_job(job, "csv").decode())))
+    rows = list(csv.DictReader(io.StringIO(journal.export_job(job, "csv").decode("utf-8-sig"))))
     assert [r["id"] for r in rows] == ["'=cmd()", "'@x", "ok"]
     assert {r["tags"] for r in rows} == {"'+t"}
     assert [r["result"] for r in rows] == ["applied", "applied", "not_found"]
