@@ -102,11 +102,12 @@ class _BatchRun:
 
 def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
     """A batch's outcome from its requests' results (an id fails if any of its requests did)."""
-    failed = dict.fromkeys(
-        i for r in results if r.failed for i in r.ids if i not in set(r.not_found_ids)
-    )
+    failed_set = {i for r in results if r.failed for i in r.ids if i not in set(r.not_found_ids)}
+    named_set = {i for r in results for i in r.not_found_ids} - failed_set
+    # In the batch's own order, whatever order the requests finished in.
+    failed = [i for i in batch.ids if i in failed_set] if failed_set else []
+    named = [i for i in batch.ids if i in named_set] if named_set else []
     reasons = [r.reason for r in results if r.failed]
-    named = dict.fromkeys(i for r in results for i in r.not_found_ids if i not in failed)
     counted = max((r.not_found for r in results if not r.failed), default=0)
     not_found = len(named) if named else counted
     not_found = min(not_found, len(batch.ids) - len(failed))
@@ -143,6 +144,7 @@ class _Run:
     journal: JournalLike | None
     progress: ProgressCallback | None
     interrupted: bool = False
+    down: threading.Event = field(default_factory=threading.Event)
     done_ids: int = 0
     retries: int = 0
 
@@ -207,8 +209,12 @@ class _Run:
         )
 
     def _send_once(self, request: ApiRequest) -> RequestResult:
+        if self.down.is_set():  # queued before the API was found down: do not hammer it
+            reason = "not sent: an earlier request gave up, the API seems down"
+            return RequestResult(ids=request.ids, reason=reason, transient=True, attempts=0)
         sent = send(self.conn.client, request, self.policy, sleep=self.sleep, rng=random.Random())
         if sent.gave_up:
+            self.down.set()
             return RequestResult(
                 ids=request.ids, reason=sent.gave_up, transient=True, attempts=sent.attempts
             )

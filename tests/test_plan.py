@@ -1,0 +1,160 @@
+"""plan(): de-duplication, validation, diff against known state, chunking, rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tagging.errors import InputError
+from tagging.plan import TagOperation, plan
+from tagging.sandbox.world import ATLAS_PROJECTION_ID, nekt_resource_id
+
+P = {"projection_id": ATLAS_PROJECTION_ID}
+
+
+def atlas(ids: object, action: str = "add", tags: tuple[str, ...] = ("New Tag",)) -> TagOperation:
+    return TagOperation("atlas", action, tags, ids, P)  # type: ignore[arg-type]
+
+
+def test_duplicates_are_dropped_keeping_first_order() -> None:
+    p = plan(atlas(["5", "1", "5", "3", "1"]))
+    assert p.batches[0].ids == ("5", "1", "3")
+    assert (p.requested, p.skipped, p.to_send) == (3, 0, 3)
+
+
+def test_default_chunk_sizes_per_provider() -> None:
+    p = plan(atlas([str(i) for i in range(25_000)]))
+    assert [len(b.ids) for b in p.batches] == [10_000, 10_000, 5_000]
+    assert [b.index for b in p.batches] == [0, 1, 2]
+    nekt_ids = [nekt_resource_id("tables", n) for n in range(2_500)]
+    p = plan(TagOperation("nekt", "add", ("x",), nekt_ids, kinds="tables"))
+    assert [len(b.ids) for b in p.batches] == [1_000, 1_000, 500]
+    p = plan(TagOperation("immuta", "add", ("Confidential",), range(1, 251), kinds="datasource"))
+    assert [len(b.ids) for b in p.batches] == [100, 100, 50]
+
+
+def test_explicit_chunk_size() -> None:
+    assert [len(b.ids) for b in plan(atlas(list("abcde")), chunk_size=2).batches] == [2, 2, 1]
+    with pytest.raises(InputError, match="chunk size must be at least 1"):
+        plan(atlas(["a"]), chunk_size=-3)
+
+
+def test_integer_ids_become_text_and_missing_ids_are_refused() -> None:
+    assert plan(atlas(pd.Series([3, 1, 2]))).batches[0].ids == ("3", "1", "2")
+    assert plan(atlas(np.array([7.0, 8.0]))).batches[0].ids == ("7", "8")
+    with pytest.raises(InputError, match="id at row 1 is missing"):
+        plan(atlas(pd.Series(["a", None, "b"])))
+    with pytest.raises(InputError, match="fractional"):
+        plan(atlas([1.5, 2.0]))
+
+
+def test_empty_ids_and_tags_are_refused() -> None:
+    with pytest.raises(InputError, match="^no ids to tag: select at least one row$"):
+        plan(atlas([]))
+    with pytest.raises(InputError, match="^no tags chosen"):
+        plan(atlas(["1"], tags=()))
+
+
+def test_kinds_per_id_must_match_ids() -> None:
+    op = TagOperation("immuta", "add", ("Confidential",), ["1", "2"], kinds=["datasource"])
+    with pytest.raises(InputError, match="1 kinds given for 2 ids"):
+        plan(op)
+
+
+def test_kinds_ride_along_per_id_after_dedup_and_diff() -> None:
+    op = TagOperation(
+        "immuta",
+        "add",
+        ("Confidential",),
+        ["1", "6_countrycode", "1", "2"],
+        kinds=["datasource", "column", "datasource", "project"],
+    )
+    known = pd.DataFrame({"id": ["2"], "tag": ["Confidential"]})
+    p = plan(op, known=known)
+    assert p.batches[0].ids == ("1", "6_countrycode")
+    assert p.batches[0].kinds == ("datasource", "column")
+    single = plan(TagOperation("immuta", "add", ("Confidential",), ["1", "2"], kinds="Project"))
+    assert single.operation.kinds == "project"
+    assert single.batches[0].kinds == ("project", "project")
+
+
+def test_add_skips_ids_carrying_all_the_tags() -> None:
+    known = pd.DataFrame({"id": ["1", "1", "2", "3", "3"], "tag": ["a", "b", "a", "other", "a"]})
+    p = plan(atlas(["1", "2", "3", "4"], tags=("a", "b")), known=known)
+    assert p.batches[0].ids == ("2", "3", "4")
+    assert (p.requested, p.skipped, p.known_state) == (4, 1, True)
+
+
+def test_remove_skips_ids_carrying_none_of_the_tags() -> None:
+    known = pd.DataFrame({"id": ["1", "2", "3"], "tag": ["a", "b", "c"]})
+    p = plan(atlas(["1", "2", "3", "4"], "remove", ("a", "b")), known=known)
+    assert p.batches[0].ids == ("1", "2")
+    assert p.skipped == 2
+
+
+def test_nothing_left_to_send_is_an_empty_plan() -> None:
+    known = pd.DataFrame({"id": ["1"], "tag": ["New Tag"]})
+    p = plan(atlas(["1"]), known=known)
+    assert p.batches == ()
+    assert p.describe()[-1] == "nothing to send"
+
+
+def test_known_state_needs_id_and_tag_columns() -> None:
+    with pytest.raises(InputError, match="known state needs columns"):
+        plan(atlas(["1"]), known=pd.DataFrame({"id": ["1"]}))
+
+
+def test_a_million_ids_with_a_diff() -> None:
+    ids = np.arange(1_000_000).astype(str)
+    known = pd.DataFrame({"id": ids[::2], "tag": "New Tag"})
+    p = plan(atlas(pd.Series(ids)), known=known)
+    assert p.requested == 1_000_000
+    assert p.skipped == 500_000
+    assert len(p.batches) == 50
+    assert p.batches[0].ids[:3] == ("1", "3", "5")
+    assert p.batches[-1].ids[-1] == "999999"
+
+
+def test_describe_and_frame() -> None:
+    p = plan(atlas([str(i) for i in range(12)], tags=("a", "b")), chunk_size=5)
+    assert p.describe() == [
+        f"add 'a', 'b' to 12 points of Atlas projection {ATLAS_PROJECTION_ID}",
+        "3 batches of up to 5 ids, 6 requests to atlas",
+    ]
+    frame = p.to_frame()
+    assert frame.to_dict("records")[2] == {
+        "batch": 2,
+        "ids": 2,
+        "first id": "10",
+        "last id": "11",
+        "kinds": "",
+        "requests": 2,
+    }
+    html = p._repr_html_()
+    assert "<li>3 batches of up to 5 ids, 6 requests to atlas</li>" in html
+    assert "<table" in html
+
+
+def test_curl_uses_the_key_placeholder_and_cuts_ids() -> None:
+    p = plan(atlas([str(i) for i in range(100)], tags=("a", "b")))
+    commands = p.to_curl(max_ids=3)
+    assert len(commands) == 2  # one per tag: Atlas takes a single tag_name
+    assert commands[0].startswith('curl -L "https://api-atlas.nomic.ai/v1/query/update/tag/ids"')
+    assert '-H "Authorization: Bearer $NOMIC_API_KEY"' in commands[0]
+    assert '"ids": [\n    "0",\n    "1",\n    "2"\n  ]' in commands[0]
+    assert '"tag_name": "b"' in commands[1]
+
+
+def test_curl_for_immuta_shows_one_model_and_escapes_quotes() -> None:
+    op = TagOperation("immuta", "remove", ("A.b", "It's"), ["22", "523"], kinds="datasource")
+    commands = plan(op).to_curl(base_url="https://immuta.example.com")
+    assert commands == [
+        'curl -L "https://immuta.example.com/tag/datasource/22/A.b" \\\n  -X DELETE \\\n'
+        '  -H "Content-Type: application/json" \\\n  -H "Authorization: $IMMUTA_API_KEY"',
+        'curl -L "https://immuta.example.com/tag/datasource/22/It%27s" \\\n  -X DELETE \\\n'
+        '  -H "Content-Type: application/json" \\\n  -H "Authorization: $IMMUTA_API_KEY"',
+    ]
+    add = plan(TagOperation("immuta", "add", ("It's",), ["22"], kinds="datasource"))
+    assert "-d '[\n  {\n    \"name\": \"It'\\''s\"," in add.to_curl()[0]
+    assert add.to_curl()[0].startswith('curl -L "$IMMUTA_API_URL/tag/datasource/22"')
