@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from tagging.errors import TaggingError
+from tagging.export import to_csv_bytes
 from tagging.outcome import Progress, PushResult
 
 ProgressCallback = Callable[[Progress], None]
 
 
 def ids_csv(ids: list[str]) -> bytes:
-    """TEMP until tagging.export lands: one id per row, formula-safe."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["id"])
-    for i in ids:
-        writer.writerow(["'" + i if i[:1] in ("=", "+", "-", "@", "\t", "\r") else i])
-    return buf.getvalue().encode()
+    return to_csv_bytes(pd.DataFrame({"id": ids}))
 
 
 def _progress_text(p: Progress) -> str:

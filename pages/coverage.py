@@ -1,3 +1,168 @@
+"""Coverage page: how much of the dataset carries tags, by tag and by facet, and over time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("coverage")
+from pages import _session as session
+from pages._filter_builder import ID_FILTER_KEY, IdFilter
+from tagging import charts
+from tagging.coverage import (
+    Coverage,
+    coverage,
+    coverage_over_time,
+    events_from_journal,
+    untagged_ids,
+)
+from tagging.datasets import parse_tag_column
+from tagging.errors import TaggingError
+from tagging.export import to_csv_bytes
+from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from tagging.selection import fingerprint, id_strings
+
+FACET_MAX_VALUES = 1_000  # columns with more distinct values make unreadable charts
+NONE = "(none)"
+
+
+def _target(ws: session.Workset, provider: str) -> dict[str, str]:
+    if provider != "atlas":
+        return {}
+    projection = st.session_state.get("tag_projection") or ws.target.get(
+        "projection_id", ATLAS_PROJECTION_ID
+    )
+    target = {"projection_id": str(projection)}
+    if st.session_state.get("tag_id_field"):
+        target["id_field"] = str(st.session_state["tag_id_field"])
+    return target
+
+
+def _state(ws: session.Workset, provider: str, target: Mapping[str, str]) -> pd.DataFrame:
+    """Known tags: what the journal confirmed, plus the dataset's own tag column."""
+    parts = [session.journal().state_for(provider, target)]
+    if ws.tags_column:
+        parts.append(parse_tag_column(ws.frame[ws.tags_column], ids=ws.frame[ws.id_column]))
+    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+@st.cache_data(show_spinner="Counting tags…", max_entries=16)
+def _coverage(
+    digest: str,
+    id_column: str,
+    facet: str | None,
+    tags: tuple[str, ...],
+    _frame: pd.DataFrame,
+    _state: pd.DataFrame,
+) -> Coverage:
+    return coverage(_frame, id_column, _state, facet=facet, tags=tags or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _facet_options(version: int, name: str, _frame: pd.DataFrame) -> list[str]:
+    return [c for c in _frame.columns if _frame[c].nunique(dropna=True) <= FACET_MAX_VALUES]
+
+
+def _chart(fig: go.Figure, table: pd.DataFrame | None, name: str) -> None:
+    """A chart, the table behind it, and that table as a formula-safe CSV."""
+    st.plotly_chart(fig, key=f"cov_chart_{name}")
+    if table is None or table.empty:
+        return
+    with st.expander("Table behind this chart", icon=":material/table:"):
+        st.dataframe(table, hide_index=True, height=min(300, 38 + 35 * len(table)))
+        st.download_button(
+            "Download CSV",
+            to_csv_bytes(table),
+            file_name=f"coverage-{name}.csv",
+            mime="text/csv",
+            key=f"cov_dl_{name}",
+            icon=":material/download:",
+        )
+
+
+def _untagged_button(ws: session.Workset, state: pd.DataFrame, tags: list[str], n: int) -> None:
+    if st.button(
+        f"Filter the {n:,} untagged rows on the Tag page",
+        key="cov_untagged",
+        icon=":material/filter_alt:",
+        type="primary",
+        disabled=n == 0,
+    ):
+        ids = untagged_ids(ws.frame, ws.id_column, state, tags or None)
+        label = "untagged" + (f" by {', '.join(tags)}" if tags else "")
+        st.session_state[ID_FILTER_KEY] = IdFilter(label, frozenset(ids.dropna().tolist()))
+        st.switch_page("pages/tag.py")
+
+
+st.title("Coverage", anchor=False)
+ws = session.workset()
+provider = session.provider()
+if ws is None:
+    st.info("Load a dataset on the Dataset page first.")
+    st.stop()
+target = _target(ws, provider)
+try:
+    state = _state(ws, provider, target)
+except TaggingError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+where = ", ".join(f"{k} {v}" for k, v in target.items())
+st.caption(
+    f"{ws.name} against the tags the journal confirmed in "
+    f"{session.PROVIDER_LABELS[provider]}{' · ' + where if where else ''}"
+    f"{' and the column ' + repr(ws.tags_column) if ws.tags_column else ''}."
+)
+
+facets = _facet_options(ws.version, ws.name, ws.frame)
+default_facet = ws.facet if ws.facet in facets else NONE
+c1, c2 = st.columns([1, 2])
+facet_choice = c1.selectbox(
+    "Break down by",
+    [NONE, *facets],
+    index=[NONE, *facets].index(default_facet),
+    key="cov_facet",
+)
+known_tags = sorted(state["tag"].unique().tolist())
+tags = c2.multiselect("Only these tags", known_tags, key="cov_tags", placeholder="All tags")
+facet = None if facet_choice == NONE else facet_choice
+
+digest = fingerprint(
+    ws.version,
+    ws.name,
+    ws.id_column,
+    ws.tags_column,
+    provider,
+    sorted(target.items()),
+    int(pd.util.hash_pandas_object(state, index=False).sum()),
+)
+try:
+    cov = _coverage(digest, ws.id_column, facet, tuple(tags), ws.frame, state)
+except TaggingError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+m = st.columns(4)
+m[0].metric("Rows", f"{cov.rows:,}")
+m[1].metric("Tagged", f"{cov.tagged:,}")
+m[2].metric("Untagged", f"{cov.untagged:,}")
+m[3].metric("Tagged share", f"{cov.share:.1%}")
+_untagged_button(ws, state, tags, cov.untagged)
+
+left, right = st.columns([3, 2])
+with left:
+    _chart(charts.tag_bar(cov), cov.per_tag, "per_tag")
+with right:
+    _chart(charts.tags_per_row_donut(cov), cov.tags_per_row, "tags_per_row")
+if facet is not None:
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.facet_stacked_bar(cov), cov.facet_totals, "facet_totals")
+    with right:
+        _chart(charts.facet_heatmap(cov), cov.by_facet, "by_facet")
+if (cov.hierarchy["level"] > 1).any():  # dotted names, e.g. Immuta's A.B.C
+    _chart(charts.hierarchy_sunburst(cov), cov.hierarchy, "hierarchy")
+events = events_from_journal(session.journal(), provider, target)
+over_time = coverage_over_time(events, ids=id_strings(ws.frame, ws.id_column).dropna())
+_chart(charts.coverage_line(over_time), over_time, "over_time")

@@ -1,3 +1,221 @@
+"""History page: every job in the journal; open one to see its batches, resume, retry, undo,
+export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-st.title("history")
+from pages import _session as session
+from pages._push_ui import run_with_progress, show_result
+from pages._sidebar import connection
+from tagging.errors import TaggingError
+from tagging.journal import Journal
+from tagging.outcome import PushResult
+
+RESULT_KEY = "hist_result"  # (job id acted on, PushResult)
+STATUS_ICONS = {
+    "done": "✅",
+    "partial": "🟠",
+    "failed": "❌",
+    "running": "⏳",
+    "interrupted": "⏸️",
+}
+
+
+def _target_text(target: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in target.items()) or "—"
+
+
+def _jobs_frame(jobs: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "status": f"{STATUS_ICONS.get(j['status'], '')} {j['status']}",
+                "created": pd.Timestamp(j["created_at"]).tz_convert(None),
+                "provider": session.PROVIDER_LABELS.get(j["provider"], j["provider"]),
+                "action": j["action"],
+                "tags": ", ".join(j["tags"]),
+                "ids": j["counts"]["ids"],
+                "applied": j["counts"]["applied"],
+                "not found": j["counts"]["not_found"],
+                "failed": j["counts"]["failed"],
+                "pending": j["counts"]["pending"],
+                "target": _target_text(j["target"]),
+                "job": j["id"],
+            }
+            for j in jobs
+        ]
+    )
+
+
+def _batches_frame(batches: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "batch": b["index"],
+                "status": b["status"],
+                "ids": len(b["ids"]),
+                "first id": b["ids"][0] if b["ids"] else "",
+                "applied": b["applied"],
+                "not found": b["not_found"],
+                "failed": b["failed"],
+                "attempts": b["attempts"],
+                "reason": b["reason"],
+                "updated": b["updated_at"],
+            }
+            for b in batches
+        ]
+    )
+
+
+def _switch_provider(provider: str) -> None:
+    st.session_state[session.PROVIDER_KEY] = provider
+
+
+def _act(journal: Journal, job: dict[str, Any], what: str) -> None:
+    """Resume/retry or undo a job with live progress; the result is kept for the next run."""
+    try:
+        conn = connection()
+    except TaggingError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    job_id = job["id"]
+    result: PushResult | None
+    if what == "undo":
+        result = run_with_progress(
+            f"Undoing job {job_id}…", lambda report: journal.undo(job_id, conn, progress=report)
+        )
+    else:
+        result = run_with_progress(
+            f"Sending the unfinished batches of job {job_id}…",
+            lambda report: journal.resume(job_id, conn, progress=report),
+        )
+    if result is not None:
+        st.session_state[RESULT_KEY] = (job_id, what, result)
+        st.rerun()
+
+
+def _actions(journal: Journal, job: dict[str, Any]) -> None:
+    counts = job["counts"]
+    provider = session.provider()
+    if job["provider"] != provider:
+        label = session.PROVIDER_LABELS[job["provider"]]
+        st.info(
+            f"This job was sent to {label}; switch the provider to act on it.",
+            icon=":material/swap_horiz:",
+        )
+        st.button(
+            f"Switch to {label}",
+            key="hist_switch",
+            on_click=_switch_provider,
+            args=(job["provider"],),
+        )
+        return
+    warning = journal.undo_warning(job["id"])
+    bar = st.container(horizontal=True)
+    resumable = counts["pending"] > 0 or job["status"] in ("interrupted", "running")
+    if bar.button(
+        f"Resume ({counts['pending']:,} pending ids)",
+        key="hist_resume",
+        icon=":material/play_arrow:",
+        disabled=not resumable,
+    ):
+        _act(journal, job, "resume")
+    if bar.button(
+        f"Retry {counts['failed']:,} failed ids",
+        key="hist_retry",
+        icon=":material/replay:",
+        disabled=counts["failed"] == 0,
+    ):
+        _act(journal, job, "retry")
+    undo_ok = True
+    if warning:
+        st.warning(f"Undo: {warning}", icon=":material/warning:")
+        undo_ok = st.checkbox("Undo anyway", key="hist_undo_confirm")
+    if bar.button(
+        "Undo this job",
+        key="hist_undo",
+        icon=":material/undo:",
+        disabled=not undo_ok or counts["applied"] == 0,
+    ):
+        _act(journal, job, "undo")
+
+
+def _job_detail(journal: Journal, job_id: str) -> None:
+    try:
+        job = journal.job(job_id)
+        batches = journal.batches(job_id)
+    except TaggingError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    counts = job["counts"]
+    verb = "added to" if job["action"] == "add" else "removed from"
+    st.markdown(
+        f"**{', '.join(job['tags'])}** {verb} "
+        f"{session.PROVIDER_LABELS.get(job['provider'], job['provider'])} · "
+        f"{_target_text(job['target'])} · {STATUS_ICONS.get(job['status'], '')} {job['status']}"
+    )
+    if job.get("undo_of"):
+        st.caption(f"Undo of job `{job['undo_of']}`")
+    m = st.columns(5)
+    m[0].metric("Ids", f"{counts['ids']:,}")
+    m[1].metric("Applied", f"{counts['applied']:,}")
+    m[2].metric("Not found", f"{counts['not_found']:,}")
+    m[3].metric("Failed", f"{counts['failed']:,}")
+    m[4].metric("Pending", f"{counts['pending']:,}")
+    st.dataframe(_batches_frame(batches), hide_index=True, height=220, key="hist_batches")
+    _actions(journal, job)
+    exports = st.container(horizontal=True)
+    try:
+        exports.download_button(
+            "Export CSV",
+            journal.export_job(job_id, "csv"),
+            file_name=f"job-{job_id}.csv",
+            mime="text/csv",
+            key="hist_export_csv",
+            icon=":material/download:",
+        )
+        exports.download_button(
+            "Export JSON",
+            journal.export_job(job_id, "json"),
+            file_name=f"job-{job_id}.json",
+            mime="application/json",
+            key="hist_export_json",
+            icon=":material/data_object:",
+        )
+    except TaggingError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+st.title("History", anchor=False)
+st.caption(f"Every push, resume and undo, from the journal at `{session.journal_path()}`.")
+try:
+    journal = session.journal()
+    jobs = journal.jobs()
+except TaggingError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+if not jobs:
+    st.info("No jobs yet: push tags from the Tag page.", icon=":material/info:")
+    st.stop()
+
+st.dataframe(_jobs_frame(jobs), hide_index=True, height=min(400, 38 + 35 * len(jobs)))
+by_id = {j["id"]: j for j in jobs}
+job_id = st.selectbox(
+    "Open a job",
+    list(by_id),
+    key="hist_job",
+    format_func=lambda i: (
+        f"{by_id[i]['created_at'][:19].replace('T', ' ')} · {by_id[i]['provider']} · "
+        f"{by_id[i]['action']} {', '.join(by_id[i]['tags'])} · {by_id[i]['status']} · {i}"
+    ),
+)
+last = st.session_state.get(RESULT_KEY)
+with st.container(border=True):
+    _job_detail(journal, job_id)
+    if last is not None and last[0] == job_id:
+        st.markdown(f"**Last {last[1]}**")
+        show_result(last[2], key="hist_result")
