@@ -30,8 +30,8 @@ def is_running(url: str = DEFAULT_URL) -> bool:
 def ensure_running(url: str = DEFAULT_URL, db: str = DEFAULT_DB) -> bool:
     """Start a sandbox at `url` unless one answers there. True if this call started one.
 
-    Output goes to `sandbox.log` beside the database. Raises RuntimeError when the started
-    process exits or does not answer within 20 s.
+    Output goes to `sandbox.log` and the process id to `sandbox.pid`, beside the database.
+    Raises RuntimeError when the started process exits or does not answer within 20 s.
     """
     if is_running(url):
         return False
@@ -59,6 +59,7 @@ def ensure_running(url: str = DEFAULT_URL, db: str = DEFAULT_DB) -> bool:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    (log_dir / "sandbox.pid").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if is_running(url):
