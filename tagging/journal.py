@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from tagging.errors import JournalError
@@ -484,33 +485,30 @@ class Journal:
             "ORDER BY b.updated_at, j.seq, b.idx",
             params,
         )
-        empty = pd.DataFrame({"id": pd.Series(dtype=str), "tag": pd.Series(dtype=str)})
-        if not rows:
-            return empty
-        frames = []
-        for seq, r in enumerate(rows):
-            changed = _changed_ids(r)
-            if changed:
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "seq": seq,
-                            "id": changed,
-                            "tags": r["tags"],
-                            "add": r["action"] == "add",
-                        }
-                    )
-                )
-        if not frames:
-            return empty
-        ops = pd.concat(frames, ignore_index=True)
+        id_parts: list[np.ndarray] = []
+        tag_parts: list[np.ndarray] = []
+        add_parts: list[np.ndarray] = []
+        for r in rows:
+            changed = np.asarray(_changed_ids(r), dtype=object)
+            tags = np.asarray(json.loads(r["tags"]), dtype=object)
+            if not len(changed) or not len(tags):
+                continue
+            id_parts.append(np.repeat(changed, len(tags)))
+            tag_parts.append(np.tile(tags, len(changed)))
+            add_parts.append(np.full(len(changed) * len(tags), r["action"] == "add"))
+        if not id_parts:
+            return pd.DataFrame({"id": pd.Series(dtype=str), "tag": pd.Series(dtype=str)})
+        ops = pd.DataFrame(
+            {
+                "id": np.concatenate(id_parts),
+                "tag": np.concatenate(tag_parts),
+                "add": np.concatenate(add_parts),
+            }
+        )
         if ids is not None:
-            ops = ops[ops["id"].isin(pd.Index(list(ids), dtype=str))]
-        ops["tag"] = ops["tags"].map(json.loads)
-        ops = ops.explode("tag", ignore_index=True)
+            ops = ops[ops["id"].isin(pd.Index(list(ids), dtype=object))]
         last = ops.drop_duplicates(["id", "tag"], keep="last")  # rows are in replay order
-        out = last.loc[last["add"], ["id", "tag"]].astype(str)
-        return out.sort_values(["id", "tag"], kind="stable").reset_index(drop=True)
+        return last.loc[last["add"].to_numpy(), ["id", "tag"]].astype(str).reset_index(drop=True)
 
     def job_frame(self, job_id: str) -> pd.DataFrame:
         """One row per id of a job: batch, kind and result (applied, not_found, failed,
