@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from conftest import KEYS, Sandbox, free_port
 
 from tagging.sandbox.app import SandboxConfig, create_app
@@ -239,9 +240,12 @@ def test_in_process_app_with_custom_keys() -> None:
     assert [r.status_code for r in responses] == [200, 401, 200, 200]
 
 
-def test_launcher_starts_detects_and_reuses_a_sandbox(tmp_path: Path) -> None:
+def test_launcher_starts_detects_and_reuses_a_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # works from any directory; the db path is relative to it
     url = f"http://127.0.0.1:{free_port()}"
-    db = str(tmp_path / "state" / "sandbox.db")
+    db = "state/sandbox.db"
     assert not is_running(url)
     pid_file = tmp_path / "state" / "sandbox.pid"
     try:
@@ -265,6 +269,18 @@ def test_launcher_starts_detects_and_reuses_a_sandbox(tmp_path: Path) -> None:
                 os.kill(int(pid_file.read_text()), signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+
+def test_keys_come_from_the_environment(
+    sandbox_factory: Callable[..., Sandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAGGING_SANDBOX_NEKT_KEY", "my-nekt-key")
+    sb = sandbox_factory()
+    url = f"{sb.api('nekt')}/api/v1/tags/"
+    assert httpx.get(url, headers={"x-api-key": "my-nekt-key"}).status_code == 200
+    assert httpx.get(url, headers={"x-api-key": KEYS["nekt"]}).status_code == 401
+    immuta = httpx.get(f"{sb.api('immuta')}/tag", headers={"Authorization": KEYS["immuta"]})
+    assert immuta.status_code == 200
 
 
 def test_banner_prints_urls_and_keys() -> None:

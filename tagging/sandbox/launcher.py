@@ -16,6 +16,8 @@ import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_DB = ".tagging/sandbox.db"
+# `python -m tagging` must run from the project root, whatever the caller's directory.
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 20.0
 
 
@@ -38,7 +40,9 @@ def ensure_running(url: str = DEFAULT_URL, db: str = DEFAULT_DB) -> bool:
     parts = urlsplit(url)
     port = parts.port or 8765
     host = parts.hostname or "127.0.0.1"
-    log_dir = Path(db).parent if db != ":memory:" else Path(".tagging")
+    if db != ":memory:":
+        db = str(Path(db).resolve())
+    log_dir = Path(db).parent if db != ":memory:" else Path(DEFAULT_DB).resolve().parent
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "sandbox.log", "ab") as log:
         proc = subprocess.Popen(
@@ -57,6 +61,7 @@ def ensure_running(url: str = DEFAULT_URL, db: str = DEFAULT_DB) -> bool:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=_PROJECT_ROOT,
             start_new_session=True,
         )
     (log_dir / "sandbox.pid").write_text(f"{proc.pid}\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from tagging.sandbox.app import SandboxConfig, create_app
+from tagging.sandbox.app import SandboxConfig, create_app, keys_from_env
 from tagging.sandbox.faults import Faults
 from tagging.sandbox.world import WorldSize
 
@@ -20,8 +20,13 @@ def serve(
     fail_rate: float = 0.0,
     rate_limit: int = 0,
     seed: int = 0,
+    keys: dict[str, str] | None = None,
 ) -> None:
-    """Print the base URLs and keys, then serve until interrupted."""
+    """Print the base URLs and keys, then serve until interrupted.
+
+    `keys` overrides the default keys per provider (they also come from
+    `TAGGING_SANDBOX_ATLAS_KEY`, `..._NEKT_KEY`, `..._IMMUTA_KEY`).
+    """
     config = SandboxConfig(
         db=db,
         size=WorldSize(
@@ -30,6 +35,7 @@ def serve(
             immuta_datasources=immuta_datasources,
         ),
         faults=Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=seed),
+        keys=keys_from_env() | (keys or {}),
     )
     app = create_app(config)
     print(banner(config, host, port), flush=True)
