@@ -355,3 +355,16 @@ def test_key_with_or_without_bearer(sandbox: Sandbox, scheme: str) -> None:
         f"{sandbox.api('immuta')}/tag", headers={"Authorization": f"{scheme}{KEYS['immuta']}"}
     )
     assert response.status_code == 200
+
+
+def test_update_by_id_renames_and_keeps_assignments(sandbox: Sandbox) -> None:
+    _call(sandbox, "POST", "/tag/project/1", [{"name": "Confidential"}])
+    renamed = _call(sandbox, "POST", "/tag", {"tags": [{"id": 57, "name": "Secret"}]})
+    assert renamed.status_code == 200
+    assert [(t["id"], t["name"]) for t in renamed.json()] == [(57, "Secret")]
+    assert sandbox.state()["immuta"]["project:1"] == ["Secret"]
+    clash = _call(sandbox, "POST", "/tag", {"tags": [{"id": 57, "name": "Discovered.Passport"}]})
+    assert _error(clash, 409) == 'Tag "Discovered.Passport" already exists'
+    missing = _call(sandbox, "POST", "/tag", {"tags": [{"id": 4242, "name": "X"}]})
+    assert _error(missing, 404) == "Tag with id 4242 not found"
+    assert "X" not in _names(sandbox)
