@@ -12,11 +12,12 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from tagging.datasets import to_id_strings
+
 
 def id_strings(frame: pd.DataFrame, id_column: str) -> pd.Series:
-    """A frame's ids as text (missing ids stay missing), aligned to its index."""
-    ids = frame[id_column]
-    return ids.astype("str").where(ids.notna())
+    """A frame's ids as text (missing ids stay missing, 7.0 is "7"), aligned to its index."""
+    return to_id_strings(frame[id_column])
 
 
 def merge_grid_selection(

@@ -37,3 +37,36 @@ def open_app(provider: str = "atlas", timeout: float = 60) -> AppTest:
         at.sidebar.selectbox(key="provider").set_value(provider).run()
     assert not at.exception, at.exception
     return at
+
+
+def grid_key(at: AppTest) -> str:
+    return str(at.session_state["tag_grid_key"])
+
+
+def select_rows(at: AppTest, rows: list[int]) -> AppTest:
+    """Tick grid rows as a user would: the grid reports positions of the shown frame."""
+    at.session_state[grid_key(at)] = {"selection": {"rows": rows, "columns": []}}
+    return at.run()
+
+
+def add_filter(at: AppTest, column: str, op: str, value: object = None) -> AppTest:
+    at.selectbox(key="flt_column").set_value(column).run()
+    at.selectbox(key="flt_op").set_value(op).run()
+    if op == "in":
+        at.multiselect(key="flt_values").set_value(list(value)).run()  # type: ignore[call-overload]
+    elif op == "between":
+        low, high = value  # type: ignore[misc]
+        at.text_input(key="flt_low").set_value(low)
+        at.text_input(key="flt_high").set_value(high).run()
+    elif value is not None:
+        at.text_input(key="flt_value").set_value(str(value)).run()
+    return at.button(key="flt_add").click().run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """Metric label -> value; later metrics with the same label win (the result block)."""
+    return {m.label: m.value for m in at.metric}
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]

@@ -1,0 +1,201 @@
+"""Tag page in AppTest: filter, select, pick tags, preview, push; state read back from the
+sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from app_harness import (  # noqa: F401
+    add_filter,
+    app_env,
+    errors,
+    grid_key,
+    metrics,
+    open_app,
+    select_rows,
+)
+from streamlit.testing.v1 import AppTest
+
+from tagging.datasets import demo_datasets
+from tagging.sandbox.world import ATLAS_PROJECTION_ID
+
+pytestmark = pytest.mark.usefixtures("app_env")
+P = ATLAS_PROJECTION_ID
+
+
+def tag_page(provider: str) -> AppTest:
+    at = open_app(provider)
+    at.switch_page("pages/tag.py").run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    return at
+
+
+def demo(provider: str) -> pd.DataFrame:
+    return demo_datasets()[provider].frame()
+
+
+def push(at: AppTest) -> AppTest:
+    at.button(key="tag_push").click().run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    return at
+
+
+def test_atlas_filter_select_tag_preview_push(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("atlas")
+    add_filter(at, "field", "equals", "cs.LG")
+    frame = demo("atlas")
+    expected = frame.loc[frame["field"] == "cs.LG", "id"].head(5).tolist()
+    select_rows(at, [0, 1, 2, 3, 4])
+    assert at.session_state["selected_ids"] == set(expected)
+    at.text_input(key="tag_new").set_value("Needs review").run()
+    m = metrics(at)
+    assert (m["Rows selected"], m["Already tagged"], m["To send"], m["Batches"]) == (
+        "5",
+        "0",
+        "5",
+        "1",
+    )
+    push(at)
+    assert sorted(sandbox.state()["atlas"][P]["Needs review"]) == sorted(expected)
+    m = metrics(at)
+    assert (m["Applied"], m["Not found"], m["Failed"]) == ("5", "0", "0")
+    # the preview now knows these ids carry the tag: nothing left to send
+    assert (m["Already tagged"], m["To send"]) == ("5", "0")
+    assert at.button(key="tag_push").disabled
+
+
+def test_nekt_select_all_filtered_rows_and_push(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("nekt")
+    add_filter(at, "resource_type", "in", ["sources", "tables"])
+    at.button(key="tag_select_all").click().run()
+    frame = demo("nekt")
+    wanted = frame[frame["resource_type"].isin(["sources", "tables"])]
+    assert at.session_state["selected_ids"] == set(wanted["id"])
+    at.text_input(key="tag_new").set_value("marketing, pii").run()
+    push(at)
+    state = sandbox.state()["nekt"]
+    assert set(state) == set(wanted["id"])
+    assert all(sorted(tags) == ["marketing", "pii"] for tags in state.values())
+    assert metrics(at)["Applied"] == f"{len(wanted):,}"
+
+
+def test_immuta_existing_leaf_tag_on_datasources(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("immuta")
+    add_filter(at, "model_type", "equals", "datasource")
+    at.text_input(key="search").set_value("finance").run()
+    frame = demo("immuta")
+    rows = frame[(frame["model_type"] == "datasource") & frame["name"].str.contains("finance")]
+    select_rows(at, [0, 1])
+    at.multiselect(key="tag_existing").set_value(["Discovered.Passport"]).run()
+    assert not at.warning
+    push(at)
+    state = sandbox.state()["immuta"]
+    for model_id in rows["model_id"].head(2):
+        assert "Discovered.Passport" in state[f"datasource:{model_id}"]
+    assert metrics(at)["Applied"] == "2"
+
+
+def test_immuta_parent_tag_warns_before_pushing() -> None:
+    at = tag_page("immuta")
+    select_rows(at, [0])
+    at.multiselect(key="tag_existing").set_value(["Discovered.Country"]).run()
+    (warning,) = [w.value for w in at.warning]
+    assert "parent tag" in warning and "Discovered.Country" in warning
+
+
+def test_immuta_unknown_tag_is_one_error_line_and_nothing_is_sent(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("immuta")
+    select_rows(at, [0])
+    at.text_input(key="tag_new").set_value("No.Such.Tag").run()
+    (line,) = errors(at)
+    assert "No.Such.Tag" in line and "\n" not in line
+    assert "tag_push" not in [b.key for b in at.button]
+    assert sandbox.state()["immuta"] == {"datasource:523": ["Discovered.Country.Canada"]}
+
+
+def test_selection_survives_filter_changes_and_maps_positions_to_ids() -> None:
+    at = tag_page("atlas")
+    frame = demo("atlas")
+    add_filter(at, "field", "equals", "cs.CV")
+    first = frame.loc[frame["field"] == "cs.CV", "id"].iloc[[0, 2]].tolist()
+    select_rows(at, [0, 2])
+    at.button(key="flt_rm_0").click().run()  # back to all rows
+    add_filter(at, "year", "between", ("2020", "2021"))
+    in_range = frame[(frame["year"] >= 2020) & (frame["year"] <= 2021)]
+    select_rows(at, [1])
+    second = in_range["id"].iloc[1]
+    assert at.session_state["selected_ids"] == {*first, second}
+    # with the filters cleared the grid ticks the stored selection at the ids' positions
+    at.button(key="flt_clear").click().run()
+    grid = json.loads(at.dataframe[0].proto.selection_default)
+    positions = frame.index[frame["id"].isin([*first, second])].tolist()
+    assert grid["selection"]["rows"] == positions
+    at.button(key="tag_clear_selection").click().run()
+    assert at.session_state["selected_ids"] == set()
+
+
+def test_more_than_10000_rows_show_a_cap_and_select_all_uses_the_full_mask(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = open_app("atlas")
+    ids = [str(i) for i in range(12_000)]
+    csv = ("id,half\n" + "\n".join(f"{i},{int(i) % 2}" for i in ids)).encode()
+    at.file_uploader(key="ds_upload").set_value(("big.csv", csv, "text/csv"))
+    at.run()
+    at.switch_page("pages/tag.py").run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "showing 10,000 of 12,000 filtered rows" in text
+    at.button(key="tag_select_all").click().run()
+    assert len(at.session_state["selected_ids"]) == 12_000
+    at.text_input(key="tag_new").set_value("bulk").run()
+    push(at)
+    m = metrics(at)
+    # the sandbox projection has 10,000 points: Atlas counts the rest as not found
+    assert (m["Applied"], m["Not found"], m["Failed"]) == ("10,000", "2,000", "0")
+    assert len(sandbox.state()["atlas"][P]["bulk"]) == 10_000
+
+
+def test_live_push_above_threshold_needs_confirmation(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("atlas")
+    at.sidebar.radio(key="mode").set_value("live").run()
+    at.button(key="tag_select_all").click().run()
+    at.text_input(key="tag_new").set_value("reviewed").run()
+    confirm = at.checkbox(key="tag_confirm")
+    assert "10,000 ids" in confirm.label and P in confirm.label and "Nomic Atlas" in confirm.label
+    assert at.button(key="tag_push").disabled
+    confirm.check().run()
+    assert not at.button(key="tag_push").disabled
+    push(at)
+    assert len(sandbox.state()["atlas"][P]["reviewed"]) == 10_000
+
+
+def test_copy_as_curl_hides_the_key() -> None:
+    at = tag_page("nekt")
+    select_rows(at, [0, 1])
+    at.text_input(key="tag_new").set_value("x").run()
+    (code,) = [c.value for c in at.code]
+    assert "$NEKT_API_KEY" in code and "sandbox-nekt-key" not in code
+    assert "/api/v1/tags/attach/" in code
+
+
+def test_bad_regex_filter_is_one_error_line_and_not_added() -> None:
+    at = tag_page("atlas")
+    add_filter(at, "title", "regex", "(")
+    (line,) = errors(at)
+    assert "regular expression" in line and "\n" not in line
+    assert at.session_state["filters"] == []
+
+
+def test_failed_ids_downloadable_and_retry(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("atlas")
+    at.text_input(key="tag_projection").set_value("00000000-0000-0000-0000-000000000000").run()
+    select_rows(at, [0, 1, 2])
+    at.text_input(key="tag_new").set_value("t").run()
+    push(at)
+    m = metrics(at)
+    assert (m["Applied"], m["Failed"]) == ("0", "3")
+    (download,) = [d for d in at.get("download_button") if "Failed ids" in d.proto.label]
+    assert download.proto.label == "Failed ids (3)"
+    at.button(key="tag_retry").click().run()
+    assert metrics(at)["Failed"] == "3"  # the projection still does not exist
+    assert sandbox.state()["atlas"] == {}
