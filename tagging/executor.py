@@ -227,7 +227,7 @@ class _Run:
             self.interrupted = True  # the API stays down: stop, leave the rest resumable
         self.result.outcomes.append(outcome)
         self.done_ids += len(run.batch.ids)
-        self.retries += outcome.attempts - len(run.results)
+        self.retries += sum(max(0, r.attempts - 1) for r in run.results)
         if self.journal is not None and self.result.job_id is not None:
             self.journal.record_batch(self.result.job_id, outcome)
         self._report()

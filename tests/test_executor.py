@@ -93,10 +93,14 @@ def test_5xx_then_success_is_retried_with_backoff() -> None:
             return atlas_ok(request)
         return httpx.Response(status, text="<html>upstream down</html>")
 
-    result = push(atlas_plan(3, 10), mock(handler), retry=FAST, sleep=sleeps.append)
+    reports: list[Progress] = []
+    result = push(
+        atlas_plan(3, 10), mock(handler), retry=FAST, sleep=sleeps.append, progress=reports.append
+    )
     assert result.outcomes[0].status == "applied"
     assert result.outcomes[0].attempts == 3
     assert len(sleeps) == 2
+    assert reports[-1] == Progress(1, 1, 3, 3, failed_ids=0, retries=2)
 
 
 def test_429_waits_its_retry_after_and_does_not_use_up_attempts() -> None:
