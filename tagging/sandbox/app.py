@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +43,15 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     config = config or SandboxConfig()
     world = World(config.size)
     store = Store(config.db)
-    app = FastAPI(title="Tagging sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()  # checkpoints the WAL so the file is complete on its own
+
+    app = FastAPI(
+        title="Tagging sandbox", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     app.state.store = store
     app.state.world = world
     app.state.config = config
