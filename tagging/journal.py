@@ -45,6 +45,7 @@ _SCHEMA = (
         target TEXT NOT NULL,
         action TEXT NOT NULL,
         tags TEXT NOT NULL,
+        kind TEXT,
         status TEXT NOT NULL,
         known_state INTEGER NOT NULL,
         chunk_size INTEGER,
@@ -76,7 +77,7 @@ _SCHEMA = (
 )
 
 _JOB_COLUMNS = (
-    "id, seq, created_at, updated_at, provider, target, action, tags, status, known_state, "
+    "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
     "chunk_size, requested, skipped, warnings, undo_of, host, pid"
 )
 
@@ -206,7 +207,7 @@ class Journal:
             (last,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM jobs").fetchone()
             db.execute(
                 f"INSERT INTO jobs ({_JOB_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     last + 1,
@@ -216,6 +217,7 @@ class Journal:
                     _canonical(op.target),
                     op.action,
                     json.dumps(list(op.tags)),
+                    op.kinds if isinstance(op.kinds, str) else None,  # one kind for all ids
                     "running",
                     int(plan.known_state),
                     chunk,
@@ -563,7 +565,7 @@ def _job_status(by_status: Mapping[str, int], reported: str) -> str:
 
 def _plan_from(row: sqlite3.Row, batches: list[Batch], action: str, *, known_state: bool) -> Plan:
     ids = [i for b in batches for i in b.ids]
-    kinds: tuple[str, ...] | None = None
+    kinds: str | tuple[str, ...] | None = row["kind"]
     if batches and all(b.kinds is not None for b in batches):
         kinds = tuple(k for b in batches for k in (b.kinds or ()))
     op = TagOperation(

@@ -102,6 +102,20 @@ def test_undo_restores_the_prior_state(sandbox: Sandbox, tmp_path: Path) -> None
     assert again.returncode == 2 and "already undone" in again.stderr
 
 
+def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, tmp_path: Path) -> None:
+    j = journal_arg(tmp_path)
+    tables = [t["id"] for t in sandbox.world()["nekt"]["tables"][2:5]]
+    before = sandbox.state()
+    done = run_json(
+        sandbox, "push", "--provider", "nekt", "--tag", "finance", "--resource-type", "tables",
+        "--ids", ",".join(tables), "--chunk-size", "2", *j,
+    )  # fmt: skip
+    assert all("finance" in sandbox.state()["nekt"][t] for t in tables)
+    undone = run_cli(sandbox, "undo", done["job_id"], *j, "--json")
+    assert undone.returncode == 0, undone.stderr
+    assert sandbox.state() == before
+
+
 def test_undo_without_known_state_warns(sandbox: Sandbox, tmp_path: Path) -> None:
     j = journal_arg(tmp_path)
     before = sandbox.state()

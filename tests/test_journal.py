@@ -120,6 +120,23 @@ def test_kinds_round_trip(journal: Journal) -> None:
     assert tuple(plan.operation.kinds or ()) == tuple(kinds)
 
 
+def test_one_kind_for_all_ids_round_trips(journal: Journal) -> None:
+    op = TagOperation("nekt", "add", ("pii",), ["a", "b", "c"], {}, kinds="tables")
+    batches = (Batch(0, ("a", "b")), Batch(1, ("c",)))
+    job = journal.start_job(Plan(op, batches, requested=3, skipped=0, known_state=False))
+    assert journal.load_plan(job).operation.kinds == "tables"
+    journal.record_batch(job, applied(0, ("a", "b")))
+    undo = journal.undo_plan(job)
+    assert undo.operation.kinds == "tables" and list(undo.operation.ids) == ["a", "b"]
+
+
+def test_unopenable_journal_is_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(JournalError, match="cannot open the journal") as info:
+        Journal(tmp_path / "dir.db")
+    assert "\n" not in str(info.value)
+
+
 def test_unknown_job_is_one_line_error(journal: Journal) -> None:
     for call in (journal.batches, journal.load_plan, journal.undo_warning, journal.export_job):
         with pytest.raises(JournalError, match="no job 'nope'") as info:
