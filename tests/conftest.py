@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,11 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = {"atlas": "sandbox-atlas-key", "nekt": "sandbox-nekt-key", "immuta": "dea464c07bd07300095caa8"}
+KEYS = {
+    "atlas": "sandbox-atlas-key",
+    "nekt": "sandbox-nekt-key",
+    "immuta": "dea464c07bd07300095caa8",
+}
 
 
 def free_port() -> int:
@@ -59,14 +64,16 @@ class Sandbox:
 def start_sandbox(*flags: str, port: int | None = None, timeout: float = 30) -> Sandbox:
     port = port or free_port()
     cmd = [sys.executable, "-m", "tagging", "sandbox", "--port", str(port), *flags]
+    # stderr goes to a file, not a pipe nobody reads (a chatty server would block on it).
+    log = tempfile.NamedTemporaryFile(prefix="sandbox-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=os.environ.copy()
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            err = Path(log.name).read_text(errors="replace")[-2000:]
             raise RuntimeError(f"sandbox exited early: {err}")
         try:
             if httpx.get(f"{url}/_sandbox/world", timeout=1).status_code == 200:
