@@ -1,0 +1,28 @@
+"""One module per scenario; each has `NAME`, `TITLE` and `run(quick) -> list[Result]`."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from benchmarks.scenarios import (
+    atlas_cli,
+    immuta_concurrency,
+    journal_overhead,
+    nekt_requests,
+    retries,
+    sandbox_store,
+    workbench,
+)
+
+SCENARIOS: dict[str, ModuleType] = {
+    m.NAME: m
+    for m in (
+        atlas_cli,
+        sandbox_store,
+        immuta_concurrency,
+        nekt_requests,
+        retries,
+        workbench,
+        journal_overhead,
+    )
+}

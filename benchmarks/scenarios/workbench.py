@@ -1,0 +1,119 @@
+"""6. Workbench steps on a Parquet dataset of up to 1,000,000 rows (the demo Atlas frame):
+load, filter, select all filtered, coverage, each vs bare pandas; and peak memory vs the frame.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks import workbench_steps as steps
+from benchmarks.results import Point, Result, Target
+from benchmarks.sandbox_process import ROOT
+from benchmarks.timing import best_of, repeats_for
+
+NAME = "workbench"
+TITLE = "Workbench on a big dataset"
+SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (1_000, 10_000)
+STEPS = ("load", "filter", "select_all", "coverage")
+METRICS = {
+    "load": "load_dataset / pd.read_parquet",
+    "filter": "apply_filters / raw pandas mask",
+    "select_all": "select all filtered (Tag page) / df.loc[mask, id]",
+    "coverage": "coverage / raw isin + groupby",
+}
+
+
+def run(quick: bool) -> list[Result]:
+    sizes = QUICK_SIZES if quick else SIZES
+    points: dict[str, list[Point]] = {s: [] for s in STEPS}
+    memory: list[Point] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"atlas-{n}.parquet"
+            steps.write_parquet(path, n)
+            for step, point in _time_steps(path, n).items():
+                points[step].append(point)
+            memory.append(_memory(path, n))
+    results = []
+    for step in STEPS:
+        last = points[step][-1]
+        results.append(
+            Result(
+                scenario=f"{NAME}.{step}",
+                metric=f"{METRICS[step]} ({last.size:,} rows)",
+                unit="s",
+                measured=last.measured,
+                baseline=last.baseline,
+                ratio=last.ratio,
+                target=Target("<=", 2),
+                points=points[step],
+            )
+        )
+    last = memory[-1]
+    results.append(
+        Result(
+            scenario=f"{NAME}.memory",
+            metric=f"peak RSS growth of all steps / frame size ({last.size:,} rows)",
+            unit="MB",
+            measured=last.measured,
+            baseline=last.baseline,
+            ratio=last.ratio,
+            target=Target("<=", 3),
+            points=memory,
+        )
+    )
+    return results
+
+
+def _time_steps(path: Path, n: int) -> dict[str, Point]:
+    repeats = repeats_for(n)
+    df = steps.load(path)
+    raw = steps.raw_load(path)
+    mask = steps.filter_mask(df)
+    raw_mask = steps.raw_mask(raw)
+    if not mask.equals(raw_mask):
+        raise RuntimeError("apply_filters and the raw mask disagree")
+    state = steps.known_state(n)
+    pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
+        "load": (partial(steps.load, path), partial(steps.raw_load, path)),
+        "filter": (partial(steps.filter_mask, df), partial(steps.raw_mask, raw)),
+        "select_all": (
+            partial(steps.select_all, df, mask),
+            partial(steps.raw_select, raw, raw_mask),
+        ),
+        "coverage": (partial(steps.cover, df, state), partial(steps.raw_cover, raw, state)),
+    }
+    _agree(df, mask, raw, raw_mask, state)
+    out = {}
+    for step, (ours, bare) in pairs.items():
+        out[step] = Point(n, best_of(ours, repeats), best_of(bare, repeats))
+    return out
+
+
+def _agree(
+    df: pd.DataFrame, mask: pd.Series, raw: pd.DataFrame, raw_mask: pd.Series, state: pd.DataFrame
+) -> None:
+    """The library and the bare pandas must compute the same answers."""
+    if steps.select_all(df, mask) != frozenset(steps.raw_select(raw, raw_mask).astype(str)):
+        raise RuntimeError("select-all and df.loc[mask, id] disagree")
+    tagged, per_tag = steps.raw_cover(raw, state)
+    cov = steps.cover(df, state)
+    if cov.tagged != tagged or cov.tags != {str(k): int(v) for k, v in per_tag.items()}:
+        raise RuntimeError("coverage and the raw groupby disagree")
+
+
+def _memory(path: Path, n: int) -> Point:
+    cmd = [sys.executable, "-m", "benchmarks.memory_probe", str(path)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    probe = json.loads(done.stdout)
+    mb = 1024 * 1024
+    return Point(n, probe["peak_growth_bytes"] / mb, probe["frame_bytes"] / mb)

@@ -1,0 +1,90 @@
+"""The workbench's steps on one frame, each beside its bare pandas equivalent.
+
+Shared by the timing scenario and the memory probe so both run exactly the same code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tagging.coverage import Coverage, coverage
+from tagging.datasets import load_dataset
+from tagging.filters import Condition, apply_filters
+from tagging.sandbox.world import atlas_frame
+from tagging.selection import add_ids, id_strings
+
+ID = "id"
+FIELDS = ["cs.LG", "cs.CL", "stat.ML"]
+YEARS = (2018, 2023)
+WORD = "graph"
+CONDITIONS = (
+    Condition("field", "in", FIELDS),
+    Condition("year", "between", YEARS),
+    Condition("title", "contains", WORD),
+)
+
+
+def write_parquet(path: Path, rows: int) -> None:
+    atlas_frame(rows).to_parquet(path, index=False)
+
+
+def known_state(rows: int) -> pd.DataFrame:
+    """A long ["id", "tag"] state: every 3rd id "Needs review", every 5th "Reviewed.Good",
+    plus ids the dataset does not have."""
+    ids = np.arange(rows + rows // 10)
+    a = ids[ids % 3 == 0].astype(str)
+    b = ids[ids % 5 == 0].astype(str)
+    return pd.DataFrame(
+        {
+            "id": np.concatenate([a, b]),
+            "tag": np.array(["Needs review"] * len(a) + ["Reviewed.Good"] * len(b)),
+        }
+    )
+
+
+# --- the library's way ---------------------------------------------------------------------
+
+
+def load(path: Path) -> pd.DataFrame:
+    return load_dataset(path, id_column=ID)
+
+
+def filter_mask(df: pd.DataFrame) -> pd.Series:
+    return apply_filters(df, CONDITIONS)
+
+
+def select_all(df: pd.DataFrame, mask: pd.Series) -> frozenset[str]:
+    """What the Tag page's "Select all filtered rows" does (pages/tag.py)."""
+    rows = df[mask.to_numpy()]
+    return add_ids(frozenset(), id_strings(rows, ID))
+
+
+def cover(df: pd.DataFrame, state: pd.DataFrame) -> Coverage:
+    return coverage(df, ID, state)
+
+
+# --- bare pandas -----------------------------------------------------------------------------
+
+
+def raw_load(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def raw_mask(df: pd.DataFrame) -> pd.Series:
+    return (
+        df["field"].isin(FIELDS)
+        & df["year"].between(*YEARS)
+        & df["title"].str.contains(WORD, case=False, regex=False)
+    )
+
+
+def raw_select(df: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    return df.loc[mask, ID]
+
+
+def raw_cover(df: pd.DataFrame, state: pd.DataFrame) -> tuple[int, pd.Series]:
+    known = state[state["id"].isin(df[ID])]
+    return int(df[ID].isin(known["id"]).sum()), known.groupby("tag").size()
