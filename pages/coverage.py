@@ -16,11 +16,13 @@ from tagging.coverage import (
     coverage,
     coverage_over_time,
     events_from_journal,
-    untagged_ids,
+    tagged_mask,
+    typed_row_ids,
 )
 from tagging.datasets import parse_tag_column
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
+from tagging.known_state import known_state
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import fingerprint, id_strings
 
@@ -40,12 +42,29 @@ def _target(ws: session.Workset, provider: str) -> dict[str, str]:
     return target
 
 
+def _typed(ws: session.Workset, provider: str) -> bool:
+    """Immuta model ids repeat across types (data source 2, project 2): match "type:id"."""
+    return provider == "immuta" and ws.kind_column is not None and not session.is_live()
+
+
 def _state(ws: session.Workset, provider: str, target: Mapping[str, str]) -> pd.DataFrame:
-    """Known tags: what the journal confirmed, plus the dataset's own tag column."""
-    parts = [session.journal().state_for(provider, target)]
+    """Known tags: the sandbox's state (sandbox mode) or the journal's, plus the tag column."""
+    column = None
     if ws.tags_column:
-        parts.append(parse_tag_column(ws.frame[ws.tags_column], ids=ws.frame[ws.id_column]))
-    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+        ids = (
+            typed_row_ids(ws.frame, ws.id_column, str(ws.kind_column))
+            if _typed(ws, provider)
+            else ws.frame[ws.id_column]
+        )
+        column = parse_tag_column(ws.frame[ws.tags_column], ids=ids)
+    return known_state(
+        session.journal(),
+        provider,
+        target,
+        tag_column=column,
+        sandbox_url=None if session.is_live() else session.sandbox_url(),
+        typed_ids=_typed(ws, provider),
+    )
 
 
 @st.cache_data(show_spinner="Counting tags…", max_entries=16)
@@ -54,10 +73,13 @@ def _coverage(
     id_column: str,
     facet: str | None,
     tags: tuple[str, ...],
+    kind_column: str | None,
     _frame: pd.DataFrame,
     _state: pd.DataFrame,
 ) -> Coverage:
-    return coverage(_frame, id_column, _state, facet=facet, tags=tags or None)
+    return coverage(
+        _frame, id_column, _state, facet=facet, tags=tags or None, kind_column=kind_column
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -82,7 +104,9 @@ def _chart(fig: go.Figure, table: pd.DataFrame | None, name: str) -> None:
         )
 
 
-def _untagged_button(ws: session.Workset, state: pd.DataFrame, tags: list[str], n: int) -> None:
+def _untagged_button(
+    ws: session.Workset, state: pd.DataFrame, tags: list[str], n: int, kind_column: str | None
+) -> None:
     if st.button(
         f"Filter the {n:,} untagged rows on the Tag page",
         key="cov_untagged",
@@ -90,7 +114,10 @@ def _untagged_button(ws: session.Workset, state: pd.DataFrame, tags: list[str], 
         type="primary",
         disabled=n == 0,
     ):
-        ids = untagged_ids(ws.frame, ws.id_column, state, tags or None)
+        untagged = ~tagged_mask(
+            ws.frame, ws.id_column, state, tags or None, kind_column=kind_column
+        )
+        ids = id_strings(ws.frame[untagged.to_numpy()], ws.id_column)
         label = "untagged" + (f" by {', '.join(tags)}" if tags else "")
         st.session_state[ID_FILTER_KEY] = IdFilter(label, frozenset(ids.dropna().tolist()))
         st.switch_page("pages/tag.py")
@@ -109,8 +136,9 @@ except TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 where = ", ".join(f"{k} {v}" for k, v in target.items())
+source = "the journal confirmed" if session.is_live() else "the sandbox holds"
 st.caption(
-    f"{ws.name} against the tags the journal confirmed in "
+    f"{ws.name} against the tags {source} in "
     f"{session.PROVIDER_LABELS[provider]}{' · ' + where if where else ''}"
     f"{' and the column ' + repr(ws.tags_column) if ws.tags_column else ''}."
 )
@@ -128,6 +156,7 @@ known_tags = sorted(state["tag"].unique().tolist())
 tags = c2.multiselect("Only these tags", known_tags, key="cov_tags", placeholder="All tags")
 facet = None if facet_choice == NONE else facet_choice
 
+kind_column = ws.kind_column if _typed(ws, provider) else None
 digest = fingerprint(
     ws.version,
     ws.name,
@@ -138,7 +167,7 @@ digest = fingerprint(
     int(pd.util.hash_pandas_object(state, index=False).sum()),
 )
 try:
-    cov = _coverage(digest, ws.id_column, facet, tuple(tags), ws.frame, state)
+    cov = _coverage(digest, ws.id_column, facet, tuple(tags), kind_column, ws.frame, state)
 except TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -148,7 +177,7 @@ m[0].metric("Rows", f"{cov.rows:,}")
 m[1].metric("Tagged", f"{cov.tagged:,}")
 m[2].metric("Untagged", f"{cov.untagged:,}")
 m[3].metric("Tagged share", f"{cov.share:.1%}")
-_untagged_button(ws, state, tags, cov.untagged)
+_untagged_button(ws, state, tags, cov.untagged, kind_column)
 
 left, right = st.columns([3, 2])
 with left:

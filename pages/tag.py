@@ -16,6 +16,7 @@ from tagging.config import Connection
 from tagging.datasets import parse_tag_column
 from tagging.errors import TaggingError
 from tagging.executor import push
+from tagging.known_state import known_state
 from tagging.plan import Action, Plan, Provider, TagOperation, plan
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import (
@@ -197,10 +198,10 @@ def _known_state(
     ws: session.Workset, provider: str, target: Mapping[str, str], rows: pd.DataFrame
 ) -> pd.DataFrame:
     """What we know is tagged already: the journal, plus the dataset's tag column."""
-    parts = [session.journal().state_for(provider, target)]
+    column = None
     if ws.tags_column:
-        parts.append(parse_tag_column(rows[ws.tags_column], ids=rows[ws.id_column]))
-    return pd.concat(parts, ignore_index=True)
+        column = parse_tag_column(rows[ws.tags_column], ids=rows[ws.id_column])
+    return known_state(session.journal(), provider, target, tag_column=column)
 
 
 def _plan(

@@ -1,0 +1,103 @@
+"""History page in AppTest: jobs from the journal, batches, resume, retry, undo, export."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from app_harness import app_env, errors, metrics, open_app  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from tagging.config import connect
+from tagging.executor import push
+from tagging.journal import Journal
+from tagging.plan import TagOperation, plan
+from tagging.sandbox.world import ATLAS_PROJECTION_ID
+
+pytestmark = pytest.mark.usefixtures("app_env")
+P = ATLAS_PROJECTION_ID
+
+
+def atlas_op(ids: list[str], tag: str = "gold") -> TagOperation:
+    return TagOperation("atlas", "add", (tag,), ids, target={"projection_id": P})
+
+
+def history(provider: str = "atlas") -> AppTest:
+    at = open_app(provider)
+    at.switch_page("pages/history.py").run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    return at
+
+
+def test_empty_journal_says_so() -> None:
+    at = history()
+    assert "No jobs yet" in at.info[0].value
+
+
+def test_job_list_batches_export_and_exact_undo(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    conn = connect("atlas")
+    # known state given: the journal can undo exactly
+    job = push(plan(atlas_op(["1", "2", "3"]), journal.state_for("atlas"), chunk_size=2), conn,
+               journal=journal).job_id  # fmt: skip
+    at = history()
+    assert at.selectbox(key="hist_job").value == job
+    m = metrics(at)
+    assert (m["Ids"], m["Applied"], m["Failed"], m["Pending"]) == ("3", "3", "0", "0")
+    assert len(at.dataframe[1].value) == 2  # two batches
+    exports = {d.proto.label: d for d in at.get("download_button")}
+    assert set(exports) == {"Export CSV", "Export JSON"}
+    exported = json.loads(journal.export_job(job, "json"))
+    assert exported["job"]["id"] == job
+    assert not at.warning  # prior state was known
+    at.button(key="hist_undo").click().run()
+    assert not errors(at)
+    assert sandbox.state()["atlas"].get(P, {}).get("gold", []) == []
+    assert len(journal.jobs()) == 2
+
+
+def test_undo_warns_when_prior_state_was_unknown(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    push(plan(atlas_op(["5"])), connect("atlas"), journal=journal)  # no known state
+    at = history()
+    (warning,) = [w.value for w in at.warning]
+    assert "without the prior state" in warning
+    assert at.button(key="hist_undo").disabled
+    at.checkbox(key="hist_undo_confirm").check().run()
+    at.button(key="hist_undo").click().run()
+    assert sandbox.state()["atlas"].get(P, {}).get("gold", []) == []
+
+
+def test_resume_sends_the_pending_batches(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    job = journal.start_job(plan(atlas_op(["7", "8", "9"]), chunk_size=2))  # killed before sending
+    at = history()
+    assert metrics(at)["Pending"] == "3"
+    at.button(key="hist_resume").click().run()
+    assert not errors(at)
+    assert sorted(sandbox.state()["atlas"][P]["gold"]) == ["7", "8", "9"]
+    assert journal.job(job)["counts"]["pending"] == 0
+    assert metrics(at)["Pending"] == "0"
+
+
+def test_retry_failures_after_the_api_recovers(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    bad = {"projection_id": "00000000-0000-0000-0000-000000000000"}
+    op = TagOperation("atlas", "add", ("gold",), ["1"], target=bad)
+    job = push(plan(op), connect("atlas"), journal=journal).job_id
+    at = history()
+    assert metrics(at)["Failed"] == "1"
+    at.button(key="hist_retry").click().run()
+    assert metrics(at)["Failed"] == "1"  # still no such projection; the job stays failed
+    assert journal.job(str(job))["counts"]["failed"] == 1
+
+
+def test_a_job_of_another_provider_offers_a_switch(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    push(plan(atlas_op(["1"])), connect("atlas"), journal=journal)
+    at = history("nekt")
+    assert "hist_undo" not in [b.key for b in at.button]
+    at.button(key="hist_switch").click().run()
+    assert at.session_state["provider"] == "atlas"
+    assert "hist_undo" in [b.key for b in at.button]
