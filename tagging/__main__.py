@@ -328,7 +328,7 @@ def _ids_from_file(
     if id_column is None and type_column is None and path.suffix.lower() in ("", ".txt"):
         text = path.read_text(encoding="utf-8-sig")
         return [line.strip() for line in text.splitlines() if line.strip()], None
-    frame = _load_table(path)
+    frame = _load_table(path, id_column)
     column = id_column or ("id" if "id" in frame.columns else str(frame.columns[0]))
     for flag, col in (("--id-column", column), ("--type-column", type_column)):
         if col is not None and col not in frame.columns:
@@ -339,14 +339,11 @@ def _ids_from_file(
     return values, kinds
 
 
-def _load_table(path: Path) -> pd.DataFrame:
-    try:
-        from tagging.datasets import load_dataset
-    except ImportError:  # the plain-text path still works without the datasets module
-        import pandas as pd
+def _load_table(path: Path, id_column: str | None) -> pd.DataFrame:
+    """The table, with the id column read as text (so "007" stays "007")."""
+    from tagging.datasets import load_dataset
 
-        return pd.read_csv(path, dtype=str)
-    return load_dataset(path)
+    return load_dataset(path, id_column=id_column)
 
 
 def _journal(path: Path) -> Journal:
