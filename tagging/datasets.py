@@ -36,6 +36,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -303,16 +304,26 @@ def _read_delimited(
             if id_column is not None:
                 text_cols.add(id_column)
             _rewind(target)
-            df = pd.read_csv(
-                target,
-                sep=sep,
-                encoding=attempt,
-                dtype=dict.fromkeys(text_cols, "str"),
-                keep_default_na=True,
-                low_memory=False,
-            )
+            # index_col=False: rows longer than the header are an error, not an index that
+            # silently shifts every value (and id) one column to the left.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    target,
+                    sep=sep,
+                    encoding=attempt,
+                    dtype=dict.fromkeys(text_cols, "str"),
+                    keep_default_na=True,
+                    low_memory=False,
+                    index_col=False,
+                )
         except UnicodeDecodeError:
             continue
+        except pd.errors.ParserWarning as exc:
+            raise DatasetError(
+                f"{label} has rows with more fields than its header: "
+                "check quoting and the number of fields per line"
+            ) from exc
         except pd.errors.EmptyDataError as exc:
             raise DatasetError(
                 f"{label} is empty: choose a file with a header row and at least one data row"
