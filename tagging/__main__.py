@@ -326,7 +326,12 @@ def _ids_from_file(
     if not path.is_file():
         raise InputError(f"--ids-file: no file {str(path)!r}")
     if id_column is None and type_column is None and path.suffix.lower() in ("", ".txt"):
-        text = path.read_text(encoding="utf-8-sig")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(
+                f"--ids-file: {path.name} is not UTF-8 text: save it as UTF-8, one id a line"
+            ) from None
         return [line.strip() for line in text.splitlines() if line.strip()], None
     frame = _load_table(path, id_column)
     column = id_column or ("id" if "id" in frame.columns else str(frame.columns[0]))
