@@ -67,6 +67,11 @@ class Connection:
             ) from None
         except httpx.TransportError:
             raise ConfigError(f"cannot reach {self.base_url}: {self._reach_hint()}") from None
+        except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or another shape
+            raise ConfigError(
+                f"{self.base_url} answered with something that is not a tag list: "
+                f"check that {api.url_env} points at the {_LABELS[self.provider]} API"
+            ) from None
 
     tags = check
 
