@@ -2,8 +2,34 @@
 
 The public API; everything else is private. Flow:
 dataset -> filter -> selection -> TagOperation -> plan -> push -> journal -> coverage -> charts.
+
+    conn = tagging.connect("atlas")                    # env / secrets / explicit; sandbox default
+    op = tagging.TagOperation("atlas", "add", ("Needs review",), ids,
+                              target={"projection_id": P})
+    p = tagging.plan(op, known=state)                  # pure: no I/O
+    result = tagging.push(p, conn, journal=tagging.Journal())
 """
 
+from tagging import charts
+from tagging.config import Connection, connect
+from tagging.coverage import (
+    Coverage,
+    coverage,
+    coverage_over_time,
+    events_from_journal,
+    state_from_sandbox,
+    tagged_mask,
+    untagged_ids,
+)
+from tagging.datasets import (
+    DemoDataset,
+    IdReport,
+    demo_datasets,
+    id_column_report,
+    load_dataset,
+    parse_tag_column,
+    suggest_id_columns,
+)
 from tagging.errors import (
     ApiError,
     AuthError,
@@ -13,21 +39,53 @@ from tagging.errors import (
     JournalError,
     TaggingError,
 )
+from tagging.executor import push
+from tagging.export import to_csv_bytes, to_excel_bytes
+from tagging.filters import Condition, apply_filters
+from tagging.journal import Journal
 from tagging.outcome import BatchOutcome, Progress, PushResult
-from tagging.plan import Batch, Plan, TagOperation
+from tagging.plan import Batch, Plan, TagOperation, plan
+from tagging.retry import RetryPolicy
+from tagging.state import read_state
 
 __all__ = [
     "ApiError",
     "AuthError",
     "Batch",
     "BatchOutcome",
+    "Condition",
     "ConfigError",
+    "Connection",
+    "Coverage",
     "DatasetError",
+    "DemoDataset",
+    "IdReport",
     "InputError",
+    "Journal",
     "JournalError",
     "Plan",
     "Progress",
     "PushResult",
+    "RetryPolicy",
     "TagOperation",
     "TaggingError",
+    "apply_filters",
+    "charts",
+    "connect",
+    "coverage",
+    "coverage_over_time",
+    "demo_datasets",
+    "events_from_journal",
+    "id_column_report",
+    "load_dataset",
+    "parse_tag_column",
+    "plan",
+    "push",
+    "read_state",
+    "state_from_sandbox",
+    "suggest_id_columns",
+    "tagged_mask",
+    "to_csv_bytes",
+    "to_excel_bytes",
+    "untagged_ids",
 ]
