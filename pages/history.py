@@ -16,12 +16,12 @@ from tagging.journal import Journal
 from tagging.outcome import PushResult
 
 RESULT_KEY = "hist_result"  # (job id acted on, PushResult)
-STATUS_ICONS = {
-    "done": "✅",
-    "partial": "🟠",
-    "failed": "❌",
-    "running": "⏳",
-    "interrupted": "⏸️",
+STATUS_COLORS = {
+    "done": "green",
+    "partial": "orange",
+    "failed": "red",
+    "running": "blue",
+    "interrupted": "violet",
 }
 
 
@@ -33,7 +33,7 @@ def _jobs_frame(jobs: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "status": f"{STATUS_ICONS.get(j['status'], '')} {j['status']}",
+                "status": j["status"],
                 "created": pd.Timestamp(j["created_at"]).tz_convert(None),
                 "provider": session.PROVIDER_LABELS.get(j["provider"], j["provider"]),
                 "action": j["action"],
@@ -156,7 +156,8 @@ def _job_detail(journal: Journal, job_id: str) -> None:
     st.markdown(
         f"**{', '.join(job['tags'])}** {verb} "
         f"{session.PROVIDER_LABELS.get(job['provider'], job['provider'])} · "
-        f"{_target_text(job['target'])} · {STATUS_ICONS.get(job['status'], '')} {job['status']}"
+        f"{_target_text(job['target'])} · "
+        f":{STATUS_COLORS.get(job['status'], 'gray')}-badge[{job['status']}]"
     )
     if job.get("undo_of"):
         st.caption(f"Undo of job `{job['undo_of']}`")
@@ -166,7 +167,12 @@ def _job_detail(journal: Journal, job_id: str) -> None:
     m[2].metric("Not found", f"{counts['not_found']:,}")
     m[3].metric("Failed", f"{counts['failed']:,}")
     m[4].metric("Pending", f"{counts['pending']:,}")
-    st.dataframe(_batches_frame(batches), hide_index=True, height=220, key="hist_batches")
+    st.dataframe(
+        _batches_frame(batches),
+        hide_index=True,
+        height=38 + 35 * min(len(batches), 8),
+        key="hist_batches",
+    )
     _actions(journal, job)
     exports = st.container(horizontal=True)
     try:

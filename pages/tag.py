@@ -97,8 +97,8 @@ def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
         if len(rows) > MAX_SHOWN
         else f"{len(rows):,} of {total:,} rows match"
     )
+    st.markdown(f"**{len(selected):,} selected** · {in_view:,} in view · {shown_note}")
     bar = st.container(horizontal=True, vertical_alignment="center")
-    bar.markdown(f"**{len(selected):,} selected** · {in_view:,} in view · {shown_note}")
     bar.button(
         f"Select all {len(rows):,} filtered rows",
         key="tag_select_all",
@@ -300,6 +300,7 @@ def _push(p: Plan, conn: Connection, provider: str, target: Mapping[str, str]) -
             lambda report: push(p, conn, journal=journal, progress=report),
         )
         _bump(JOURNAL_REV)
+        st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
         if result is not None:
             st.session_state[RESULT_KEY] = result
             st.rerun()  # redraw the preview against the new journal state
