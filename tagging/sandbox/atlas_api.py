@@ -101,7 +101,9 @@ def existing_points(ids: list[str], size: int) -> set[int]:
     """The distinct ids that name a point: canonical decimal strings below `size`."""
     out: set[int] = set()
     for text in set(ids):
-        if text.isascii() and text.isdigit() and (text == "0" or text[0] != "0"):
+        canonical = text.isascii() and text.isdigit() and (text == "0" or text[0] != "0")
+        # A length check first: int() refuses strings of more than 4300 digits.
+        if canonical and len(text) <= len(str(size)):
             value = int(text)
             if value < size:
                 out.add(value)
