@@ -76,11 +76,12 @@ def _connection_form(provider: str) -> None:
     if session.is_live():
         url, has_key = _live_defaults(provider)
         st.badge("live API", icon=":material/cloud:", color="orange")
-        st.text_input("Base URL", value=url, key=f"live_url_{provider}")
+        st.text_input("Base URL", value=url, key=f"live_url_{provider}", persist_state="session")
         st.text_input(
             "API key",
             type="password",
             key=f"live_key_{provider}",
+            persist_state="session",
             placeholder=f"from {KEY_ENVS[provider]}" if has_key else "paste a key",
             help="Kept only in this browser session; never written to disk or the journal.",
         )

@@ -73,24 +73,36 @@ def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
     key = f"{GRID_KEY}_{view}"
     st.session_state[GRID_KEY_STATE] = key
     selected = session.selected_ids()
+    default = selected_positions(selected, shown_ids)
     event = st.dataframe(
         shown,
         key=key,
         on_select="rerun",
         selection_mode="multi-row",
-        selection_default={
-            "selection": {"rows": selected_positions(selected, shown_ids), "columns": []}
-        },
+        selection_default={"selection": {"rows": default, "columns": []}},
         hide_index=True,
         height=380,
     )
-    session.set_selected_ids(merge_grid_selection(selected, shown_ids, event.selection.rows))
+    if sorted(event.selection.rows) != default:  # the user ticked or unticked rows
+        session.set_selected_ids(merge_grid_selection(selected, shown_ids, event.selection.rows))
+
+
+def _in_view(ids: pd.Series, selected: frozenset[str], view: object) -> int:
+    """How many filtered rows are selected; remembered per view and selection change."""
+    if not selected:
+        return 0
+    key = (view, session.selection_rev(), len(ids))
+    cached = st.session_state.get("_tag_in_view")
+    if cached is None or cached[0] != key:
+        cached = (key, int(ids.isin(selected).sum()))
+        st.session_state["_tag_in_view"] = cached
+    return int(cached[1])
 
 
 def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
     selected = session.selected_ids()
     all_ids = id_strings(rows, ws.id_column)
-    in_view = int(all_ids.isin(selected).sum()) if selected else 0
+    in_view = _in_view(all_ids, selected, st.session_state.get(GRID_KEY_STATE))
     total = len(ws.frame)
     shown_note = (
         f"showing {MAX_SHOWN:,} of {len(rows):,} filtered rows"
