@@ -95,8 +95,14 @@ def _connection_form(provider: str) -> None:
 
 
 def _test_connection() -> None:
+    ws = session.workset()
+    projection = st.session_state.get("tag_projection") or (ws.target if ws else {}).get(
+        "projection_id"
+    )
+    target = {"projection_id": str(projection)} if projection else None
     try:
-        tags = connection().check()
+        conn = connection()
+        tags = conn.check(target if conn.provider == "atlas" else None)
     except TaggingError as exc:
         st.session_state[CHECK_KEY] = ("error", str(exc))
         return
