@@ -14,20 +14,31 @@ if TYPE_CHECKING:
 
 
 def plan_to_curl(plan: Plan, max_ids: int = 5, base_url: str | None = None) -> list[str]:
-    """Commands for the first batch, cut to `max_ids` ids; one per request kind."""
+    """Commands for the first batch, cut to `max_ids` ids; one per request kind. When
+    batches apply different tags (known state), the first batch of each tag set too."""
     if not plan.batches:
         return []
     api = providers.get(plan.provider)
-    first = plan.batches[0]
-    sample = Batch(
-        index=first.index,
-        ids=first.ids[:max_ids],
-        kinds=first.kinds[:max_ids] if first.kinds is not None else None,
-    )
-    requests = list(api.requests(plan.operation, sample))
     base = (base_url or api.default_url or f"${api.url_env}").rstrip("/")
     headers = api.auth_headers(f"${api.key_env}")
-    return [curl_command(r, base, headers) for r in _one_per_kind(requests)]
+    commands: list[str] = []
+    for first in _first_per_tag_set(plan):
+        sample = Batch(
+            index=first.index,
+            ids=first.ids[:max_ids],
+            kinds=first.kinds[:max_ids] if first.kinds is not None else None,
+            tags=first.tags,
+        )
+        requests = list(api.requests(plan.operation, sample))
+        commands.extend(curl_command(r, base, headers) for r in _one_per_kind(requests))
+    return commands
+
+
+def _first_per_tag_set(plan: Plan) -> list[Batch]:
+    firsts: dict[tuple[str, ...], Batch] = {}
+    for batch in plan.batches:
+        firsts.setdefault(plan.tags_for(batch), batch)
+    return list(firsts.values())
 
 
 def curl_command(request: ApiRequest, base_url: str, headers: dict[str, str]) -> str:

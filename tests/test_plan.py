@@ -82,15 +82,95 @@ def test_kinds_ride_along_per_id_after_dedup_and_diff() -> None:
 def test_add_skips_ids_carrying_all_the_tags() -> None:
     known = pd.DataFrame({"id": ["1", "1", "2", "3", "3"], "tag": ["a", "b", "a", "other", "a"]})
     p = plan(atlas(["1", "2", "3", "4"], tags=("a", "b")), known=known)
-    assert p.batches[0].ids == ("2", "3", "4")
+    # 2 and 3 already carry "a": their batch adds only "b", so an undo leaves "a" on them.
+    assert [(b.index, b.ids, b.tags) for b in p.batches] == [
+        (0, ("2", "3"), ("b",)),
+        (1, ("4",), None),
+    ]
     assert (p.requested, p.skipped, p.known_state) == (4, 1, True)
+    assert [p.tags_for(b) for b in p.batches] == [("b",), ("a", "b")]
 
 
 def test_remove_skips_ids_carrying_none_of_the_tags() -> None:
     known = pd.DataFrame({"id": ["1", "2", "3"], "tag": ["a", "b", "c"]})
     p = plan(atlas(["1", "2", "3", "4"], "remove", ("a", "b")), known=known)
-    assert p.batches[0].ids == ("1", "2")
+    assert [(b.ids, b.tags) for b in p.batches] == [(("1",), ("a",)), (("2",), ("b",))]
     assert p.skipped == 2
+
+
+def test_three_tags_group_ids_by_the_tags_that_change_for_them() -> None:
+    known = pd.DataFrame(
+        {
+            "id": ["1", "2", "2", "4", "4", "4", "5", "6", "6", "7", "9"],
+            "tag": ["a", "a", "c", "a", "b", "c", "b", "c", "a", "other", "a"],
+        }
+    )
+    ids = [str(i) for i in range(1, 10)]  # 1..9
+    add = plan(atlas(ids, tags=("a", "b", "c")), known=known, chunk_size=2)
+    # Groups in order of their first id, ids in request order, indexes 0..n-1.
+    assert [(b.index, b.ids, b.tags) for b in add.batches] == [
+        (0, ("1", "9"), ("b", "c")),  # carry a
+        (1, ("2", "6"), ("b",)),  # carry a and c
+        (2, ("3", "7"), None),  # carry none of them: all three
+        (3, ("8",), None),
+        (4, ("5",), ("a", "c")),  # carries b
+    ]
+    assert (add.requested, add.skipped) == (9, 1)  # 4 carries all three
+    # Atlas sends one request per tag of each batch.
+    assert add.request_count() == 2 + 1 + 3 + 3 + 2
+
+    remove = plan(atlas(ids, "remove", ("a", "b", "c")), known=known)
+    assert [(b.index, b.ids, b.tags) for b in remove.batches] == [
+        (0, ("1", "9"), ("a",)),
+        (1, ("2", "6"), ("a", "c")),
+        (2, ("4",), None),
+        (3, ("5",), ("b",)),
+    ]
+    assert remove.skipped == 3  # 3, 7 and 8 carry none of them
+
+
+def test_partial_tags_keep_kinds_aligned_and_show_in_renderings() -> None:
+    op = TagOperation(
+        "immuta",
+        "add",
+        ("A", "B"),
+        ["1", "6_x", "2", "3"],
+        kinds=["datasource", "column", "project", "datasource"],
+    )
+    known = pd.DataFrame({"id": ["6_x", "3", "3", "1"], "tag": ["A", "A", "B", "B"]})
+    p = plan(op, known=known)
+    assert [(b.ids, b.kinds, b.tags) for b in p.batches] == [
+        (("1",), ("datasource",), ("A",)),
+        (("6_x",), ("column",), ("B",)),
+        (("2",), ("project",), None),
+    ]
+    assert p.describe()[1:4] == [
+        "1 of 4 ids skipped: already tagged",
+        "1 ids get only 'A' (the other tags are already on them)",
+        "1 ids get only 'B' (the other tags are already on them)",
+    ]
+    assert p.describe()[4] == "1 ids get all of 'A', 'B'"
+    assert list(p.to_frame()["tags"]) == ["A", "B", "A, B"]
+    commands = p.to_curl(base_url="https://immuta.example.com")
+    assert [c.splitlines()[0] for c in commands] == [
+        'curl -L "https://immuta.example.com/tag/datasource/1" \\',
+        'curl -L "https://immuta.example.com/tag/column/6_x" \\',
+        'curl -L "https://immuta.example.com/tag/project/2" \\',
+    ]
+    assert '"name": "B"' not in commands[0] and '"name": "A"' not in commands[1]
+    assert '"name": "A"' in commands[2] and '"name": "B"' in commands[2]
+
+
+def test_single_tag_and_no_known_state_plans_are_one_group() -> None:
+    ids = [str(i) for i in range(30)]
+    known = pd.DataFrame({"id": ids[::3], "tag": "a"})
+    single = plan(atlas(ids, tags=("a",)), known=known, chunk_size=10)
+    assert [b.tags for b in single.batches] == [None, None]
+    assert single.request_count() == 2  # one request per batch, as before
+    assert "tags" not in single.to_frame().columns
+    blind = plan(atlas(ids, tags=("a", "b")), chunk_size=10)
+    assert [b.tags for b in blind.batches] == [None, None, None]
+    assert blind.request_count() == 6
 
 
 def test_nothing_left_to_send_is_an_empty_plan() -> None:
@@ -114,6 +194,25 @@ def test_a_million_ids_with_a_diff() -> None:
     assert len(p.batches) == 50
     assert p.batches[0].ids[:3] == ("1", "3", "5")
     assert p.batches[-1].ids[-1] == "999999"
+
+
+def test_a_million_ids_with_two_tags_partly_known() -> None:
+    ids = np.arange(1_000_000).astype(str)
+    known = pd.DataFrame(
+        {"id": np.concatenate([ids[::2], ids[::4]]), "tag": ["a"] * 500_000 + ["b"] * 250_000}
+    )
+    p = plan(atlas(pd.Series(ids), tags=("a", "b")), known=known)
+    # Even ids carry a (multiples of 4 carry b too); odd ids carry nothing.
+    assert p.skipped == 250_000
+    assert len(p.batches) == 75
+    assert [(len(b.ids), b.tags, b.ids[:2]) for b in p.batches[::25]] == [
+        (10_000, None, ("1", "3")),  # odd ids first: "1" comes before "2"
+        (10_000, None, ("500001", "500003")),
+        (10_000, ("b",), ("2", "6")),
+    ]
+    assert sum(len(b.ids) for b in p.batches if b.tags == ("b",)) == 250_000
+    assert sum(len(b.ids) for b in p.batches if b.tags is None) == 500_000
+    assert [b.index for b in p.batches] == list(range(len(p.batches)))
 
 
 def test_describe_and_frame() -> None:

@@ -18,6 +18,7 @@ from tagging.errors import InputError
 from tagging.providers.base import (
     ApiRequest,
     RequestResult,
+    batch_tags,
     ensure_ok,
     failure,
     json_or_none,
@@ -75,11 +76,11 @@ class AtlasAPI:
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
         ids = list(batch.ids)
-        for tag in op.tags:
+        for tag in batch_tags(op, batch):
             yield ApiRequest("POST", TAG_PATH, self.body(op, tag, ids), batch.ids)
 
     def request_count(self, op: TagOperation, batch: Batch) -> int:
-        return len(op.tags)
+        return len(batch_tags(op, batch))
 
     def read(self, request: ApiRequest, response: httpx.Response) -> RequestResult:
         raise_for_auth(self.name, response, self.key_env)

@@ -80,6 +80,11 @@ class ProviderAPI(Protocol):
     def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]: ...
 
 
+def batch_tags(op: TagOperation, batch: Batch) -> tuple[str, ...]:
+    """The tags a batch applies: its own (known state said only these change), or all."""
+    return batch.tags if batch.tags is not None else op.tags
+
+
 def batch_kinds(op: TagOperation, batch: Batch) -> Sequence[str]:
     """The kind of each id of a batch: per-id kinds, or the operation's single kind."""
     if batch.kinds is not None:

@@ -20,6 +20,7 @@ from tagging.providers.base import (
     ApiRequest,
     RequestResult,
     batch_kinds,
+    batch_tags,
     ensure_ok,
     failure,
     json_or_none,
@@ -116,17 +117,18 @@ class ImmutaAPI:
         return out
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
-        payload = [{"name": t, "source": "curated"} for t in op.tags]
+        tags = batch_tags(op, batch)
+        payload = [{"name": t, "source": "curated"} for t in tags]
         for model_id, kind in zip(batch.ids, batch_kinds(op, batch), strict=True):
             base = f"{TAG_PATH}/{kind}/{quote(model_id, safe='')}"
             if op.action == "add":
                 yield ApiRequest("POST", base, payload, (model_id,))
             else:
-                for tag in op.tags:
+                for tag in tags:
                     yield ApiRequest("DELETE", f"{base}/{quote(tag, safe='')}", None, (model_id,))
 
     def request_count(self, op: TagOperation, batch: Batch) -> int:
-        return len(batch.ids) * (1 if op.action == "add" else len(op.tags))
+        return len(batch.ids) * (1 if op.action == "add" else len(batch_tags(op, batch)))
 
     def read(self, request: ApiRequest, response: httpx.Response) -> RequestResult:
         raise_for_auth(self.name, response, self.key_env)

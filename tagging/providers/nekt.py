@@ -18,6 +18,7 @@ from tagging.providers.base import (
     ApiRequest,
     RequestResult,
     batch_kinds,
+    batch_tags,
     ensure_ok,
     failure,
     json_or_none,
@@ -89,7 +90,8 @@ class NektAPI:
         grouped: dict[str, list[str]] = {}
         for rid, kind in zip(batch.ids, batch_kinds(op, batch), strict=True):
             grouped.setdefault(kind, []).append(rid)
-        return {"names": list(op.tags)} | {t: grouped[t] for t in NEKT_TYPES if t in grouped}
+        names = list(batch_tags(op, batch))
+        return {"names": names} | {t: grouped[t] for t in NEKT_TYPES if t in grouped}
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
         path = ATTACH_PATH if op.action == "add" else DETACH_PATH
