@@ -36,7 +36,7 @@ def main(path: Path) -> dict[str, float]:
     before = _status_kb("VmRSS")
     df = steps.load(path)
     mask = steps.filter_mask(df)
-    selected = steps.select_all(df, mask)
+    selected = steps.select_all(steps.filtered_rows(df, mask))
     steps.cover(df, state)
     peak = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     frame = int(df.memory_usage(deep=True).sum())

@@ -20,6 +20,8 @@ def best_of(
     return best
 
 
-def repeats_for(size: int) -> int:
-    """More runs at small sizes, where one run is short and noise is large."""
+def repeats_for(size: int, quick: bool = False) -> int:
+    """More runs at small sizes, where one run is short and noise is large; one when quick."""
+    if quick:
+        return 1
     return 3 if size <= 20_000 else 2 if size <= 200_000 else 1

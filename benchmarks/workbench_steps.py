@@ -56,9 +56,13 @@ def filter_mask(df: pd.DataFrame) -> pd.Series:
     return apply_filters(df, CONDITIONS)
 
 
-def select_all(df: pd.DataFrame, mask: pd.Series) -> frozenset[str]:
-    """What the Tag page's "Select all filtered rows" does (pages/tag.py)."""
-    rows = df[mask.to_numpy()]
+def filtered_rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The filtered frame the Tag page already holds for its grid (pages/_filter_builder.py)."""
+    return df[mask.to_numpy()]
+
+
+def select_all(rows: pd.DataFrame) -> frozenset[str]:
+    """What the Tag page's "Select all filtered rows" button runs on those rows (pages/tag.py)."""
     return add_ids(frozenset(), id_strings(rows, ID))
 
 
@@ -86,5 +90,7 @@ def raw_select(df: pd.DataFrame, mask: pd.Series) -> pd.Series:
 
 
 def raw_cover(df: pd.DataFrame, state: pd.DataFrame) -> tuple[int, pd.Series]:
-    known = state[state["id"].isin(df[ID])]
-    return int(df[ID].isin(known["id"]).sum()), known.groupby("tag").size()
+    """Tagged rows and rows per tag. A merge, not `isin`: with pandas 3's arrow strings,
+    `isin` against a million values takes seconds."""
+    pairs = df[[ID]].merge(state, on=ID)
+    return int(pairs[ID].nunique()), pairs.groupby("tag").size()

@@ -34,7 +34,7 @@ def run(quick: bool) -> list[Result]:
             ids = atlas_ids(n)
             ids_file = Path(tmp) / f"ids-{n}.txt"
             ids_file.write_text("\n".join(ids) + "\n")
-            repeats = repeats_for(n)
+            repeats = repeats_for(n, quick)
             cli = best_of(partial(_cli_push, sb, ids_file, Path(tmp), n), repeats, sb.reset)
             loop = best_of(partial(_loop_push, sb, ids), repeats, sb.reset)
             points.append(Point(n, cli, loop))

@@ -34,7 +34,7 @@ def run(quick: bool) -> list[Result]:
                 target={"projection_id": ATLAS_PROJECTION_ID},
             )
             the_plan = plan(op, chunk_size=CHUNK)
-            repeats = repeats_for(n)
+            repeats = repeats_for(n, quick)
             journal_path = Path(tmp) / f"journal-{n}.db"
             with_journal = best_of(partial(_push, sb, the_plan, journal_path), repeats, sb.reset)
             without = best_of(partial(_push, sb, the_plan, None), repeats, sb.reset)

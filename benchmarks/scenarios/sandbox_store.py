@@ -32,7 +32,7 @@ def run(quick: bool) -> list[Result]:
     with sandbox("--atlas-points", str(max(sizes))) as sb:
         for n in sizes:
             ids = atlas_ids(n)
-            repeats = repeats_for(n)
+            repeats = repeats_for(n, quick)
             api = best_of(partial(_through_api, sb, ids), repeats, sb.reset)
             raw = best_of(partial(raw_insert, n), repeats)
             points.append(Point(n, api, raw))
