@@ -71,10 +71,15 @@ _SCHEMA = (
         reason TEXT NOT NULL,
         attempts INTEGER NOT NULL,
         updated_at TEXT NOT NULL,
+        tags TEXT,
         PRIMARY KEY (job_id, idx)
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_by_target ON jobs (provider, target, seq)",
 )
+
+# Columns added after the first release, as (table, column, type): added on open when missing,
+# so a journal written by older code keeps working.
+_ADDED_COLUMNS = (("batches", "tags", "TEXT"),)
 
 _JOB_COLUMNS = (
     "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
@@ -119,6 +124,23 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    for table, column, sql_type in _ADDED_COLUMNS:
+        present = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column in present:
+            continue
+        try:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+        except sqlite3.OperationalError as exc:  # another process added it meanwhile
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def _batch_tags(row: sqlite3.Row) -> tuple[str, ...] | None:
+    """A batch's own tags (it applied only some of the job's), or None: all the job's."""
+    return None if row["tags"] is None else tuple(json.loads(row["tags"]))
+
+
 def _changed_ids(row: sqlite3.Row) -> list[str]:
     """Ids of one batch row that the API confirmed: sent, minus failed and named not-found."""
     if row["status"] not in ("applied", "partial"):
@@ -150,6 +172,7 @@ class Journal:
             with self._db:
                 for statement in _SCHEMA:
                     self._db.execute(statement)
+                _migrate(self._db)
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"cannot open the journal at {path}: {exc}") from exc
         self._lock = threading.RLock()
@@ -230,9 +253,9 @@ class Journal:
                 ),
             )
             db.executemany(
-                "INSERT INTO batches (job_id, idx, size, ids, kinds, status, applied, not_found, "
-                "not_found_ids, failed, failed_ids, reason, attempts, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?)",
+                "INSERT INTO batches (job_id, idx, size, ids, kinds, tags, status, applied, "
+                "not_found, not_found_ids, failed, failed_ids, reason, attempts, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?)",
                 (
                     (
                         job_id,
@@ -240,6 +263,7 @@ class Journal:
                         len(b.ids),
                         _pack(b.ids),
                         None if b.kinds is None else _pack(b.kinds),
+                        None if b.tags is None else json.dumps(list(b.tags)),
                         now,
                     )
                     for b in plan.batches
@@ -350,6 +374,8 @@ class Journal:
                 "index": r["idx"],
                 "ids": list(_unpack(r["ids"])),
                 "kinds": None if r["kinds"] is None else list(_unpack(r["kinds"])),
+                # None: the job's tags; a list: known state said only these change here.
+                "tags": None if r["tags"] is None else list(json.loads(r["tags"])),
                 "status": r["status"],
                 "applied": r["applied"],
                 "not_found": r["not_found"],
@@ -376,6 +402,7 @@ class Journal:
                 index=r["idx"],
                 ids=_unpack(r["ids"]),
                 kinds=None if r["kinds"] is None else _unpack(r["kinds"]),
+                tags=_batch_tags(r),
             )
             for r in self._batch_rows(job_id)
             if not pending_only or r["status"] in ("pending", "failed") or r["failed"] > 0
@@ -417,33 +444,40 @@ class Journal:
         return push(plan, conn, journal=self, job_id=job_id, progress=progress)
 
     def undo_plan(self, job_id: str) -> Plan:
-        """The inverse operation on exactly the ids the job changed."""
+        """The inverse operation on exactly the ids the job changed, each with exactly the
+        tags its batch applied (so a tag an id carried before the job stays)."""
         row = self._job_row(job_id)
         done = self._read("SELECT id FROM jobs WHERE undo_of = ?", (job_id,))
         if done:
             raise JournalError(f"job {job_id} was already undone by job {done[0]['id']}")
-        ids: list[str] = []
-        kinds: list[str] = []
+        # Changed ids (and kinds) per tag set, tag sets in order of their first batch.
+        groups: dict[tuple[str, ...] | None, tuple[list[str], list[str]]] = {}
         per_id_kinds = True
         for r in self._batch_rows(job_id):
             changed = _changed_ids(r)
-            ids.extend(changed)
             if r["kinds"] is None:
                 per_id_kinds = False
-            elif changed:
+            if not changed:
+                continue
+            ids, kinds = groups.setdefault(_batch_tags(r), ([], []))
+            ids.extend(changed)
+            if r["kinds"] is not None:
                 kind_of = dict(zip(_unpack(r["ids"]), _unpack(r["kinds"]), strict=True))
                 kinds.extend(kind_of[i] for i in changed)
-        if not ids:
+        if not groups:
             raise JournalError(f"job {job_id} changed nothing, so there is nothing to undo")
-        size = row["chunk_size"] or len(ids)
-        batches = [
-            Batch(
-                index=n,
-                ids=tuple(ids[start : start + size]),
-                kinds=tuple(kinds[start : start + size]) if per_id_kinds else None,
+        batches: list[Batch] = []
+        for tags, (ids, kinds) in groups.items():
+            size = row["chunk_size"] or len(ids)
+            batches.extend(
+                Batch(
+                    index=len(batches) + n,
+                    ids=tuple(ids[start : start + size]),
+                    kinds=tuple(kinds[start : start + size]) if per_id_kinds else None,
+                    tags=tags,
+                )
+                for n, start in enumerate(range(0, len(ids), size))
             )
-            for n, start in enumerate(range(0, len(ids), size))
-        ]
         return _plan_from(
             row, batches, INVERSE[row["action"]], known_state=bool(row["known_state"])
         )
@@ -480,7 +514,8 @@ class Journal:
             where += " AND j.target = ?"
             params.append(_canonical(target))
         rows = self._read(
-            "SELECT j.action, j.tags, b.status, b.ids, b.not_found_ids, b.failed_ids "
+            "SELECT j.action, j.tags AS job_tags, b.tags, b.status, b.ids, b.not_found_ids, "
+            "b.failed_ids "
             "FROM jobs j JOIN batches b ON b.job_id = j.id "
             f"WHERE {where} AND b.status IN ('applied', 'partial') "
             # The order batches were confirmed in; ties (same millisecond) by job order.
@@ -492,7 +527,8 @@ class Journal:
         add_parts: list[np.ndarray] = []
         for r in rows:
             changed = np.asarray(_changed_ids(r), dtype=object)
-            tags = np.asarray(json.loads(r["tags"]), dtype=object)
+            own = r["tags"] if r["tags"] is not None else r["job_tags"]  # the batch's tags
+            tags = np.asarray(json.loads(own), dtype=object)
             if not len(changed) or not len(tags):
                 continue
             id_parts.append(np.repeat(changed, len(tags)))
@@ -535,7 +571,9 @@ class Journal:
         if fmt != "csv":
             raise JournalError(f"unknown export format {fmt!r}: use csv or json")
         frame = self.job_frame(job_id)
-        frame.insert(0, "tags", ";".join(job["tags"]))
+        # Each id's own batch's tags (known state may have left some of the job's out).
+        tags_of = {b["index"]: ";".join(b["tags"] or job["tags"]) for b in self.batches(job_id)}
+        frame.insert(0, "tags", frame["batch"].map(tags_of).astype(object))
         frame.insert(0, "action", job["action"])
         frame.insert(0, "provider", job["provider"])
         frame.insert(0, "job_id", job_id)

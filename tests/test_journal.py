@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import KEYS, Sandbox
 
@@ -289,3 +290,140 @@ def test_resume_with_the_wrong_provider_is_refused(sandbox: Sandbox, tmp_path: P
     job = journal.start_job(make_plan(["1"]))
     with pytest.raises(JournalError, match="for atlas"):
         journal.resume(job, connect("nekt", url=sandbox.api("nekt"), key=KEYS["nekt"]))
+
+
+# --- batches that apply only some of the job's tags (known state) --------------------------
+
+
+def test_batch_tags_round_trip_into_resume_undo_and_state(journal: Journal) -> None:
+    op = TagOperation("atlas", "add", ("A", "B"), ["1", "2", "3", "4"], {"projection_id": P})
+    batches = (
+        Batch(0, ("1", "2"), tags=("B",)),  # carried A already
+        Batch(1, ("3",), tags=("A",)),  # carried B already
+        Batch(2, ("4",)),  # both
+    )
+    job = journal.start_job(Plan(op, batches, requested=5, skipped=1, known_state=True))
+    assert [b["tags"] for b in journal.batches(job)] == [["B"], ["A"], None]
+    assert journal.load_plan(job).batches == batches
+    for b in batches:
+        journal.record_batch(job, applied(b.index, b.ids))
+    journal.finish_job(job, "done")
+    state = journal.state_for("atlas", {"projection_id": P})
+    assert sorted(map(tuple, state.to_numpy().tolist())) == [
+        ("1", "B"), ("2", "B"), ("3", "A"), ("4", "A"), ("4", "B"),
+    ]  # fmt: skip
+    undo = journal.undo_plan(job)
+    assert undo.operation.action == "remove" and undo.operation.tags == ("A", "B")
+    assert [(b.index, b.ids, b.tags) for b in undo.batches] == [
+        (0, ("1", "2"), ("B",)),
+        (1, ("3",), ("A",)),
+        (2, ("4",), None),
+    ]
+    frame = csv.DictReader(io.StringIO(journal.export_job(job).decode("utf-8-sig")))
+    assert [(r["id"], r["tags"]) for r in frame] == [
+        ("1", "B"), ("2", "B"), ("3", "A"), ("4", "A;B"),
+    ]  # fmt: skip
+
+
+def test_a_journal_from_before_batch_tags_opens_and_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Journal(path) as j:
+        job = j.start_job(make_plan(["0", "1", "2"], tags=("A", "B")))
+        j.record_batch(job, applied(0, ("0", "1")))
+    old = sqlite3.connect(path)  # the schema the first release wrote: no batches.tags
+    old.execute("ALTER TABLE batches DROP COLUMN tags")
+    old.commit()
+    old.close()
+    with Journal(path) as j:
+        assert [b["tags"] for b in j.batches(job)] == [None, None]
+        assert [b.tags for b in j.undo_plan(job).batches] == [None]
+        assert j.load_plan(job).batches == (Batch(1, ("2",)),)
+        new = j.start_job(make_plan(["5"]))
+        assert len(j.batches(new)) == 1
+    assert Journal(path).jobs()[1]["id"] == job  # opening again: no second migration
+
+
+def _atlas_pairs(state: dict, tags: tuple[str, ...]) -> set[tuple[str, str]]:
+    tagged = state["atlas"].get(P, {})
+    return {(i, t) for t in tags for i in tagged.get(t, [])}
+
+
+def test_atlas_undo_keeps_tags_the_ids_had_before(sandbox: Sandbox, tmp_path: Path) -> None:
+    from tagging.config import connect
+    from tagging.executor import push
+    from tagging.plan import plan
+
+    conn = connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
+    target = {"projection_id": P}
+    push(plan(TagOperation("atlas", "add", ("A",), ["1", "2"], target)), conn)
+    push(plan(TagOperation("atlas", "add", ("B",), ["3"], target)), conn)
+    before = sandbox.state()
+    known = pd.DataFrame({"id": ["1", "2", "3"], "tag": ["A", "A", "B"]})
+    ids = [str(i) for i in range(1, 7)]
+    the_plan = plan(TagOperation("atlas", "add", ("A", "B"), ids, target), known, chunk_size=2)
+    assert [(b.ids, b.tags) for b in the_plan.batches] == [
+        (("1", "2"), ("B",)),
+        (("3",), ("A",)),
+        (("4", "5"), None),
+        (("6",), None),
+    ]
+    sent: list[str] = []
+    conn.client.event_hooks["request"].append(lambda r: sent.append(r.content.decode()))
+    journal = Journal(tmp_path / "journal.db")
+    result = push(the_plan, conn, journal=journal, concurrency=1)
+    assert (result.applied, result.failed) == (6, 0)
+    assert len(sent) == the_plan.request_count() == 1 + 1 + 2 + 2  # one per tag per batch
+    assert _atlas_pairs(sandbox.state(), ("A", "B")) == {(i, t) for i in ids for t in "AB"}
+
+    assert result.job_id is not None
+    undone = journal.undo(result.job_id, conn)
+    assert (undone.applied, undone.failed) == (6, 0)
+    assert sandbox.state() == before  # 1 and 2 keep A, 3 keeps B
+    assert journal.state_for("atlas", target).empty
+
+
+def test_single_tag_plan_sends_one_request_per_batch(sandbox: Sandbox) -> None:
+    from tagging.config import connect
+    from tagging.executor import push
+    from tagging.plan import plan
+
+    conn = connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
+    known = pd.DataFrame({"id": ["2", "4"], "tag": ["A", "A"]})
+    op = TagOperation("atlas", "add", ("A",), [str(i) for i in range(1, 8)], {"projection_id": P})
+    the_plan = plan(op, known, chunk_size=2)
+    assert [b.tags for b in the_plan.batches] == [None, None, None]
+    sent: list[str] = []
+    conn.client.event_hooks["request"].append(lambda r: sent.append(r.url.path))
+    assert push(the_plan, conn).applied == 5
+    assert len(sent) == the_plan.request_count() == 3
+
+
+def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: Path) -> None:
+    from tagging.config import connect
+    from tagging.executor import push
+    from tagging.plan import plan
+    from tagging.state import read_state
+
+    conn = connect("immuta", url=sandbox.api("immuta"), key=KEYS["immuta"])
+    tags = ("Confidential", "Discovered.Passport")
+    push(plan(TagOperation("immuta", "add", tags[:1], ["22"], kinds="datasource")), conn)
+    push(plan(TagOperation("immuta", "add", tags[1:], ["23"], kinds="datasource")), conn)
+    op = TagOperation("immuta", "add", tags, ["22", "23", "24"], kinds="datasource")
+    known = read_state(conn, op)
+    before = sandbox.state()
+    the_plan = plan(op, known, catalog=conn.check())
+    assert [(b.ids, b.tags) for b in the_plan.batches] == [
+        (("22",), ("Discovered.Passport",)),
+        (("23",), ("Confidential",)),
+        (("24",), None),
+    ]
+    journal = Journal(tmp_path / "journal.db")
+    result = push(the_plan, conn, journal=journal)
+    assert result.applied == 3 and result.job_id is not None
+    after = read_state(conn, op)
+    assert after is not None and len(after) == 6  # every id carries both tags
+    journal.undo(result.job_id, conn)
+    assert sandbox.state() == before
+    restored = read_state(conn, op)
+    assert restored is not None and known is not None
+    assert restored.to_dict("records") == known.to_dict("records")
