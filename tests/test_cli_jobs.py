@@ -102,6 +102,28 @@ def test_undo_restores_the_prior_state(sandbox: Sandbox, tmp_path: Path) -> None
     assert again.returncode == 2 and "already undone" in again.stderr
 
 
+def test_undo_of_two_tags_keeps_the_one_a_data_source_had(sandbox: Sandbox, tmp_path: Path) -> None:
+    j = journal_arg(tmp_path)
+    push = ("push", "--provider", "immuta", "--model-type", "datasource", *j)
+    run_json(sandbox, *push, "--tag", "Confidential", "--ids", "100")
+    run_json(sandbox, *push, "--tag", "Discovered.Passport", "--ids", "101")
+    before = sandbox.state()
+    both = ("--tag", "Confidential", "--tag", "Discovered.Passport")
+    done = run_json(sandbox, *push, *both, "--ids", "100,101,102")
+    assert done["applied"] == 3
+    after = sandbox.state()["immuta"]
+    assert all(
+        sorted(after[f"datasource:{i}"]) == ["Confidential", "Discovered.Passport"]
+        for i in (100, 101, 102)
+    )
+    # Each batch applied only the tags that were missing, so undo removes only those.
+    tags = [b["tags"] for b in Journal(tmp_path / "journal.db").batches(done["job_id"])]
+    assert tags == [["Discovered.Passport"], ["Confidential"], None]
+    undone = run_cli(sandbox, "undo", done["job_id"], *j, "--json")
+    assert undone.returncode == 0, undone.stderr
+    assert sandbox.state() == before
+
+
 def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, tmp_path: Path) -> None:
     j = journal_arg(tmp_path)
     tables = [t["id"] for t in sandbox.world()["nekt"]["tables"][2:5]]
