@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pandas as pd
 import pytest
 from conftest import KEYS, Sandbox
 
@@ -188,3 +189,20 @@ def test_state_read_back_drives_the_diff(sandbox: Sandbox) -> None:
     assert push(p, conn).applied == 1
     assert "datasource:523" not in sandbox.state()["immuta"]
     assert read_state(conn, TagOperation("immuta", "add", ("X",), ["1"], kinds="project")) is None
+
+
+def test_a_batch_with_its_own_tags_sends_only_those() -> None:
+    op = TagOperation("immuta", "remove", ("A", "B"), ["7", "8"], kinds="datasource")
+    known = pd.DataFrame({"id": ["7", "8", "8"], "tag": ["B", "A", "B"]})
+    p = plan(op, known=known)
+    sent = [(r.method, r.path) for b in p.batches for r in API.requests(p.operation, b)]
+    assert sent == [
+        ("DELETE", "/tag/datasource/7/B"),
+        ("DELETE", "/tag/datasource/8/A"),
+        ("DELETE", "/tag/datasource/8/B"),
+    ]
+    assert p.request_count() == 3
+    add = plan(TagOperation("immuta", "add", ("A", "B"), ["7"], kinds="datasource"), known)
+    assert [r.body for r in API.requests(add.operation, add.batches[0])] == [
+        [{"name": "A", "source": "curated"}]
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pandas as pd
 import pytest
 from conftest import KEYS, Sandbox
 
@@ -141,3 +142,16 @@ def test_wire_format_is_the_documented_json() -> None:
     conn = connect("nekt", key="k-123", transport=httpx.MockTransport(handler))
     push(plan(TagOperation("nekt", "add", ("a",), [UNKNOWN], kinds="layer")), conn)
     assert seen == [("k-123", {"names": ["a"], "layers": [UNKNOWN]})]
+
+
+def test_a_batch_with_its_own_tags_names_only_those() -> None:
+    ids = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(3)]
+    op = TagOperation("nekt", "remove", ("finance", "pii"), ids, kinds="tables")
+    known = pd.DataFrame({"id": [ids[0], ids[1], ids[1]], "tag": ["pii", "pii", "finance"]})
+    p = plan(op, known=known)
+    bodies = [r.body for b in p.batches for r in API.requests(p.operation, b)]
+    assert bodies == [
+        {"names": ["pii"], "tables": [ids[0]]},
+        {"names": ["finance", "pii"], "tables": [ids[1]]},
+    ]
+    assert p.request_count() == 2
