@@ -9,9 +9,14 @@ from __future__ import annotations
 import json
 import resource
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 from benchmarks import workbench_steps as steps
+
+T = TypeVar("T")
 
 
 def _status_kb(field: str) -> int:
@@ -30,21 +35,28 @@ def _reset_peak() -> bool:
         return False
 
 
-def main(path: Path) -> dict[str, float]:
+def main(path: Path) -> dict[str, Any]:
     state = steps.known_state(len(steps.raw_load(path)))  # built before measuring
-    reset = _reset_peak()
     before = _status_kb("VmRSS")
-    df = steps.load(path)
-    mask = steps.filter_mask(df)
-    selected = steps.select_all(steps.filtered_rows(df, mask))
-    steps.cover(df, state)
-    peak = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    frame = int(df.memory_usage(deep=True).sum())
+    peaks: dict[str, int] = {}  # per step: peak RSS above `before`, in bytes
+
+    def measured(name: str, run: Callable[[], T]) -> T:
+        reset = _reset_peak()
+        value = run()
+        peak = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peaks[name] = (peak - before) * 1024
+        return value
+
+    df = measured("load", partial(steps.load, path))
+    mask = measured("filter", partial(steps.filter_mask, df))
+    rows = measured("filtered_rows", partial(steps.filtered_rows, df, mask))
+    selected = measured("select_all", partial(steps.select_all, rows))
+    measured("coverage", partial(steps.cover, df, state))
     return {
-        "frame_bytes": frame,
-        "peak_growth_bytes": (peak - before) * 1024,
+        "frame_bytes": int(df.memory_usage(deep=True).sum()),
+        "peak_growth_bytes": max(peaks.values()),
+        "step_peaks_bytes": peaks,
         "selected": len(selected),
-        "peak_reset": reset,
     }
 
 

@@ -36,13 +36,15 @@ def run(quick: bool) -> list[Result]:
     sizes = QUICK_SIZES if quick else SIZES
     points: dict[str, list[Point]] = {s: [] for s in STEPS}
     memory: list[Point] = []
+    step_peaks: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = Path(tmp) / f"atlas-{n}.parquet"
             steps.write_parquet(path, n)
             for step, point in _time_steps(path, n, quick).items():
                 points[step].append(point)
-            memory.append(_memory(path, n))
+            point, step_peaks = _memory(path, n)
+            memory.append(point)
     results = []
     for step in STEPS:
         last = points[step][-1]
@@ -69,6 +71,7 @@ def run(quick: bool) -> list[Result]:
             ratio=last.ratio,
             target=Target("<=", 3),
             points=memory,
+            notes={f"peak_mb_{k}": v for k, v in step_peaks.items()},
         )
     )
     return results
@@ -113,9 +116,10 @@ def _agree(
         raise RuntimeError("coverage and the raw groupby disagree")
 
 
-def _memory(path: Path, n: int) -> Point:
+def _memory(path: Path, n: int) -> tuple[Point, dict[str, float]]:
     cmd = [sys.executable, "-m", "benchmarks.memory_probe", str(path)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     probe = json.loads(done.stdout)
     mb = 1024 * 1024
-    return Point(n, probe["peak_growth_bytes"] / mb, probe["frame_bytes"] / mb)
+    steps_mb = {k: round(v / mb, 1) for k, v in probe["step_peaks_bytes"].items()}
+    return Point(n, probe["peak_growth_bytes"] / mb, probe["frame_bytes"] / mb), steps_mb
