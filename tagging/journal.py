@@ -79,7 +79,7 @@ _SCHEMA = (
 
 # Columns added after the first release, as (table, column, type): added on open when missing,
 # so a journal written by older code keeps working.
-_ADDED_COLUMNS = (("batches", "tags", "TEXT"),)
+_ADDED_COLUMNS = (("jobs", "kind", "TEXT"), ("batches", "tags", "TEXT"))
 
 _JOB_COLUMNS = (
     "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
