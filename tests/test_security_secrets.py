@@ -144,9 +144,9 @@ def page_text(at: AppTest) -> str:
         for element in at.get(kind):
             parts.append(str(getattr(element, "value", "")))
             parts.append(str(element.proto))
-    for element in at.get("text_input"):
-        if element.proto.type != element.proto.PASSWORD:
-            parts.append(str(element.value))
+    for box in at.text_input:
+        if box.proto.type != box.proto.PASSWORD:
+            parts.append(str(box.value))
     return "\n".join(parts)
 
 
