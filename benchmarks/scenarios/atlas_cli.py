@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmarks.atlas_loop import atlas_ids, post_chunks
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import ROOT, SandboxProcess, sandbox
-from benchmarks.timing import best_of, repeats_for
+from benchmarks.timing import best_of_pair, repeats_for
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 NAME = "atlas_cli"
@@ -35,8 +35,12 @@ def run(quick: bool) -> list[Result]:
             ids_file = Path(tmp) / f"ids-{n}.txt"
             ids_file.write_text("\n".join(ids) + "\n")
             repeats = repeats_for(n, quick)
-            cli = best_of(partial(_cli_push, sb, ids_file, Path(tmp), n), repeats, sb.reset)
-            loop = best_of(partial(_loop_push, sb, ids), repeats, sb.reset)
+            cli, loop = best_of_pair(
+                partial(_cli_push, sb, ids_file, Path(tmp), n),
+                partial(_loop_push, sb, ids),
+                repeats,
+                sb.reset,
+            )
             points.append(Point(n, cli, loop))
     last = points[-1]
     return [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
-from benchmarks.timing import best_of, repeats_for
+from benchmarks.timing import best_of_pair, repeats_for
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.plan import Plan, TagOperation, plan
@@ -36,8 +36,12 @@ def run(quick: bool) -> list[Result]:
             the_plan = plan(op, chunk_size=CHUNK)
             repeats = repeats_for(n, quick)
             journal_path = Path(tmp) / f"journal-{n}.db"
-            with_journal = best_of(partial(_push, sb, the_plan, journal_path), repeats, sb.reset)
-            without = best_of(partial(_push, sb, the_plan, None), repeats, sb.reset)
+            with_journal, without = best_of_pair(
+                partial(_push, sb, the_plan, journal_path),
+                partial(_push, sb, the_plan, None),
+                repeats,
+                sb.reset,
+            )
             points.append(Point(n, with_journal, without))
     last = points[-1]
     return [

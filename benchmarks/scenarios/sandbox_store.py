@@ -13,7 +13,7 @@ from functools import partial
 from benchmarks.atlas_loop import atlas_ids, post_chunks
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
-from benchmarks.timing import best_of, repeats_for
+from benchmarks.timing import best_of_pair, repeats_for
 
 NAME = "sandbox_store"
 TITLE = "Sandbox store via the API"
@@ -33,8 +33,9 @@ def run(quick: bool) -> list[Result]:
         for n in sizes:
             ids = atlas_ids(n)
             repeats = repeats_for(n, quick)
-            api = best_of(partial(_through_api, sb, ids), repeats, sb.reset)
-            raw = best_of(partial(raw_insert, n), repeats)
+            api, raw = best_of_pair(
+                partial(_through_api, sb, ids), partial(raw_insert, n), repeats, sb.reset
+            )
             points.append(Point(n, api, raw))
     last = points[-1]
     return [

@@ -17,7 +17,7 @@ import pandas as pd
 from benchmarks import workbench_steps as steps
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import ROOT
-from benchmarks.timing import best_of, repeats_for
+from benchmarks.timing import best_of_pair
 
 NAME = "workbench"
 TITLE = "Workbench on a big dataset"
@@ -78,7 +78,7 @@ def run(quick: bool) -> list[Result]:
 
 
 def _time_steps(path: Path, n: int, quick: bool) -> dict[str, Point]:
-    repeats = repeats_for(n, quick)
+    repeats = 1 if quick else 5  # each step is cheap: more runs, less noise
     df = steps.load(path)
     raw = steps.raw_load(path)
     mask = steps.filter_mask(df)
@@ -98,7 +98,7 @@ def _time_steps(path: Path, n: int, quick: bool) -> dict[str, Point]:
     _agree(df, mask, raw, raw_mask, state)
     out = {}
     for step, (ours, bare) in pairs.items():
-        out[step] = Point(n, best_of(ours, repeats), best_of(bare, repeats))
+        out[step] = Point(n, *best_of_pair(ours, bare, repeats))
     return out
 
 
