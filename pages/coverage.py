@@ -17,12 +17,10 @@ from tagging.coverage import (
     coverage_over_time,
     events_from_journal,
     tagged_mask,
-    typed_row_ids,
 )
-from tagging.datasets import parse_tag_column
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
-from tagging.known_state import known_state
+from tagging.known_state import dataset_tags, known_state
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import fingerprint, id_strings
 
@@ -43,28 +41,26 @@ def _target(ws: session.Workset, provider: str) -> dict[str, str]:
 
 
 def _typed(ws: session.Workset, provider: str) -> bool:
-    """Immuta model ids repeat across types (data source 2, project 2): match "type:id"."""
-    return provider == "immuta" and ws.kind_column is not None and not session.is_live()
+    """Immuta model ids repeat across types (data source 2, project 2): match (type, id)."""
+    return provider == "immuta" and ws.kind_column is not None
 
 
 def _state(ws: session.Workset, provider: str, target: Mapping[str, str]) -> pd.DataFrame:
-    """Known tags: the sandbox's state (sandbox mode) or the journal's, plus the tag column."""
+    """Known tags: the sandbox's state (sandbox mode) or the journal's, plus the tag column;
+    with one type for every row, only that type's tags (and untyped ones)."""
     column = None
     if ws.tags_column:
-        ids = (
-            typed_row_ids(ws.frame, ws.id_column, str(ws.kind_column))
-            if _typed(ws, provider)
-            else ws.frame[ws.id_column]
-        )
-        column = parse_tag_column(ws.frame[ws.tags_column], ids=ids)
-    return known_state(
+        column = dataset_tags(ws.frame, ws.tags_column, ws.id_column, ws.kinds(ws.frame))
+    state = known_state(
         session.journal(),
         provider,
         target,
         tag_column=column,
         sandbox_url=None if session.is_live() else session.sandbox_url(),
-        typed_ids=_typed(ws, provider),
     )
+    if ws.fixed_kind and "kind" in state.columns:
+        state = state[state["kind"].isna() | state["kind"].eq(ws.fixed_kind)]
+    return state
 
 
 @st.cache_data(show_spinner="Counting tags…", max_entries=16)

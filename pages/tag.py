@@ -13,10 +13,9 @@ from pages import _session as session
 from pages._push_ui import run_with_progress, show_result
 from pages._sidebar import connection
 from tagging.config import Connection
-from tagging.datasets import parse_tag_column
 from tagging.errors import TaggingError
 from tagging.executor import push
-from tagging.known_state import known_state
+from tagging.known_state import dataset_tags, known_state
 from tagging.plan import Action, Plan, Provider, TagOperation, plan
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import (
@@ -212,7 +211,7 @@ def _known_state(
     """What we know is tagged already: the journal, plus the dataset's tag column."""
     column = None
     if ws.tags_column:
-        column = parse_tag_column(rows[ws.tags_column], ids=rows[ws.id_column])
+        column = dataset_tags(rows, ws.tags_column, ws.id_column, ws.kinds(rows))
     return known_state(session.journal(), provider, target, tag_column=column)
 
 

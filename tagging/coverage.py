@@ -120,12 +120,13 @@ def coverage(
     facet: a column to break the numbers down by (missing values are labelled "(blank)").
     tags:  only count these tags (they are listed even with zero rows); default: every tag
            in the state, including tags no row of this dataset carries.
-    kind_column: match rows on "kind:id" (e.g. Immuta "datasource:6"), for datasets whose
-           ids repeat across kinds; the state's ids must then be "kind:id" too
+    kind_column: match rows on (kind, id), for datasets whose ids repeat across kinds (Immuta
+           data source 6 and project 6). The state says kinds in a "kind" column (state
+           rows without a kind match any kind), or has "kind:id" ids
            (``state_from_sandbox(..., typed_ids=True)``).
     """
     ids = _row_ids(df, id_column, kind_column)
-    known = _known(state, tags)
+    known = _known(state, tags, _dataset_kinds(df, kind_column))
     names = _tag_names(known, tags)
     pairs = _pairs(ids, known)  # one row per (dataset row, tag it carries)
     n = len(ids)
@@ -172,7 +173,7 @@ def tagged_mask(
 ) -> pd.Series:
     """Boolean mask aligned to ``df.index``: the row's id carries a tag (of ``tags``)."""
     ids = _row_ids(df, id_column, kind_column)
-    known = _known(state, tags)
+    known = _known(state, tags, _dataset_kinds(df, kind_column))
     mask = ids.isin(pd.Index(known["id"].unique())).to_numpy()
     return pd.Series(mask, index=df.index, dtype=bool)
 
@@ -200,6 +201,7 @@ def state_from_sandbox(
     *,
     model_types: str | Sequence[str] | None = None,
     typed_ids: bool = False,
+    kinds: bool = False,
 ) -> pd.DataFrame:
     """The sandbox's ``GET /_sandbox/state`` body -> long ["id", "tag"] for one provider.
 
@@ -210,8 +212,9 @@ def state_from_sandbox(
     immuta: ``{"modelType:modelId": [tags]}``; ids are the model ids (what the demo dataset
             holds), optionally only of ``model_types`` (e.g. "datasource" or
             ("datasource", "column")). Model ids repeat across types (data source 2 and
-            project 2): pick one type, or pass ``typed_ids=True`` to keep "type:id" ids and
-            call ``coverage(..., kind_column="model_type")``.
+            project 2): pick one type, or pass ``kinds=True`` for a "kind" column (the model
+            type) that ``plan(known=...)`` and ``coverage(..., kind_column=...)`` match on;
+            ``typed_ids=True`` keeps "type:id" ids instead.
     """
     body = state_json.get(provider, state_json) if provider in state_json else state_json
     if provider == "atlas":
@@ -230,13 +233,17 @@ def state_from_sandbox(
         return _long([(str(rid), str(tag)) for rid, tags in body.items() for tag in tags])
     if provider == "immuta":
         types = {model_types} if isinstance(model_types, str) else set(model_types or ())
-        rows = []
+        found: list[tuple[str, str, str]] = []  # (id, tag, model type)
         for key, tags in body.items():
             mtype, _, mid = str(key).partition(":")
             if types and mtype not in types:
                 continue
-            rows.extend((key if typed_ids else mid, str(tag)) for tag in tags)
-        return _long(rows)
+            found.extend((str(key) if typed_ids else mid, str(tag), mtype) for tag in tags)
+        if not kinds:
+            return _long([(i, tag) for i, tag, _ in found])
+        if not found:
+            return empty_state().assign(kind=pd.Series(dtype="str"))
+        return pd.DataFrame(found, columns=["id", "tag", "kind"]).astype("str")
     raise InputError(f"unknown provider '{provider}': use atlas, nekt or immuta")
 
 
@@ -349,13 +356,40 @@ def _row_ids(df: pd.DataFrame, id_column: str, kind_column: str | None) -> pd.Se
     return ids
 
 
-def _known(state: pd.DataFrame | None, tags: Iterable[str] | None) -> pd.DataFrame:
+def _dataset_kinds(df: pd.DataFrame, kind_column: str | None) -> list[str] | None:
+    if kind_column is None or kind_column not in df.columns:
+        return None
+    return df[kind_column].dropna().astype("str").unique().tolist()
+
+
+def _known(
+    state: pd.DataFrame | None, tags: Iterable[str] | None, kinds: list[str] | None = None
+) -> pd.DataFrame:
+    """["id", "tag"] strings; with the dataset's `kinds` and a "kind" column in the state,
+    ids become "kind:id" like the rows' (a row with no kind stands for every kind)."""
     if state is None or len(state) == 0:
         return empty_state()
     if not {"id", "tag"} <= set(state.columns):
         raise DatasetError("known state needs the columns 'id' and 'tag'")
-    known = state[["id", "tag"]].dropna()
-    known = pd.DataFrame({"id": to_id_strings(known["id"]), "tag": known["tag"].astype("str")})
+    known = state.dropna(subset=["id", "tag"])
+    ids = to_id_strings(known["id"])
+    if kinds is not None and "kind" in known.columns:
+        typed = known["kind"].notna().to_numpy()
+        of_any = pd.DataFrame({"id": ids[~typed], "tag": known["tag"][~typed]}).merge(
+            pd.DataFrame({"kind": kinds}), how="cross"
+        )
+        ids = pd.concat(
+            [
+                known["kind"][typed].astype("str") + ":" + ids[typed],
+                of_any["kind"] + ":" + of_any["id"],
+            ]
+        )
+        tag_values = pd.concat([known["tag"][typed], of_any["tag"]])
+    else:
+        tag_values = known["tag"]
+    known = pd.DataFrame(
+        {"id": ids.to_numpy(dtype=object), "tag": tag_values.astype("str").to_numpy(dtype=object)}
+    ).astype("str")
     if tags is not None:
         known = known[known["tag"].isin(pd.Index(list(tags), dtype="str"))]
     return known.drop_duplicates(ignore_index=True)

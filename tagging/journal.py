@@ -141,6 +141,14 @@ def _batch_tags(row: sqlite3.Row) -> tuple[str, ...] | None:
     return None if row["tags"] is None else tuple(json.loads(row["tags"]))
 
 
+def _changed_kinds(row: sqlite3.Row, changed: np.ndarray) -> np.ndarray:
+    """The kinds of a batch's changed ids: per id, the job's one kind, or None (unknown)."""
+    if row["kinds"] is not None:
+        kind_of = dict(zip(_unpack(row["ids"]), _unpack(row["kinds"]), strict=True))
+        return np.asarray([kind_of[i] for i in changed], dtype=object)
+    return np.full(len(changed), row["job_kind"], dtype=object)
+
+
 def _changed_ids(row: sqlite3.Row) -> list[str]:
     """Ids of one batch row that the API confirmed: sent, minus failed and named not-found."""
     if row["status"] not in ("applied", "partial"):
@@ -506,23 +514,26 @@ class Journal:
         ids: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """Tags the journal says each id carries: its jobs replayed in order (long frame
-        ["id", "tag"]). Only ids the API confirmed count; state set outside the journal
-        is not seen."""
+        ["id", "tag"], plus "kind" for Nekt and Immuta, whose ids are only unique within a
+        kind; None for batches journaled without kinds). Only ids the API confirmed count;
+        state set outside the journal is not seen."""
         params: list[Any] = [provider]
         where = "j.provider = ?"
         if target is not None:
             where += " AND j.target = ?"
             params.append(_canonical(target))
         rows = self._read(
-            "SELECT j.action, j.tags AS job_tags, b.tags, b.status, b.ids, b.not_found_ids, "
-            "b.failed_ids "
+            "SELECT j.action, j.tags AS job_tags, j.kind AS job_kind, b.tags, b.status, b.ids, "
+            "b.kinds, b.not_found_ids, b.failed_ids "
             "FROM jobs j JOIN batches b ON b.job_id = j.id "
             f"WHERE {where} AND b.status IN ('applied', 'partial') "
             # The order batches were confirmed in; ties (same millisecond) by job order.
             "ORDER BY b.updated_at, j.seq, b.idx",
             params,
         )
+        columns = ["id", "tag"] if provider == "atlas" else ["id", "tag", "kind"]
         id_parts: list[np.ndarray] = []
+        kind_parts: list[np.ndarray] = []
         tag_parts: list[np.ndarray] = []
         add_parts: list[np.ndarray] = []
         for r in rows:
@@ -532,21 +543,25 @@ class Journal:
             if not len(changed) or not len(tags):
                 continue
             id_parts.append(np.repeat(changed, len(tags)))
+            kind_parts.append(np.repeat(_changed_kinds(r, changed), len(tags)))
             tag_parts.append(np.tile(tags, len(changed)))
             add_parts.append(np.full(len(changed) * len(tags), r["action"] == "add"))
         if not id_parts:
-            return pd.DataFrame({"id": pd.Series(dtype=str), "tag": pd.Series(dtype=str)})
+            return pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
         ops = pd.DataFrame(
             {
                 "id": np.concatenate(id_parts),
                 "tag": np.concatenate(tag_parts),
+                "kind": np.concatenate(kind_parts),
                 "add": np.concatenate(add_parts),
             }
         )
         if ids is not None:
             ops = ops[ops["id"].isin(pd.Index(list(ids), dtype=object))]
-        last = ops.drop_duplicates(["id", "tag"], keep="last")  # rows are in replay order
-        return last.loc[last["add"].to_numpy(), ["id", "tag"]].astype(str).reset_index(drop=True)
+        key = ["id", "tag"] if provider == "atlas" else ["kind", "id", "tag"]
+        last = ops.drop_duplicates(key, keep="last")  # rows are in replay order
+        out = last.loc[last["add"].to_numpy(), columns].reset_index(drop=True)
+        return out.astype({"id": str, "tag": str})
 
     def job_frame(self, job_id: str) -> pd.DataFrame:
         """One row per id of a job: batch, kind and result (applied, not_found, failed,

@@ -124,6 +124,7 @@ class Plan:
 # --- building a plan ---------------------------------------------------------------------
 
 KNOWN_COLUMNS = ["id", "tag"]
+KIND_COLUMN = "kind"  # optional in known state: the id's Nekt resource / Immuta model type
 
 
 def plan(
@@ -139,6 +140,9 @@ def plan(
              are skipped (add: carrying ALL the tags; remove: carrying NONE of them). With
              several tags, ids are grouped by the tags that change for them, and each batch
              says which it applies (`Batch.tags`), so an undo never touches a tag the id had.
+             An optional "kind" column says whose id it is (Immuta data source 6 and project
+             6 are different models): with kinds on both sides, rows match on (kind, id); a
+             row with no kind matches its id of any kind.
     catalog: tag names the API already has (from `Connection.tags()`); lets Immuta plans warn
              about parent tags and refuse tags that do not exist.
     """
@@ -172,7 +176,7 @@ def plan(
     if known is None:
         groups = [(np.arange(len(ids)), None)]
     else:
-        groups = _groups(op.tags, _changes(op, ids, known))
+        groups = _groups(op.tags, _changes(op, ids, known, per_id_kinds))
     batches: list[Batch] = []
     for positions, tags_of_group in groups:
         part_kinds = per_id_kinds.iloc[positions] if per_id_kinds is not None else None
@@ -231,21 +235,53 @@ def _kind_series(op: TagOperation, n: int) -> pd.Series | None:
     return kinds.reset_index(drop=True).astype(str)
 
 
-def _changes(op: TagOperation, ids: pd.Series, known: pd.DataFrame) -> np.ndarray:
+def _changes(
+    op: TagOperation, ids: pd.Series, known: pd.DataFrame, kinds: pd.Series | None = None
+) -> np.ndarray:
     """Boolean matrix (id x tag of op.tags): True where the operation changes that tag of
     that id (add: the id does not carry it yet; remove: it does)."""
     missing = [c for c in KNOWN_COLUMNS if c not in known.columns]
     if missing:
         raise InputError(f"known state needs columns 'id' and 'tag' (missing: {missing})")
-    relevant = known.loc[known["tag"].isin(op.tags), KNOWN_COLUMNS]
+    typed = kinds is not None and KIND_COLUMN in known.columns
+    columns = [*KNOWN_COLUMNS, KIND_COLUMN] if typed else KNOWN_COLUMNS
+    relevant = known.loc[known["tag"].isin(op.tags), columns]
     # Object arrays: isin on them is several times faster than on pandas' string dtype.
     relevant_ids = relevant["id"].astype(str).to_numpy(dtype=object)
     relevant_tags = relevant["tag"].to_numpy(dtype=object)
     wanted = pd.Series(ids.to_numpy(dtype=object), dtype=object)
     carried = np.empty((len(ids), len(op.tags)), dtype=bool)
-    for column, tag in enumerate(op.tags):  # one vectorised lookup per tag, not per id
-        carried[:, column] = wanted.isin(relevant_ids[relevant_tags == tag]).to_numpy()
+    if not typed:
+        for column, tag in enumerate(op.tags):  # one vectorised lookup per tag, not per id
+            carried[:, column] = wanted.isin(relevant_ids[relevant_tags == tag]).to_numpy()
+        return carried if op.action == "remove" else ~carried
+    assert kinds is not None
+    known_kinds = _canonical_kinds(op, relevant[KIND_COLUMN])
+    untyped = known_kinds.isna().to_numpy()
+    wanted_kinds = kinds.to_numpy(dtype=object)
+    of_kind = {k: wanted_kinds == k for k in pd.unique(wanted_kinds)}  # few kinds: loop them
+    for column, tag in enumerate(op.tags):
+        has_tag = relevant_tags == tag
+        hit = np.array(wanted.isin(relevant_ids[has_tag & untyped]))  # writable copy
+        for kind, rows in of_kind.items():
+            same = has_tag & (known_kinds == kind).to_numpy()
+            hit[rows] |= wanted[rows].isin(relevant_ids[same]).to_numpy()
+        carried[:, column] = hit
     return carried if op.action == "remove" else ~carried
+
+
+def _canonical_kinds(op: TagOperation, kinds: pd.Series) -> pd.Series:
+    """Known kinds in the provider's spelling ("Data Source" -> "datasource"); kinds the
+    provider does not know stay as they are (they match nothing), missing ones stay NaN."""
+    api = providers.get(op.provider)
+    spelled: dict[object, object] = {}
+    for kind in pd.unique(kinds.dropna()):
+        try:
+            normal = api.normalize_kinds(pd.Series([str(kind)]), 1)
+        except InputError:
+            normal = None
+        spelled[kind] = normal.iloc[0] if normal is not None else kind
+    return kinds.map(spelled).reset_index(drop=True).astype(object)
 
 
 def _groups(

@@ -1,4 +1,5 @@
-"""Current tags read back from an API, as the ["id", "tag"] frame `plan(known=...)` diffs.
+"""Current tags read back from an API, as the ["id", "tag", "kind"] frame `plan(known=...)`
+diffs.
 
 Only Immuta data sources can be read back per item (`GET /dataSource/{id}/tags`); Atlas and
 Nekt have no such read in their documented APIs, so their known state comes from the journal.
@@ -44,5 +45,5 @@ def read_state(
 
     with ThreadPoolExecutor(max(1, concurrency)) as pool:
         found = list(pool.map(tags_of, ids))
-    rows = [(i, t) for i, tags in zip(ids, found, strict=True) for t in tags]
-    return pd.DataFrame(rows, columns=["id", "tag"], dtype=object)
+    rows = [(i, t, "datasource") for i, tags in zip(ids, found, strict=True) for t in tags]
+    return pd.DataFrame(rows, columns=["id", "tag", "kind"], dtype=object)

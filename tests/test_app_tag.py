@@ -199,3 +199,29 @@ def test_failed_ids_downloadable_and_retry(sandbox) -> None:  # type: ignore[no-
     at.button(key="tag_retry").click().run()
     assert metrics(at)["Failed"] == "3"  # the projection still does not exist
     assert sandbox.state()["atlas"] == {}
+
+
+def test_immuta_project_6_tagged_does_not_make_data_source_6_look_tagged(sandbox) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from tagging.config import connect
+    from tagging.executor import push as send
+    from tagging.journal import Journal
+    from tagging.plan import TagOperation, plan
+
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    op = TagOperation("immuta", "add", ("Confidential",), ["6"], kinds="project")
+    assert send(plan(op), connect("immuta"), journal=journal).applied == 1
+    at = tag_page("immuta")
+    add_filter(at, "model_type", "equals", "datasource")
+    add_filter(at, "model_id", "equals", "6")
+    select_rows(at, [0])
+    at.multiselect(key="tag_existing").set_value(["Confidential"]).run()
+    m = metrics(at)
+    assert (m["Already tagged"], m["To send"]) == ("0", "1")
+    push(at)
+    state = sandbox.state()["immuta"]
+    assert state["datasource:6"] == ["Confidential"]
+    assert state["project:6"] == ["Confidential"]
+    # now the journal knows data source 6 carries it
+    assert (metrics(at)["Already tagged"], metrics(at)["To send"]) == ("1", "0")

@@ -323,6 +323,25 @@ def test_immuta_typed_ids_keep_datasource_2_apart_from_project_2() -> None:
     assert typed_row_ids(frame, "model_id", "model_type").iloc[0] == "datasource:1"
 
 
+def test_immuta_kind_column_keeps_datasource_2_apart_from_project_2() -> None:
+    frame = immuta_frame()
+    state = state_from_sandbox(SANDBOX_STATE, "immuta", kinds=True)
+    assert state.to_dict("records")[:2] == [
+        {"id": "2", "tag": "Confidential", "kind": "datasource"},
+        {"id": "2", "tag": "Discovered.Passport", "kind": "project"},
+    ]
+    cov = coverage(frame, "model_id", state, kind_column="model_type", facet="model_type")
+    assert {k: v["tagged"] for k, v in cov.to_json()["facets"].items()} == {
+        "column": 1,
+        "datasource": 1,
+        "project": 1,
+    }
+    # A row without a kind (an old journal, a tag column without kinds) matches every kind.
+    untyped = pd.DataFrame({"id": ["3"], "tag": ["X"], "kind": [None]})
+    mask = tagged_mask(frame, "model_id", untyped, kind_column="model_type")
+    assert sorted(frame.loc[mask, "model_type"]) == ["datasource", "project"]
+
+
 def test_a_million_rows() -> None:
     n = 1_000_000
     df = pd.DataFrame({"id": np.arange(n).astype(str), "field": np.arange(n) % 4})

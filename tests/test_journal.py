@@ -192,7 +192,23 @@ def test_state_for_replays_jobs_in_order(journal: Journal) -> None:
     assert got == [("0", "A"), ("0", "B"), ("1", "B"), ("2", "A"), ("2", "B")]
     assert list(journal.state_for("atlas", {"projection_id": P}, ids=["1"])["tag"]) == ["B"]
     assert journal.state_for("atlas", {"projection_id": "other"}).empty
-    assert list(journal.state_for("nekt").columns) == ["id", "tag"]
+    assert list(journal.state_for("nekt").columns) == ["id", "tag", "kind"]
+
+
+def test_state_for_keeps_immuta_kinds_apart(journal: Journal) -> None:
+    # Immuta ids repeat across model types: project 6 is not data source 6.
+    plan = make_plan(["6", "6_countrycode"], provider="immuta", kinds=["project", "column"])
+    job = journal.start_job(plan)
+    journal.record_batch(job, applied(0, plan.batches[0].ids))
+    state = journal.state_for("immuta")
+    assert state.to_dict("records") == [
+        {"id": "6", "tag": "Needs review", "kind": "project"},
+        {"id": "6_countrycode", "tag": "Needs review", "kind": "column"},
+    ]
+    from tagging.plan import plan as make
+
+    op = TagOperation("immuta", "add", ("Needs review",), ["6"], kinds="datasource")
+    assert make(op, known=state).to_send == 1  # data source 6 is not tagged yet
 
 
 def test_export_csv_is_formula_safe(journal: Journal) -> None:

@@ -257,3 +257,23 @@ def test_curl_for_immuta_shows_one_model_and_escapes_quotes() -> None:
     add = plan(TagOperation("immuta", "add", ("It's",), ["22"], kinds="datasource"))
     assert "-d '[\n  {\n    \"name\": \"It'\\''s\"," in add.to_curl()[0]
     assert add.to_curl()[0].startswith('curl -L "$IMMUTA_API_URL/tag/datasource/22"')
+
+
+def test_typed_known_state_keeps_immuta_ids_of_different_types_apart() -> None:
+    # Immuta ids repeat across model types: project 6 carrying a tag says nothing about
+    # data source 6.
+    kinds = ["project", "DataSource", None]
+    known = pd.DataFrame({"id": ["6", "7", "8"], "tag": ["Confidential"] * 3, "kind": kinds})
+    op = TagOperation("immuta", "add", ("Confidential",), ["6", "7", "8", "9"], kinds="datasource")
+    p = plan(op, known=known)
+    # 6: only the project carries it; 7: the data source does (any spelling); 8: untyped row.
+    assert p.batches[0].ids == ("6", "9")
+    assert p.skipped == 2
+    mixed = TagOperation(
+        "immuta", "remove", ("Confidential",), ["6", "7"], kinds=["project", "project"]
+    )
+    assert plan(mixed, known=known).batches[0].ids == ("6",)  # 7 is a data source's tag
+    # Without kinds in the known frame the id alone decides, as before.
+    assert plan(op, known=known[["id", "tag"]]).batches[0].ids == ("9",)
+    # Atlas has no kinds: a "kind" column is ignored.
+    assert plan(atlas(["6", "9"]), known=known.assign(tag="New Tag")).batches[0].ids == ("9",)

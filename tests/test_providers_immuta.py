@@ -183,7 +183,9 @@ def test_state_read_back_drives_the_diff(sandbox: Sandbox) -> None:
     )
     known = read_state(conn, op)
     assert known is not None
-    assert known.to_dict("records") == [{"id": "523", "tag": "Discovered.Country.Canada"}]
+    assert known.to_dict("records") == [
+        {"id": "523", "tag": "Discovered.Country.Canada", "kind": "datasource"}
+    ]
     p = plan(op, known=known)
     assert p.batches[0].ids == ("523",)
     assert push(p, conn).applied == 1
