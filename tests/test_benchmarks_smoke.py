@@ -30,13 +30,11 @@ def test_scenario_runs_at_quick_sizes(name: str) -> None:
         assert math.isfinite(r.ratio)
         assert r.passed in (True, False, None)
         json.dumps(r.to_json())  # serialisable as results.json
-
-
-def test_nekt_push_sends_the_minimum_number_of_requests() -> None:
-    (result,) = SCENARIOS["nekt_requests"].run(quick=True)
-
-    assert [(p.measured, p.baseline) for p in result.points] == [(1, 1), (10, 10)]
-    assert result.passed is True
+    if name == "nekt_requests":  # a count, not a timing: exactly the minimum
+        assert [(p.measured, p.baseline) for p in results[0].points] == [(1, 1), (10, 10)]
+        assert results[0].passed is True
+    if name == "retries":  # every fault retried to the exact final state
+        assert all(r.check is True for r in results)
 
 
 def test_main_writes_results_json_and_prints_the_table(

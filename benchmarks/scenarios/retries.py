@@ -21,7 +21,7 @@ CHUNK = 1_000
 FAIL_RATE = 0.2
 RATE_LIMIT = 20  # requests per second
 SIZES = (10_000, 100_000)
-QUICK_SIZES = (1_000, 5_000)
+QUICK_SIZES = (200, 2_000)
 TAGS = ("bench", "bench-2")
 
 

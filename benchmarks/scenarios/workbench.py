@@ -28,7 +28,7 @@ METRICS = {
     "load": "load_dataset / pd.read_parquet",
     "filter": "apply_filters / raw pandas mask",
     "select_all": "select all filtered (Tag page's add_ids) / df.loc[mask, id]",
-    "coverage": "coverage / raw isin + groupby",
+    "coverage": "coverage / raw merge + groupby",
 }
 
 
