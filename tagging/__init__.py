@@ -10,7 +10,9 @@ dataset -> filter -> selection -> TagOperation -> plan -> push -> journal -> cov
     result = tagging.push(p, conn, journal=tagging.Journal())
 """
 
-from tagging import charts
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from tagging.config import Connection, connect
 from tagging.coverage import (
     Coverage,
@@ -47,6 +49,17 @@ from tagging.outcome import BatchOutcome, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation, plan
 from tagging.retry import RetryPolicy
 from tagging.state import read_state
+
+if TYPE_CHECKING:
+    from tagging import charts
+
+
+def __getattr__(name: str) -> Any:
+    # charts pulls in plotly (~0.4 s); the CLI and push never draw, so import it on first use.
+    if name == "charts":
+        return import_module("tagging.charts")
+    raise AttributeError(f"module 'tagging' has no attribute {name!r}")
+
 
 __all__ = [
     "ApiError",
