@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tagging.config import Connection
     from tagging.journal import Journal
     from tagging.outcome import Progress, PushResult
-    from tagging.plan import Plan
+    from tagging.plan import Plan, TagOperation
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -133,10 +133,10 @@ def push(
         target=_target(provider, projection_id, id_field),
         kinds=kinds,
     )
-    the_plan = make_plan(op, chunk_size=chunk_size)
     if dry_run:
-        _print_plan(the_plan, as_json)
+        _print_plan(_dry_plan(op, chunk_size), as_json)
         return
+    the_plan = make_plan(op, chunk_size=chunk_size)
     conn, catalog = _connect(provider, op.target)
     # Where the API can say which tags the ids carry now, diff against it: fewer requests,
     # and an exact undo. The catalog lets Immuta plans refuse unknown and parent tags.
@@ -426,39 +426,65 @@ def _finish(result: PushResult, as_json: bool, extra: dict[str, Any] | None = No
     raise Exit(code)
 
 
+def _dry_plan(op: TagOperation, chunk_size: int | None) -> Plan:
+    """The plan a push would send. Where the API can say which tags the ids carry now
+    (Immuta data sources), that is read (GET only), so the dry run shows the same batches;
+    when it cannot be reached, every id is planned and a note says so."""
+    from tagging.errors import ApiError
+    from tagging.plan import plan as make_plan
+    from tagging.state import can_read_state, read_state
+
+    if not can_read_state(op):
+        return make_plan(op, chunk_size=chunk_size)
+    try:
+        conn, catalog = _connect(op.provider, op.target)
+        known = read_state(conn, op)
+    except (ConfigError, ApiError) as exc:
+        _err(f"note: current tags not read ({exc}); the plan sends every id")
+        return make_plan(op, chunk_size=chunk_size)
+    return make_plan(op, known=known, chunk_size=chunk_size, catalog=catalog)
+
+
 def _print_plan(plan: Plan, as_json: bool) -> None:
     op = plan.operation
-    doc = {
-        "dry_run": True,
-        "provider": op.provider,
-        "target": dict(op.target),
-        "action": op.action,
-        "tags": list(op.tags),
-        "requested": plan.requested,
-        "skipped": plan.skipped,
-        "to_send": plan.to_send,
-        "batches": len(plan.batches),
-        "warnings": list(plan.warnings),
-    }
     if as_json:
+        batches = [
+            {"index": b.index, "ids": len(b.ids), "tags": list(plan.tags_for(b))}
+            for b in plan.batches
+        ]
+        doc = {
+            "dry_run": True,
+            "provider": op.provider,
+            "target": dict(op.target),
+            "action": op.action,
+            "tags": list(op.tags),
+            "requested": plan.requested,
+            "skipped": plan.skipped,
+            "to_send": plan.to_send,
+            "batch_count": len(plan.batches),
+            "tags_differ": plan.tags_differ,
+            "batches": batches,
+            "summary": [line for line in plan.describe() if not line.startswith("warning: ")],
+            "warnings": list(plan.warnings),
+        }
         _out(json.dumps(doc))
         return
     from rich.table import Table
 
-    table = Table("batch", "ids", "first ids", title=f"plan (dry run): {op.action} "
-                  f"{', '.join(op.tags)} on {op.provider} {dict(op.target) or ''}")  # fmt: skip
-    for b in plan.batches[:10]:
-        table.add_row(str(b.index), str(len(b.ids)), ", ".join(b.ids[:5]))
-    if len(plan.batches) > 10:
-        table.add_row("…", str(sum(len(b.ids) for b in plan.batches[10:])), "")
+    frame = plan.to_frame()
+    if not frame["kinds"].astype(bool).any():
+        frame = frame.drop(columns="kinds")
+    table = Table(*frame.columns, title=f"plan (dry run): {op.action} {', '.join(op.tags)} on "
+                  f"{op.provider} {dict(op.target) or ''}")  # fmt: skip
+    for row in frame.head(10).itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    if len(frame) > 10:
+        table.add_row("…", str(int(frame["ids"].iloc[10:].sum())), *[""] * (len(frame.columns) - 2))
     console = _console()
     console.print(table)
-    console.print(
-        f"{plan.to_send} ids to send in {len(plan.batches)} batches "
-        f"({plan.requested} requested, {plan.skipped} already in place). Nothing was sent."
-    )
-    for warning in plan.warnings:
-        console.print(f"warning: {warning}")
+    for line in plan.describe():  # says which ids get which tags when batches differ
+        console.print(line, highlight=False, markup=False)
+    console.print("Nothing was sent.")
 
 
 def _print_coverage(summary: dict[str, Any]) -> None:

@@ -87,9 +87,43 @@ def test_dry_run_sends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     assert "Nothing was sent" in done.stdout
     doc = run_json(sandbox, *args, "--ids", "1,2,3,3", "--chunk-size", "2")
     assert doc["dry_run"] is True
-    assert (doc["requested"], doc["to_send"], doc["batches"]) == (3, 3, 2)
+    assert (doc["requested"], doc["to_send"], doc["batch_count"]) == (3, 3, 2)
+    assert doc["batches"] == [
+        {"index": 0, "ids": 2, "tags": ["Dry"]},
+        {"index": 1, "ids": 1, "tags": ["Dry"]},
+    ]
     assert sandbox.state() == before
     assert not (tmp_path / "journal.db").exists()
+
+
+def test_dry_run_shows_the_tags_of_each_batch_when_they_differ(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    base = ("push", "--provider", "immuta", "--model-type", "datasource", *journal_arg(tmp_path))
+    run_json(sandbox, *base, "--tag", "Confidential", "--ids", "22")
+    before = sandbox.state()
+    both = ("--tag", "Confidential", "--tag", "Discovered.Passport", "--ids", "22,23")
+    doc = run_json(sandbox, *base, *both, "--dry-run")
+    assert (doc["requested"], doc["to_send"], doc["tags_differ"]) == (2, 2, True)
+    assert doc["batches"] == [
+        {"index": 0, "ids": 1, "tags": ["Discovered.Passport"]},
+        {"index": 1, "ids": 1, "tags": ["Confidential", "Discovered.Passport"]},
+    ]
+    partial = "1 ids get only 'Discovered.Passport' (the other tags are already on them)"
+    assert partial in doc["summary"]
+    done = run_cli(sandbox, *base, *both, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert partial in lines
+    assert "1 ids get all of 'Confidential', 'Discovered.Passport'" in lines
+    (head,) = [[c.strip() for c in line.split("┃")[1:-1]] for line in lines if "┃" in line]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if "│" in line]
+    assert head[:2] == ["batch", "ids"]
+    assert [(r[0], r[head.index("tags")]) for r in rows] == [
+        ("0", "Discovered.Passport"),
+        ("1", "Confidential, Discovered.Passport"),
+    ]
+    assert sandbox.state() == before
 
 
 ATLAS = ("push", "--provider", "atlas", "--projection-id", P, "--tag", "T")
