@@ -93,9 +93,11 @@ _JOB_COLUMNS = (
 
 
 def _pack(values: Sequence[str]) -> str:
-    if any("\n" in v for v in values) or (values and values[0].startswith("[")):
+    text = "\n".join(values)
+    # One newline per gap means no id holds one: a single scan, not a check per id.
+    if text.count("\n") != max(len(values) - 1, 0) or text.startswith("["):
         return json.dumps(list(values))
-    return "\n".join(values)
+    return text
 
 
 def _unpack(text: str | None) -> tuple[str, ...]:
