@@ -45,10 +45,10 @@ from tagging.executor import push
 from tagging.export import to_csv_bytes, to_excel_bytes
 from tagging.filters import Condition, apply_filters
 from tagging.journal import Journal
+from tagging.known_state import read_state
 from tagging.outcome import BatchOutcome, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation, plan
 from tagging.retry import RetryPolicy
-from tagging.state import read_state
 
 if TYPE_CHECKING:
     from tagging import charts

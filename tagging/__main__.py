@@ -117,9 +117,9 @@ def push(
     as_json: JsonOpt = False,
 ) -> None:
     """Add (or --remove) tags on ids, journaled so the job can be resumed or undone."""
+    from tagging.known_state import read_state
     from tagging.plan import TagOperation
     from tagging.plan import plan as make_plan
-    from tagging.state import read_state
 
     provider = _provider(provider)
     frame_ids, kinds = _read_ids(
@@ -431,8 +431,8 @@ def _dry_plan(op: TagOperation, chunk_size: int | None) -> Plan:
     (Immuta data sources), that is read (GET only), so the dry run shows the same batches;
     when it cannot be reached, every id is planned and a note says so."""
     from tagging.errors import ApiError
+    from tagging.known_state import can_read_state, read_state
     from tagging.plan import plan as make_plan
-    from tagging.state import can_read_state, read_state
 
     if not can_read_state(op):
         return make_plan(op, chunk_size=chunk_size)

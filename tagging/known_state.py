@@ -1,23 +1,67 @@
-"""Known tag state for the workbench pages: the journal, the dataset's own tag column, and
-(in sandbox mode) the sandbox's inspection endpoint, as one long ["id", "tag"] frame, plus a
-"kind" column for Immuta (and Nekt from the journal), whose ids repeat across kinds.
+"""Known tag state, as the long ["id", "tag"] frame `plan(known=...)` diffs and coverage counts,
+plus a "kind" column where ids repeat across kinds (Immuta data source 6 and project 6).
 
-The sandbox's `GET /_sandbox/state` is the truth for demos: it also sees tags set by the CLI
-with another journal, and the demo world's seeded assignments.
+Two sources:
+- read back from the API (`read_state`): only Immuta data sources can be read per item
+  (`GET /dataSource/{id}/tags`); Atlas and Nekt have no such read in their documented APIs.
+- for the workbench pages (`known_state`): what the journal confirmed, or in sandbox mode the
+  sandbox's `GET /_sandbox/state` (the truth for demos: it also sees tags set by the CLI with
+  another journal, and the demo world's seeded assignments), plus the dataset's own tag column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pandas as pd
 
+from tagging.config import Connection
 from tagging.coverage import empty_state, state_from_sandbox
 from tagging.datasets import parse_tag_column, to_id_strings
-from tagging.errors import ConfigError
+from tagging.errors import ApiError, ConfigError
 from tagging.journal import Journal
+from tagging.plan import TagOperation
+from tagging.providers import immuta
+from tagging.retry import RetryPolicy, send
+
+# --- read back from the API --------------------------------------------------------------
+
+
+def can_read_state(op: TagOperation) -> bool:
+    return op.provider == "immuta" and op.kinds == "datasource"
+
+
+def read_state(
+    conn: Connection,
+    op: TagOperation,
+    *,
+    concurrency: int = 16,
+    retry: RetryPolicy | None = None,
+) -> pd.DataFrame | None:
+    """The tags each id of `op` carries now, or None when the API cannot say."""
+    if not can_read_state(op):
+        return None
+    policy = retry or RetryPolicy()
+    ids = list(dict.fromkeys(str(i) for i in op.ids))
+
+    def tags_of(model_id: str) -> list[str]:
+        sent = send(conn.client, immuta.state_request(model_id), policy)
+        if sent.response is None:
+            raise ConfigError(f"cannot read tags from {conn.base_url}: {sent.gave_up}")
+        if sent.gave_up:
+            raise ApiError("immuta", sent.response.status_code, sent.gave_up, "try again later")
+        return immuta.read_state(sent.response)
+
+    with ThreadPoolExecutor(max(1, concurrency)) as pool:
+        found = list(pool.map(tags_of, ids))
+    rows = [(i, t, "datasource") for i, tags in zip(ids, found, strict=True) for t in tags]
+    return pd.DataFrame(rows, columns=["id", "tag", "kind"], dtype=object)
+
+
+# --- for the workbench pages -------------------------------------------------------------
 
 
 def sandbox_state(

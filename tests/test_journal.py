@@ -417,8 +417,8 @@ def test_single_tag_plan_sends_one_request_per_batch(sandbox: Sandbox) -> None:
 def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: Path) -> None:
     from tagging.config import connect
     from tagging.executor import push
+    from tagging.known_state import read_state
     from tagging.plan import plan
-    from tagging.state import read_state
 
     conn = connect("immuta", url=sandbox.api("immuta"), key=KEYS["immuta"])
     tags = ("Confidential", "Discovered.Passport")

@@ -10,10 +10,10 @@ from conftest import KEYS, Sandbox
 from tagging.config import connect
 from tagging.errors import InputError
 from tagging.executor import push
+from tagging.known_state import read_state
 from tagging.plan import TagOperation, plan
 from tagging.providers.base import ApiRequest
 from tagging.providers.immuta import API
-from tagging.state import read_state
 
 
 def conn_to(sandbox: Sandbox):
