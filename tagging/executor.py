@@ -8,7 +8,6 @@ happen on the calling thread.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -212,7 +211,7 @@ class _Run:
         if self.down.is_set():  # queued before the API was found down: do not hammer it
             reason = "not sent: an earlier request gave up, the API seems down"
             return RequestResult(ids=request.ids, reason=reason, transient=True, attempts=0)
-        sent = send(self.conn.client, request, self.policy, sleep=self.sleep, rng=random.Random())
+        sent = send(self.conn.client, request, self.policy, sleep=self.sleep)
         if sent.gave_up:
             self.down.set()
             return RequestResult(

@@ -147,7 +147,6 @@ def send(
     rng: random.Random | None = None,
 ) -> Sent:
     """Send one request, retrying 429/5xx/transport errors per `policy`."""
-    attempts = _Attempts(policy, rng or random.Random())
     count = 0
 
     def attempt() -> httpx.Response:
@@ -158,6 +157,21 @@ def send(
             raise _RetryableResponse(response)
         return response
 
+    # Most requests are answered at once: only a failed first try builds the retry machinery
+    # (tenacity and a seeded Random cost more CPU than a local request).
+    try:
+        return Sent(attempt(), count)
+    except (httpx.TransportError, _RetryableResponse) as exc:
+        first_failure: BaseException | None = exc
+
+    def retried() -> httpx.Response:
+        nonlocal first_failure
+        if first_failure is not None:  # tenacity's attempt 1 is the try already made
+            failure, first_failure = first_failure, None
+            raise failure
+        return attempt()
+
+    attempts = _Attempts(policy, rng or random.Random())
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type((httpx.TransportError, _RetryableResponse)),
         wait=attempts.wait,
@@ -166,7 +180,7 @@ def send(
         reraise=True,
     )
     try:
-        return Sent(retrying(attempt), count)
+        return Sent(retrying(retried), count)
     except _RetryableResponse as exc:
         return Sent(exc.response, count, _gave_up(count, _status_line(exc.response)))
     except httpx.TransportError as exc:

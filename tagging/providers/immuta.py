@@ -50,7 +50,7 @@ _ID_HINTS = {
 class ImmutaAPI:
     name = "immuta"
     default_chunk = 100  # models per batch: each is its own request
-    default_concurrency = 16
+    default_concurrency = 32  # each request is one model: latency, not CPU, bounds a push
     key_env = "IMMUTA_API_KEY"
     url_env = "IMMUTA_API_URL"
     default_url: str | None = None
