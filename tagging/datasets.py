@@ -33,10 +33,10 @@ without ``.0`` artefacts (``7.0`` -> ``"7"``).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
-import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -298,32 +298,23 @@ def _read_delimited(
     encoding = _encoding_for(head)
     for attempt in (encoding, "cp1252"):
         try:
+            _check_first_row(head.decode(attempt, errors="replace"), sep, label)
             _rewind(target)
             header = pd.read_csv(target, sep=sep, nrows=0, encoding=attempt)
             text_cols = {str(c) for c in header.columns if _ID_NAME.search(str(c))}
             if id_column is not None:
                 text_cols.add(id_column)
             _rewind(target)
-            # index_col=False: rows longer than the header are an error, not an index that
-            # silently shifts every value (and id) one column to the left.
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(
-                    target,
-                    sep=sep,
-                    encoding=attempt,
-                    dtype=dict.fromkeys(text_cols, "str"),
-                    keep_default_na=True,
-                    low_memory=False,
-                    index_col=False,
-                )
+            df = pd.read_csv(
+                target,
+                sep=sep,
+                encoding=attempt,
+                dtype=dict.fromkeys(text_cols, "str"),
+                keep_default_na=True,
+                low_memory=False,
+            )
         except UnicodeDecodeError:
             continue
-        except pd.errors.ParserWarning as exc:
-            raise DatasetError(
-                f"{label} has rows with more fields than its header: "
-                "check quoting and the number of fields per line"
-            ) from exc
         except pd.errors.EmptyDataError as exc:
             raise DatasetError(
                 f"{label} is empty: choose a file with a header row and at least one data row"
@@ -338,6 +329,21 @@ def _read_delimited(
             notes.append(f"{label} is not UTF-8; decoded as Windows-1252 (check accented letters)")
         return df
     raise DatasetError(f"{label} cannot be decoded as text: save it as UTF-8 and load it again")
+
+
+def _check_first_row(head: str, sep: str, label: str) -> None:
+    """Refuse a first data row longer than the header.
+
+    pandas would silently use the first column as the index, shifting every value (and id)
+    one column to the left. Later ragged rows are already a ParserError.
+    """
+    rows = csv.reader(io.StringIO(head), delimiter=sep)
+    header, first = next(rows, []), next(rows, [])
+    if header and len(first) > len(header):
+        raise DatasetError(
+            f"{label} has rows with more fields than its header: "
+            "check quoting and the number of fields per line"
+        )
 
 
 def _buffer_bytes(target: str | Path | io.BytesIO) -> bytes | None:
