@@ -1,0 +1,59 @@
+"""Membership tests of text values (ids, tags) against a lookup of text values.
+
+`Series.isin` on pandas 3's arrow-backed strings is slow at scale (seconds for a million
+ids against a million), while `pyarrow.compute.is_in` takes a fraction of a second. Every
+"is this id in that set" of the library goes through `isin` here, so the policy is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def isin(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
+    """Boolean array, one per value: the value is in `lookup` (as `Series.isin`, so a
+    missing value matches only a missing value in `lookup`).
+
+    values: a Series, Index, array or list of text; lookup: any collection of text.
+    Values that are not text fall back to pandas, with the same answer.
+    """
+    if not isinstance(values, pd.Series | pd.Index | np.ndarray):
+        values = list(values)
+    if not isinstance(lookup, pd.Series | pd.Index | np.ndarray):
+        lookup = list(lookup)
+    text, wanted = _as_text(values), _as_text(lookup)
+    if text is None or wanted is None:
+        return np.asarray(pd.Series(values).isin(lookup).to_numpy(), dtype=bool)
+    if len(text) == 0:
+        return np.zeros(0, dtype=bool)
+    hits = pc.is_in(text, value_set=wanted.cast(text.type), skip_nulls=False)
+    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _as_text(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> pa.Array | None:
+    """The values as an arrow string array (zero-copy for arrow-backed Series), or None when
+    they are not all text (or missing)."""
+    if isinstance(values, pd.Series | pd.Index):
+        if values.dtype == object:
+            values = values.to_numpy()
+        elif pd.api.types.is_string_dtype(values.dtype):
+            values = values.array
+        else:
+            return None
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_null(array.type):  # empty, or nothing but missing values
+        return array.cast(pa.large_string())
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return None
+    return array

@@ -1,0 +1,46 @@
+"""`tagging.membership.isin` answers exactly as `Series.isin`, whatever the input's type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tagging.membership import isin
+
+
+def _random_text(rng: np.random.Generator, n: int, missing: float) -> list[object]:
+    values: list[object] = [f"id-{v}" for v in rng.integers(0, n, size=n)]
+    for i in np.flatnonzero(rng.random(n) < missing):
+        values[i] = None if i % 2 else np.nan
+    return values
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_isin_matches_series_isin_on_random_text_with_missing_values(seed: int, dtype: object):
+    rng = np.random.default_rng(seed)
+    values = pd.Series(_random_text(rng, 2_000, missing=0.05), dtype=dtype)
+    lookup_list = _random_text(rng, 1_500, missing=0.02 if seed % 2 else 0.0)
+    lookup = pd.Series(lookup_list, dtype=dtype)
+    for given in (lookup, pd.Index(lookup), lookup.to_numpy(), lookup.dropna().tolist()):
+        want = values.isin(given).to_numpy()
+        got = isin(values, given)
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got, want)
+
+
+def test_isin_takes_sets_lists_and_indexes():
+    ids = pd.Series(["a", "b", None, "d"], dtype="str")
+    assert isin(ids, frozenset({"a", "d"})).tolist() == [True, False, False, True]
+    assert isin(pd.Index(["x", "b"]), {"b"}).tolist() == [False, True]
+    assert isin(["a", "b"], []).tolist() == [False, False]
+    assert isin([], ["a"]).tolist() == []
+
+
+def test_isin_of_non_text_falls_back_to_pandas():
+    numbers = pd.Series([1, 2, 3])
+    assert isin(numbers, [2, 3]).tolist() == numbers.isin([2, 3]).tolist()
+    mixed = pd.Series(["1", 2, None], dtype=object)
+    assert isin(mixed, ["1", 2]).tolist() == mixed.isin(["1", 2]).tolist()
+    assert isin(pd.Series(["1", "2"]), [1, "2"]).tolist() == [False, True]
