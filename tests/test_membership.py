@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ def _random_text(rng: np.random.Generator, n: int, missing: float) -> list[objec
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("dtype", ["str", object])
-def test_isin_matches_series_isin_on_random_text_with_missing_values(seed: int, dtype: object):
+def test_isin_matches_series_isin_on_random_text_with_missing_values(seed: int, dtype: Any):
     rng = np.random.default_rng(seed)
     values = pd.Series(_random_text(rng, 2_000, missing=0.05), dtype=dtype)
     lookup_list = _random_text(rng, 1_500, missing=0.02 if seed % 2 else 0.0)
