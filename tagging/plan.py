@@ -55,7 +55,7 @@ class Batch:
 class Plan:
     operation: TagOperation
     batches: tuple[Batch, ...]
-    requested: int  # ids asked for (after de-duplication)
+    requested: int  # ids asked for (after de-duplication; on (kind, id) with per-id kinds)
     skipped: int  # ids the known state says need no change
     known_state: bool  # True when a diff against known state was made (undo is exact)
     warnings: tuple[str, ...] = ()
@@ -160,7 +160,7 @@ def plan(
     api.validate(op, ids, kinds)
     warnings = tuple(api.warnings(op, catalog))
 
-    keep = ~ids.duplicated(keep="first").to_numpy()
+    keep = _first_occurrences(ids, kinds)
     requested = int(keep.sum())
     ids = ids[keep].reset_index(drop=True)
     # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
@@ -222,6 +222,15 @@ def _id_series(values: Sequence[str]) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         raise InputError("ids are true/false values: pick the id column")
     return s.astype(str)
+
+
+def _first_occurrences(ids: pd.Series, kinds: pd.Series | None) -> np.ndarray:
+    """True at the first row of each item. With a kind per id the item is (kind, id):
+    Immuta data source 6 and project 6 are two models, both sent."""
+    if kinds is None or len(kinds) != len(ids):  # Atlas, or one kind for every id
+        return ~ids.duplicated(keep="first").to_numpy()
+    pairs = pd.DataFrame({"kind": kinds.to_numpy(), "id": ids.to_numpy()}, copy=False)
+    return ~pairs.duplicated(keep="first").to_numpy()
 
 
 def _kind_series(op: TagOperation, n: int) -> pd.Series | None:

@@ -277,3 +277,45 @@ def test_typed_known_state_keeps_immuta_ids_of_different_types_apart() -> None:
     assert plan(op, known=known[["id", "tag"]]).batches[0].ids == ("9",)
     # Atlas has no kinds: a "kind" column is ignored.
     assert plan(atlas(["6", "9"]), known=known.assign(tag="New Tag")).batches[0].ids == ("9",)
+
+
+def test_per_id_kinds_deduplicate_on_kind_and_id() -> None:
+    # Data source 6, project 6 and column 6_countrycode are three models; the repeat of
+    # data source 6 (spelled another way) is the only duplicate.
+    op = TagOperation(
+        "immuta",
+        "add",
+        ("Confidential",),
+        ["6", "6", "6_countrycode", "6", "6"],
+        kinds=["datasource", "project", "column", "Data Source", "project"],
+    )
+    p = plan(op)
+    assert (p.batches[0].ids, p.batches[0].kinds) == (
+        ("6", "6", "6_countrycode"),
+        ("datasource", "project", "column"),
+    )
+    assert (p.requested, p.to_send) == (3, 3)
+    # Known state on (kind, id): project 6 carries the tag, data source 6 is still sent.
+    known = pd.DataFrame({"id": ["6"], "tag": ["Confidential"], "kind": ["project"]})
+    p = plan(op, known=known)
+    assert (p.batches[0].ids, p.batches[0].kinds) == (
+        ("6", "6_countrycode"),
+        ("datasource", "column"),
+    )
+    assert (p.requested, p.skipped) == (3, 1)
+
+
+def test_one_kind_for_all_ids_and_atlas_still_deduplicate_on_id() -> None:
+    a, b = nekt_resource_id("tables", 0), nekt_resource_id("tables", 1)
+    p = plan(TagOperation("nekt", "add", ("x",), [a, b, a], kinds="tables"))
+    assert (p.batches[0].ids, p.requested) == ((a, b), 2)
+    assert plan(atlas(["6", "6"])).batches[0].ids == ("6",)
+
+
+def test_a_million_ids_with_per_id_kinds_keep_repeats_of_other_kinds() -> None:
+    ids = np.arange(500_000).astype(str)
+    both = pd.Series(np.concatenate([ids, ids, ids[:1000]]))
+    kinds = ["datasource"] * 500_000 + ["project"] * 500_000 + ["datasource"] * 1000
+    p = plan(TagOperation("immuta", "add", ("Confidential",), both, kinds=kinds))  # type: ignore[arg-type]
+    assert (p.requested, p.to_send) == (1_000_000, 1_000_000)
+    assert p.batches[-1].kinds is not None and p.batches[-1].kinds[-1] == "project"
