@@ -8,10 +8,11 @@ happen on the calling thread.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -151,6 +152,9 @@ class _Run:
         batches = iter(self.plan.batches)
         current: _BatchRun | None = None
         inflight: dict[Future[RequestResult], _BatchRun] = {}
+        # Finished requests arrive on a queue: O(1) per answer, where `wait()` on every
+        # request in flight costs O(in flight) per answer (noticeable at 32+ in flight).
+        finished: queue.SimpleQueue[Future[RequestResult]] = queue.SimpleQueue()
         self._report()
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"push-{self.plan.provider}")
         try:
@@ -168,10 +172,14 @@ class _Run:
                             self._finish(current)
                         continue
                     current.sent += 1
-                    inflight[pool.submit(self._send, request)] = current
+                    future = pool.submit(self._send, request)
+                    inflight[future] = current
+                    future.add_done_callback(finished.put)
                 if not inflight:
                     break
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                done = [finished.get()]
+                while not finished.empty():
+                    done.append(finished.get())
                 for future in done:
                     owner = inflight.pop(future)
                     owner.results.append(future.result())  # AuthError propagates
