@@ -143,21 +143,24 @@ def _batch_tags(row: sqlite3.Row) -> tuple[str, ...] | None:
     return None if row["tags"] is None else tuple(json.loads(row["tags"]))
 
 
-def _changed_kinds(row: sqlite3.Row, changed: np.ndarray) -> np.ndarray:
-    """The kinds of a batch's changed ids: per id, the job's one kind, or None (unknown)."""
-    if row["kinds"] is not None:
-        kind_of = dict(zip(_unpack(row["ids"]), _unpack(row["kinds"]), strict=True))
-        return np.asarray([kind_of[i] for i in changed], dtype=object)
-    return np.full(len(changed), row["job_kind"], dtype=object)
-
-
-def _changed_ids(row: sqlite3.Row) -> list[str]:
-    """Ids of one batch row that the API confirmed: sent, minus failed and named not-found."""
+def _changed(row: sqlite3.Row, job_kind: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of one batch row that the API confirmed (sent, minus failed and named not-found),
+    and their kinds taken by position (ids repeat across kinds: Immuta data source 6 and
+    project 6 may share a batch): the batch's per-id kinds, the job's one kind, or None."""
+    empty = np.empty(0, dtype=object)
     if row["status"] not in ("applied", "partial"):
-        return []
+        return empty, empty
+    ids = np.asarray(_unpack(row["ids"]), dtype=object)
+    if row["kinds"] is not None:
+        kinds = np.asarray(_unpack(row["kinds"]), dtype=object)
+    else:
+        kinds = np.full(len(ids), job_kind, dtype=object)
+    # Outcomes name ids without kinds: a failed "6" counts as failed for every kind of 6.
     dropped = set(_unpack(row["failed_ids"])) | set(_unpack(row["not_found_ids"]))
-    ids = _unpack(row["ids"])
-    return [i for i in ids if i not in dropped] if dropped else list(ids)
+    if dropped:
+        kept = ~pd.Series(ids, dtype=object).isin(dropped).to_numpy()
+        return ids[kept], kinds[kept]
+    return ids, kinds
 
 
 class Journal:
@@ -464,16 +467,14 @@ class Journal:
         groups: dict[tuple[str, ...] | None, tuple[list[str], list[str]]] = {}
         per_id_kinds = True
         for r in self._batch_rows(job_id):
-            changed = _changed_ids(r)
+            changed, changed_kinds = _changed(r, row["kind"])
             if r["kinds"] is None:
                 per_id_kinds = False
-            if not changed:
+            if not len(changed):
                 continue
             ids, kinds = groups.setdefault(_batch_tags(r), ([], []))
-            ids.extend(changed)
-            if r["kinds"] is not None:
-                kind_of = dict(zip(_unpack(r["ids"]), _unpack(r["kinds"]), strict=True))
-                kinds.extend(kind_of[i] for i in changed)
+            ids.extend(changed.tolist())
+            kinds.extend(changed_kinds.tolist())  # aligned with ids by position
         if not groups:
             raise JournalError(f"job {job_id} changed nothing, so there is nothing to undo")
         batches: list[Batch] = []
@@ -539,13 +540,13 @@ class Journal:
         tag_parts: list[np.ndarray] = []
         add_parts: list[np.ndarray] = []
         for r in rows:
-            changed = np.asarray(_changed_ids(r), dtype=object)
+            changed, changed_kinds = _changed(r, r["job_kind"])
             own = r["tags"] if r["tags"] is not None else r["job_tags"]  # the batch's tags
             tags = np.asarray(json.loads(own), dtype=object)
             if not len(changed) or not len(tags):
                 continue
             id_parts.append(np.repeat(changed, len(tags)))
-            kind_parts.append(np.repeat(_changed_kinds(r, changed), len(tags)))
+            kind_parts.append(np.repeat(changed_kinds, len(tags)))
             tag_parts.append(np.tile(tags, len(changed)))
             add_parts.append(np.full(len(changed) * len(tags), r["action"] == "add"))
         if not id_parts:

@@ -211,6 +211,58 @@ def test_state_for_keeps_immuta_kinds_apart(journal: Journal) -> None:
     assert make(op, known=state).to_send == 1  # data source 6 is not tagged yet
 
 
+def test_ids_repeated_across_kinds_stay_aligned_by_position(journal: Journal) -> None:
+    # Data source 6, project 6 and column 6_countrycode share a batch: a map id -> kind
+    # would lose one of the 6s; every step keeps ids and kinds together by position.
+    ids = ["6", "6", "6_countrycode", "22", "22"]
+    kinds = ["datasource", "project", "column", "project", "datasource"]
+    plan = make_plan(ids, provider="immuta", kinds=kinds, chunk=3)
+    job = journal.start_job(plan)
+    journal.record_batch(job, applied(0, plan.batches[0].ids))
+    journal.record_batch(job, applied(1, plan.batches[1].ids))
+    journal.finish_job(job, "done")
+    loaded = journal.load_plan(job, pending_only=False)
+    assert [(b.ids, b.kinds) for b in loaded.batches] == [
+        (("6", "6", "6_countrycode"), ("datasource", "project", "column")),
+        (("22", "22"), ("project", "datasource")),
+    ]
+    assert list(zip(loaded.operation.ids, loaded.operation.kinds or (), strict=True)) == list(
+        zip(ids, kinds, strict=True)
+    )
+    undo = journal.undo_plan(job)
+    assert [(i, k) for b in undo.batches for i, k in zip(b.ids, b.kinds or (), strict=True)] == (
+        list(zip(ids, kinds, strict=True))
+    )
+    state = journal.state_for("immuta")
+    assert sorted(map(tuple, state[["kind", "id"]].to_numpy().tolist())) == sorted(
+        zip(kinds, ids, strict=True)
+    )
+    frame = journal.job_frame(job)
+    assert list(zip(frame["id"], frame["kind"], strict=True)) == list(zip(ids, kinds, strict=True))
+    rows = list(csv.DictReader(io.StringIO(journal.export_job(job, "csv").decode("utf-8-sig"))))
+    assert [(r["id"], r["kind"]) for r in rows] == list(zip(ids, kinds, strict=True))
+    # A replayed undo removes exactly these (kind, id) pairs: nothing is left.
+    undo_job = journal.start_job(undo, undo_of=job)
+    for b in undo.batches:
+        journal.record_batch(undo_job, applied(b.index, b.ids))
+    assert journal.state_for("immuta").empty
+
+
+def test_a_partly_applied_batch_keeps_kinds_of_the_confirmed_ids(journal: Journal) -> None:
+    ids = ["6_countrycode", "6", "6"]
+    kinds = ["column", "project", "datasource"]
+    plan = make_plan(ids, provider="immuta", kinds=kinds, chunk=3)
+    job = journal.start_job(plan)
+    journal.record_batch(job, BatchOutcome(0, "partial", 2, 1, not_found_ids=("6_countrycode",)))
+    state = journal.state_for("immuta")
+    assert sorted(zip(state["kind"], state["id"], strict=True)) == [
+        ("datasource", "6"),
+        ("project", "6"),
+    ]
+    undo = journal.undo_plan(job)
+    assert [(b.ids, b.kinds) for b in undo.batches] == [(("6", "6"), ("project", "datasource"))]
+
+
 def test_export_csv_is_formula_safe(journal: Journal) -> None:
     job = journal.start_job(make_plan(["=cmd()", "@x", "ok"], tags=("+t",), chunk=3))
     journal.record_batch(job, BatchOutcome(0, "partial", 2, 1, not_found_ids=("ok",)))
