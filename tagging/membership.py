@@ -36,7 +36,30 @@ def isin(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _as_text(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> pa.Array | None:
+def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
+    """int64 array, one per value: where the value first occurs in `lookup`, or -1 when it
+    does not (a missing value is never found). Equal values get equal positions, so the
+    positions work as integer codes of text shared by both sides of a join."""
+    if not isinstance(values, pd.Series | pd.Index | np.ndarray):
+        values = list(values)
+    if not isinstance(lookup, pd.Series | pd.Index | np.ndarray):
+        lookup = list(lookup)
+    text, wanted = _as_text(values), _as_text(lookup)
+    if text is None or wanted is None:
+        first: dict[Any, int] = {}
+        for i, v in enumerate(pd.Series(lookup).tolist()):
+            if not pd.isna(v):
+                first.setdefault(v, i)
+        return np.fromiter((first.get(v, -1) for v in pd.Series(values).tolist()), np.int64)
+    if len(text) == 0:
+        return np.zeros(0, dtype=np.int64)
+    found = pc.index_in(text, value_set=wanted.cast(text.type), skip_nulls=True)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _as_text(
+    values: pd.Series | pd.Index | np.ndarray | list[Any],
+) -> pa.Array | pa.ChunkedArray | None:
     """The values as an arrow string array (zero-copy for arrow-backed Series), or None when
     they are not all text (or missing)."""
     if isinstance(values, pd.Series | pd.Index):
@@ -50,8 +73,6 @@ def _as_text(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> pa.Array 
         array = pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return None
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
     if pa.types.is_null(array.type):  # empty, or nothing but missing values
         return array.cast(pa.large_string())
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagging.membership import isin
+from tagging.membership import isin, positions
 
 
 def _random_text(rng: np.random.Generator, n: int, missing: float) -> list[object]:
@@ -46,3 +46,22 @@ def test_isin_of_non_text_falls_back_to_pandas():
     mixed = pd.Series(["1", 2, None], dtype=object)
     assert isin(mixed, ["1", 2]).tolist() == mixed.isin(["1", 2]).tolist()
     assert isin(pd.Series(["1", "2"]), [1, "2"]).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_positions_are_first_occurrences_in_the_lookup(seed: int):
+    rng = np.random.default_rng(seed)
+    values = pd.Series(_random_text(rng, 1_000, missing=0.05), dtype="str")
+    lookup = pd.Series(_random_text(rng, 800, missing=0.05), dtype="str")
+    first: dict[object, int] = {}
+    for i, v in enumerate(lookup.tolist()):
+        if isinstance(v, str):
+            first.setdefault(v, i)
+    expected = [first.get(v, -1) if isinstance(v, str) else -1 for v in values.tolist()]
+    assert positions(values, lookup).tolist() == expected
+    assert positions(values.tolist(), lookup.to_numpy()).tolist() == expected
+
+
+def test_positions_of_non_text_fall_back_to_pandas_values():
+    assert positions(pd.Series([2, 1, 5]), [1, 1, 2]).tolist() == [2, 0, -1]
+    assert positions([], ["a"]).tolist() == []
