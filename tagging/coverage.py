@@ -33,6 +33,7 @@ import pandas as pd
 
 from tagging.datasets import to_id_strings
 from tagging.errors import DatasetError, InputError
+from tagging.membership import isin, positions
 
 BLANK = "(blank)"  # the facet label of rows whose facet value is missing
 _BUCKETS = ("0", "1", "2+")
@@ -126,16 +127,14 @@ def coverage(
            (``state_from_sandbox(..., typed_ids=True)``).
     """
     ids = _row_ids(df, id_column, kind_column)
-    known = _known(state, tags, _dataset_kinds(df, kind_column))
-    names = _tag_names(known, tags)
-    pairs = _pairs(ids, known)  # one row per (dataset row, tag it carries)
+    known_ids, known_tags = _known(state, tags, _dataset_kinds(df, kind_column))
+    names = _tag_names(known_tags, tags)
+    pairs = _pairs(ids, known_ids, known_tags, names)  # (dataset row, tag it carries)
     n = len(ids)
-    per_row = np.bincount(pairs["row"].to_numpy(), minlength=n) if n else np.zeros(0, int)
+    per_row = np.bincount(pairs.rows, minlength=n) if n else np.zeros(0, int)
     tagged = int((per_row > 0).sum())
-    counts = pairs["tag"].value_counts().reindex(names, fill_value=0)
-    per_tag = _ranked(
-        pd.DataFrame({"tag": names, "rows": counts.to_numpy(dtype="int64")}), ["rows", "tag"]
-    )
+    tag_rows = np.bincount(pairs.tags, minlength=len(names)).astype("int64")
+    per_tag = _ranked(pd.DataFrame({"tag": names, "rows": tag_rows}), ["rows", "tag"])
     per_tag["share"] = _share(per_tag["rows"], n)
     buckets = np.minimum(per_row, 2)
     bucket_rows = np.bincount(buckets, minlength=3)[:3] if n else np.zeros(3, dtype="int64")
@@ -146,7 +145,7 @@ def coverage(
         tagged=tagged,
         per_tag=per_tag.reset_index(drop=True),
         tags_per_row=tags_per_row,
-        hierarchy=_hierarchy(pairs, names),
+        hierarchy=_hierarchy(pairs, names, tag_rows),
     )
     if facet is None:
         return result
@@ -173,9 +172,8 @@ def tagged_mask(
 ) -> pd.Series:
     """Boolean mask aligned to ``df.index``: the row's id carries a tag (of ``tags``)."""
     ids = _row_ids(df, id_column, kind_column)
-    known = _known(state, tags, _dataset_kinds(df, kind_column))
-    mask = ids.isin(pd.Index(known["id"].unique())).to_numpy()
-    return pd.Series(mask, index=df.index, dtype=bool)
+    known_ids, _ = _known(state, tags, _dataset_kinds(df, kind_column))
+    return pd.Series(isin(ids, known_ids), index=df.index, dtype=bool)
 
 
 def untagged_ids(
@@ -310,9 +308,9 @@ def coverage_over_time(
         raise DatasetError(f"events need columns time, id, tag, action; missing {sorted(missing)}")
     ev = events[["time", "id", "tag", "action"]].astype({"id": "str", "tag": "str"})
     if ids is not None:
-        ev = ev[ev["id"].isin(pd.Index(list(ids), dtype="str"))]
+        ev = ev[isin(ev["id"], [str(i) for i in ids])]
     if tags is not None:
-        ev = ev[ev["tag"].isin(pd.Index(list(tags), dtype="str"))]
+        ev = ev[isin(ev["tag"], [str(t) for t in tags])]
     ev = ev.sort_values("time", kind="stable").reset_index(drop=True)
     if ev.empty:
         empty = ev[["time"]].assign(tag=ev["tag"], rows=0) if by_tag else ev[["time"]]
@@ -364,18 +362,23 @@ def _dataset_kinds(df: pd.DataFrame, kind_column: str | None) -> list[str] | Non
 
 def _known(
     state: pd.DataFrame | None, tags: Iterable[str] | None, kinds: list[str] | None = None
-) -> pd.DataFrame:
-    """["id", "tag"] strings; with the dataset's `kinds` and a "kind" column in the state,
-    ids become "kind:id" like the rows' (a row with no kind stands for every kind)."""
+) -> tuple[pd.Series, pd.Series]:
+    """The state's ids and tags as strings, positionally indexed (duplicates kept); with the
+    dataset's `kinds` and a "kind" column in the state, ids become "kind:id" like the rows'
+    (a row with no kind stands for every kind)."""
     if state is None or len(state) == 0:
-        return empty_state()
+        empty = empty_state()
+        return empty["id"], empty["tag"]
     if not {"id", "tag"} <= set(state.columns):
         raise DatasetError("known state needs the columns 'id' and 'tag'")
-    known = state.dropna(subset=["id", "tag"])
+    known = state
+    if state["id"].isna().any() or state["tag"].isna().any():
+        known = state.dropna(subset=["id", "tag"])
     ids = to_id_strings(known["id"])
+    tag_values = known["tag"]
     if kinds is not None and "kind" in known.columns:
         typed = known["kind"].notna().to_numpy()
-        of_any = pd.DataFrame({"id": ids[~typed], "tag": known["tag"][~typed]}).merge(
+        of_any = pd.DataFrame({"id": ids[~typed], "tag": tag_values[~typed]}).merge(
             pd.DataFrame({"kind": kinds}), how="cross"
         )
         ids = pd.concat(
@@ -384,27 +387,57 @@ def _known(
                 of_any["kind"] + ":" + of_any["id"],
             ]
         )
-        tag_values = pd.concat([known["tag"][typed], of_any["tag"]])
-    else:
-        tag_values = known["tag"]
-    known = pd.DataFrame(
-        {"id": ids.to_numpy(dtype=object), "tag": tag_values.astype("str").to_numpy(dtype=object)}
-    ).astype("str")
+        tag_values = pd.concat([tag_values[typed], of_any["tag"]])
+    ids = ids.astype("str").reset_index(drop=True)
+    tag_values = tag_values.astype("str").reset_index(drop=True)
     if tags is not None:
-        known = known[known["tag"].isin(pd.Index(list(tags), dtype="str"))]
-    return known.drop_duplicates(ignore_index=True)
+        keep = isin(tag_values, [str(t) for t in tags])
+        ids, tag_values = ids[keep].reset_index(drop=True), tag_values[keep].reset_index(drop=True)
+    return ids, tag_values
 
 
-def _tag_names(known: pd.DataFrame, tags: Iterable[str] | None) -> list[str]:
+def _tag_names(known_tags: pd.Series, tags: Iterable[str] | None) -> list[str]:
     if tags is not None:
         return list(dict.fromkeys(str(t) for t in tags))
-    return sorted(known["tag"].unique().tolist())
+    return sorted(known_tags.unique().tolist())
 
 
-def _pairs(ids: pd.Series, known: pd.DataFrame) -> pd.DataFrame:
-    rows = pd.DataFrame({"id": ids, "row": np.arange(len(ids), dtype="int64")}).dropna()
-    pairs = rows.merge(known, on="id", how="inner", sort=False)
-    return pairs[["row", "tag"]]
+@dataclass(frozen=True)
+class _Pairs:
+    """One entry per (dataset row, tag it carries): row positions and tag positions in names."""
+
+    rows: np.ndarray
+    tags: np.ndarray
+
+
+def _pairs(ids: pd.Series, known_ids: pd.Series, known_tags: pd.Series, names: list[str]) -> _Pairs:
+    """Rows joined to their tags on integer codes (an id's first position in the state), not
+    by merging strings: a few int arrays instead of copies of a million ids."""
+    if not names or known_ids.empty or ids.empty:
+        return _Pairs(np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"))
+    id_codes = positions(known_ids, known_ids)
+    tag_codes = positions(known_tags, names)
+    width = len(names)
+    keys = np.unique(id_codes * width + tag_codes)  # each (id, tag) once, grouped by id
+    key_ids, key_tags = np.divmod(keys, width)
+    tags_per_id = np.bincount(key_ids, minlength=len(known_ids))
+    first_key = np.cumsum(tags_per_id) - tags_per_id
+    row_codes = positions(ids, known_ids)
+    rows = np.flatnonzero(row_codes >= 0)
+    which, flat = _fan_out(row_codes[rows], tags_per_id, first_key)
+    return _Pairs(rows[which], key_tags[flat])
+
+
+def _fan_out(
+    groups: np.ndarray, sizes: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each element of `groups` (group numbers), one entry per member of its group:
+    (the element's position, the member's position), members at starts[g]..+sizes[g]."""
+    counts = sizes[groups]
+    which = np.repeat(np.arange(len(groups)), counts)
+    offsets = np.cumsum(counts) - counts
+    flat = np.repeat(starts[groups] - offsets, counts) + np.arange(int(counts.sum()))
+    return which, flat
 
 
 def _share(counts: pd.Series, total: int | pd.Series) -> pd.Series:
@@ -418,7 +451,7 @@ def _ranked(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def _facets(
-    df: pd.DataFrame, facet: str, pairs: pd.DataFrame, per_row: np.ndarray, names: list[str]
+    df: pd.DataFrame, facet: str, pairs: _Pairs, per_row: np.ndarray, names: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if facet not in df.columns:
         raise DatasetError(f"facet column '{facet}' is not in the dataset")
@@ -435,7 +468,12 @@ def _facets(
     totals["share"] = _share(totals["tagged"], totals["rows"])
     totals = _ranked(totals, ["rows", "value"]).reset_index(drop=True)
     counts = (
-        pd.DataFrame({"value": labels.to_numpy()[pairs["row"].to_numpy()], "tag": pairs["tag"]})
+        pd.DataFrame(
+            {
+                "value": labels.to_numpy()[pairs.rows],
+                "tag": np.asarray(names, dtype=object)[pairs.tags],
+            }
+        )
         .groupby(["value", "tag"])
         .size()
     )
@@ -447,28 +485,35 @@ def _facets(
     return totals, by_facet
 
 
-def _hierarchy(pairs: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+def _hierarchy(pairs: _Pairs, names: list[str], tag_rows: np.ndarray) -> pd.DataFrame:
     """Dotted names rolled up: each prefix counts the rows carrying any tag under it."""
-    links = [
-        (name, ".".join(parts[: i + 1]))
-        for name in names
-        for parts in [name.split(".")]
-        for i in range(len(parts))
-    ]
-    if not links:
+    if not names:
         return pd.DataFrame(
             {c: pd.Series(dtype="str") for c in ("path", "parent", "label")}
             | {c: pd.Series(dtype="int64") for c in ("level", "rows", "assignments")}
         )
-    prefixes = pd.DataFrame(links, columns=["tag", "path"]).drop_duplicates()
-    paths = pd.Index(prefixes["path"].unique(), name="path")
-    under = pairs.merge(prefixes, on="tag", how="inner")
-    assignments = under.groupby("path").size().reindex(paths, fill_value=0)
-    rows = under.drop_duplicates(["row", "path"]).groupby("path").size()
-    out = pd.DataFrame({"path": paths.astype("str")})
+    path_of: dict[str, int] = {}
+    link_tags, link_paths = [], []  # (tag, prefix) links, grouped by tag
+    for tag, name in enumerate(names):
+        parts = name.split(".")
+        for i in range(len(parts)):
+            link_tags.append(tag)
+            link_paths.append(path_of.setdefault(".".join(parts[: i + 1]), len(path_of)))
+    paths = list(path_of)
+    link_tag = np.asarray(link_tags, dtype="int64")
+    link_path = np.asarray(link_paths, dtype="int64")
+    assignments = np.bincount(link_path, weights=tag_rows[link_tag], minlength=len(paths))
+    if len(link_tags) == len(names):  # no dotted names: each tag is its own path
+        rows = tag_rows[link_tag]
+    else:  # a row under two tags of one prefix counts once there
+        links_per_tag = np.bincount(link_tag, minlength=len(names))
+        which, flat = _fan_out(pairs.tags, links_per_tag, np.cumsum(links_per_tag) - links_per_tag)
+        keys = np.unique(pairs.rows[which] * len(paths) + link_path[flat])
+        rows = np.bincount(keys % len(paths), minlength=len(paths))
+    out = pd.DataFrame({"path": pd.Series(paths, dtype="str")})
     out["parent"] = out["path"].str.rpartition(".")[0]
     out["label"] = out["path"].str.rpartition(".")[2]
     out["level"] = out["path"].str.count(r"\.").astype("int64") + 1
-    out["rows"] = rows.reindex(paths, fill_value=0).to_numpy(dtype="int64")
-    out["assignments"] = assignments.to_numpy(dtype="int64")
+    out["rows"] = rows.astype("int64")
+    out["assignments"] = assignments.astype("int64")
     return out.sort_values(["level", "path"], kind="stable").reset_index(drop=True)
