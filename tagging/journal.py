@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tagging.errors import JournalError
+from tagging.membership import isin
 from tagging.outcome import BatchOutcome, JobStatus, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation
 
@@ -560,7 +561,7 @@ class Journal:
             }
         )
         if ids is not None:
-            ops = ops[ops["id"].isin(pd.Index(list(ids), dtype=object))]
+            ops = ops[isin(ops["id"], list(ids))]
         key = ["id", "tag"] if provider == "atlas" else ["kind", "id", "tag"]
         last = ops.drop_duplicates(key, keep="last")  # rows are in replay order
         out = last.loc[last["add"].to_numpy(), columns].reset_index(drop=True)
