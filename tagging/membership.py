@@ -57,6 +57,36 @@ def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def first_occurrences(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> np.ndarray:
+    """Boolean array: True at the first occurrence of each distinct value (as
+    `~Series.duplicated(keep="first")`, missing values alike)."""
+    text = _as_text(values)
+    mixed_missing = text is not None and text.null_count > 0 and not _is_text_dtype(values)
+    if text is None or mixed_missing:  # pandas tells None from NaN in object data
+        return ~pd.Series(values).duplicated(keep="first").to_numpy()
+    if len(text) == 0:
+        return np.zeros(0, dtype=bool)
+    if isinstance(text, pa.ChunkedArray):  # one dictionary for all chunks
+        text = text.combine_chunks()
+    # Arrow numbers distinct values in order of appearance: a value is new where its code
+    # exceeds every code before it. Cheaper than pandas' duplicated on arrow strings.
+    codes = pc.dictionary_encode(text, null_encoding="encode").indices.to_numpy()
+    seen = np.maximum.accumulate(codes)
+    new = np.empty(len(codes), dtype=bool)
+    new[0] = True
+    new[1:] = codes[1:] > seen[:-1]
+    return new
+
+
+def _is_text_dtype(values: object) -> bool:
+    dtype = getattr(values, "dtype", None)
+    return (
+        dtype is not None
+        and not pd.api.types.is_object_dtype(dtype)
+        and pd.api.types.is_string_dtype(dtype)
+    )
+
+
 def _as_text(
     values: pd.Series | pd.Index | np.ndarray | list[Any],
 ) -> pa.Array | pa.ChunkedArray | None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagging.membership import isin, positions
+from tagging.membership import first_occurrences, isin, positions
 
 
 def _random_text(rng: np.random.Generator, n: int, missing: float) -> list[object]:
@@ -65,3 +65,20 @@ def test_positions_are_first_occurrences_in_the_lookup(seed: int):
 def test_positions_of_non_text_fall_back_to_pandas_values():
     assert positions(pd.Series([2, 1, 5]), [1, 1, 2]).tolist() == [2, 0, -1]
     assert positions([], ["a"]).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_first_occurrences_match_duplicated(seed: int, dtype: Any):
+    rng = np.random.default_rng(seed)
+    values = pd.Series(_random_text(rng, 3_000, missing=0.02 * (seed % 2)), dtype=dtype)
+    expected = ~values.duplicated(keep="first").to_numpy()
+    np.testing.assert_array_equal(first_occurrences(values), expected)
+    as_list = values.tolist()
+    want = ~pd.Series(as_list).duplicated(keep="first").to_numpy()
+    np.testing.assert_array_equal(first_occurrences(as_list), want)
+
+
+def test_first_occurrences_of_empty_and_non_text():
+    assert first_occurrences([]).tolist() == []
+    assert first_occurrences(pd.Series([3, 1, 3])).tolist() == [True, True, False]
