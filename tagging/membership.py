@@ -33,7 +33,7 @@ def isin(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     if len(text) == 0:
         return np.zeros(0, dtype=bool)
     hits = pc.is_in(text, value_set=wanted.cast(text.type), skip_nulls=False)
-    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.array(hits.to_numpy(zero_copy_only=False), dtype=bool)  # a new, writable array
 
 
 def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:

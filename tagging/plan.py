@@ -13,9 +13,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tagging import providers
 from tagging.errors import InputError
+from tagging.membership import first_occurrences, isin
 
 Provider = Literal["atlas", "nekt", "immuta"]
 Action = Literal["add", "remove"]
@@ -209,6 +211,8 @@ def _id_series(values: Sequence[str]) -> pd.Series:
     s: pd.Series
     if isinstance(values, pd.Series | pd.Index):
         s = pd.Series(values.to_numpy(), copy=False)
+    elif (text := _plain_text(values)) is not None:
+        return pd.Series(text, dtype="str")
     else:
         s = pd.Series(np.asarray(values) if isinstance(values, np.ndarray) else list(values))
     missing = s.isna()
@@ -224,11 +228,25 @@ def _id_series(values: Sequence[str]) -> pd.Series:
     return s.astype(str)
 
 
+def _plain_text(values: Sequence[str]) -> pa.Array | None:
+    """A list of text ids with none missing, as one arrow array: several times faster than
+    pandas inferring the list's type (the CLI's million ids). None for anything else."""
+    if not isinstance(values, list | tuple):
+        return None
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+    if not pa.types.is_string(array.type) or array.null_count:
+        return None
+    return array
+
+
 def _first_occurrences(ids: pd.Series, kinds: pd.Series | None) -> np.ndarray:
     """True at the first row of each item. With a kind per id the item is (kind, id):
     Immuta data source 6 and project 6 are two models, both sent."""
     if kinds is None or len(kinds) != len(ids):  # Atlas, or one kind for every id
-        return ~ids.duplicated(keep="first").to_numpy()
+        return first_occurrences(ids)
     pairs = pd.DataFrame({"kind": kinds.to_numpy(), "id": ids.to_numpy()}, copy=False)
     return ~pairs.duplicated(keep="first").to_numpy()
 
@@ -254,15 +272,14 @@ def _changes(
         raise InputError(f"known state needs columns 'id' and 'tag' (missing: {missing})")
     typed = kinds is not None and KIND_COLUMN in known.columns
     columns = [*KNOWN_COLUMNS, KIND_COLUMN] if typed else KNOWN_COLUMNS
-    relevant = known.loc[known["tag"].isin(op.tags), columns]
-    # Object arrays: isin on them is several times faster than on pandas' string dtype.
+    relevant = known.loc[isin(known["tag"], op.tags), columns]
     relevant_ids = relevant["id"].astype(str).to_numpy(dtype=object)
     relevant_tags = relevant["tag"].to_numpy(dtype=object)
     wanted = pd.Series(ids.to_numpy(dtype=object), dtype=object)
     carried = np.empty((len(ids), len(op.tags)), dtype=bool)
     if not typed:
         for column, tag in enumerate(op.tags):  # one vectorised lookup per tag, not per id
-            carried[:, column] = wanted.isin(relevant_ids[relevant_tags == tag]).to_numpy()
+            carried[:, column] = isin(wanted, relevant_ids[relevant_tags == tag])
         return carried if op.action == "remove" else ~carried
     assert kinds is not None
     known_kinds = _canonical_kinds(op, relevant[KIND_COLUMN])
@@ -271,10 +288,10 @@ def _changes(
     of_kind = {k: wanted_kinds == k for k in pd.unique(wanted_kinds)}  # few kinds: loop them
     for column, tag in enumerate(op.tags):
         has_tag = relevant_tags == tag
-        hit = np.array(wanted.isin(relevant_ids[has_tag & untyped]))  # writable copy
+        hit = isin(wanted, relevant_ids[has_tag & untyped])
         for kind, rows in of_kind.items():
             same = has_tag & (known_kinds == kind).to_numpy()
-            hit[rows] |= wanted[rows].isin(relevant_ids[same]).to_numpy()
+            hit[rows] |= isin(wanted[rows], relevant_ids[same])
         carried[:, column] = hit
     return carried if op.action == "remove" else ~carried
 
