@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from tagging.errors import DatasetError
 
@@ -58,6 +57,9 @@ def to_excel_bytes(df: pd.DataFrame, *, sheet_name: str = "data", index: bool = 
             f"{len(df):,} rows do not fit in an Excel sheet (max {EXCEL_MAX_ROWS:,}): "
             f"download CSV instead"
         )
+    # openpyxl costs ~60 ms to import: only an Excel download pays it, not the CLI.
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     safe = neutralise(df)
     for col in safe.columns:
         s = safe[col]
