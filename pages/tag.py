@@ -22,8 +22,11 @@ from tagging.selection import (
     add_ids,
     fingerprint,
     id_strings,
+    is_selected,
     merge_grid_selection,
+    rekey,
     remove_ids,
+    row_keys,
     selected_positions,
     selected_rows,
 )
@@ -37,6 +40,8 @@ PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None)
 RESULT_KEY = "tag_result"
 CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
 JOURNAL_REV = "journal_rev"
+KEYS_KEY = "_tag_row_keys"  # (version, id column, kind column, keys of every dataset row)
+KEYING_KEY = "_tag_keying"  # the (version, id column, kind column) the selection's keys use
 
 
 def _bump(key: str) -> None:
@@ -44,6 +49,38 @@ def _bump(key: str) -> None:
 
 
 # --- selection --------------------------------------------------------------------------------
+# The selection holds row keys: ids, or (kind, id) pairs when the dataset has a kind column.
+
+
+def _dataset_keys(ws: session.Workset) -> pd.Series:
+    """Keys of every dataset row, computed once per dataset and key columns."""
+    sig = (ws.version, ws.id_column, ws.kind_column)
+    cached = st.session_state.get(KEYS_KEY)
+    if cached is None or cached[:3] != sig:
+        cached = (*sig, row_keys(ws.frame, ws.id_column, ws.kind_column))
+        st.session_state[KEYS_KEY] = cached
+    return cast(pd.Series, cached[3])
+
+
+def _keys(ws: session.Workset, rows: pd.DataFrame) -> pd.Series:
+    """Keys of some rows of the dataset (the filtered rows), aligned to their index."""
+    keys = _dataset_keys(ws)
+    if len(rows) == len(ws.frame):  # no filter: the rows are the dataset's
+        return keys
+    if ws.frame.index.is_unique:
+        return keys.loc[rows.index]
+    return row_keys(rows, ws.id_column, ws.kind_column)
+
+
+def _sync_keying(ws: session.Workset) -> None:
+    """A changed id or kind column changes what a key is: re-key the same selected rows."""
+    keying = (ws.version, ws.id_column, ws.kind_column)
+    before = st.session_state.get(KEYING_KEY)
+    st.session_state[KEYING_KEY] = keying
+    if before is None or before == keying or before[0] != ws.version:
+        return  # a new dataset starts with an empty selection
+    selected = session.selected_ids()
+    session.set_selected_ids(rekey(ws.frame, selected, before[1:], keying[1:]))
 
 
 def _select(ids: pd.Series, add: bool) -> None:
@@ -59,7 +96,7 @@ def _clear_selection() -> None:
 
 def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
     shown = rows.head(MAX_SHOWN)
-    shown_ids = id_strings(shown, ws.id_column).tolist()
+    shown_ids = _keys(ws, rows).head(MAX_SHOWN).tolist()
     restrict = filters.id_filter()
     view = fingerprint(
         ws.version,
@@ -86,21 +123,21 @@ def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
         session.set_selected_ids(merge_grid_selection(selected, shown_ids, event.selection.rows))
 
 
-def _in_view(ids: pd.Series, selected: frozenset[str], view: object) -> int:
+def _in_view(keys: pd.Series, selected: frozenset[str], view: object) -> int:
     """How many filtered rows are selected; remembered per view and selection change."""
     if not selected:
         return 0
-    key = (view, session.selection_rev(), len(ids))
+    key = (view, session.selection_rev(), len(keys))
     cached = st.session_state.get("_tag_in_view")
     if cached is None or cached[0] != key:
-        cached = (key, int(ids.isin(selected).sum()))
+        cached = (key, int(is_selected(keys, selected).sum()))
         st.session_state["_tag_in_view"] = cached
     return int(cached[1])
 
 
 def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
     selected = session.selected_ids()
-    all_ids = id_strings(rows, ws.id_column)
+    all_ids = _keys(ws, rows)
     in_view = _in_view(all_ids, selected, st.session_state.get(GRID_KEY_STATE))
     total = len(ws.frame)
     shown_note = (
@@ -241,7 +278,9 @@ def _plan(
     cached = st.session_state.get(PLAN_KEY)
     if cached and cached[0] == digest:
         return cached[1], cached[2]
-    rows = selected_rows(ws.frame, ws.id_column, session.selected_ids())
+    rows = selected_rows(
+        ws.frame, ws.id_column, session.selected_ids(), ws.kind_column, _dataset_keys(ws)
+    )
     rows = rows[id_strings(rows, ws.id_column).notna().to_numpy()]
     kinds = ws.kinds(rows)
     try:
@@ -346,6 +385,7 @@ st.caption(f"{ws.name} · {len(ws.frame):,} rows · ids from `{ws.id_column}`")
 
 st.subheader("1 · Find and select rows", anchor=False)
 filters.render(ws)
+_sync_keying(ws)
 rows = filters.filtered(ws)
 _grid(ws, rows)
 _selection_bar(ws, rows)

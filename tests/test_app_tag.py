@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from tagging.datasets import demo_datasets
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from tagging.selection import key_of
 
 pytestmark = pytest.mark.usefixtures("app_env")
 P = ATLAS_PROJECTION_ID
@@ -72,7 +73,10 @@ def test_nekt_select_all_filtered_rows_and_push(sandbox) -> None:  # type: ignor
     at.button(key="tag_select_all").click().run()
     frame = demo("nekt")
     wanted = frame[frame["resource_type"].isin(["sources", "tables"])]
-    assert at.session_state["selected_ids"] == set(wanted["id"])
+    # the demo dataset has a resource type column: the selection holds (type, id) keys
+    assert at.session_state["selected_ids"] == {
+        key_of(kind, id_) for kind, id_ in zip(wanted["resource_type"], wanted["id"], strict=True)
+    }
     at.text_input(key="tag_new").set_value("marketing, pii").run()
     push(at)
     state = sandbox.state()["nekt"]
@@ -225,3 +229,73 @@ def test_immuta_project_6_tagged_does_not_make_data_source_6_look_tagged(sandbox
     assert state["project:6"] == ["Confidential"]
     # now the journal knows data source 6 carries it
     assert (metrics(at)["Already tagged"], metrics(at)["To send"]) == ("1", "0")
+
+
+def test_immuta_data_source_6_and_project_6_are_selected_and_pushed_apart(sandbox) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from tagging.config import connect
+    from tagging.journal import Journal
+
+    before = sandbox.state()["immuta"]
+    at = tag_page("immuta")
+    add_filter(at, "model_id", "equals", "6")
+    frame = demo("immuta")
+    shown = frame[frame["model_id"] == "6"]
+    assert shown["model_type"].tolist() == ["datasource", "project"]  # the grid's two rows
+    select_rows(at, [0])
+    assert at.session_state["selected_ids"] == {key_of("datasource", "6")}
+    assert "**1 selected** · 1 in view" in " ".join(m.value for m in at.markdown)
+    at.multiselect(key="tag_existing").set_value(["Confidential"]).run()
+    assert metrics(at)["Rows selected"] == "1"
+    push(at)
+    state = sandbox.state()["immuta"]
+    assert state["datasource:6"] == ["Confidential"] and "project:6" not in state
+    first_job = Journal(os.environ["TAGGING_JOURNAL"]).jobs()[0]["id"]
+
+    # both rows: data source 6 is already tagged (journal and sandbox know), project 6 is sent
+    select_rows(at, [0, 1])
+    assert at.session_state["selected_ids"] == {key_of("datasource", "6"), key_of("project", "6")}
+    m = metrics(at)
+    assert (m["Rows selected"], m["Already tagged"], m["To send"]) == ("2", "1", "1")
+    push(at)
+    state = sandbox.state()["immuta"]
+    assert state["datasource:6"] == ["Confidential"] and state["project:6"] == ["Confidential"]
+    # the selection survives a filter change and a rerun, and a cleared filter still ticks
+    # exactly those two rows of the full grid
+    at.button(key="flt_clear").click().run()
+    grid = json.loads(at.dataframe[0].proto.selection_default)
+    assert grid["selection"]["rows"] == shown.index.tolist()
+
+    # undo both jobs, newest first: the sandbox is back to its state before the test
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    second_job = journal.jobs()[0]["id"]
+    assert second_job != first_job
+    conn = connect("immuta")
+    for job in (second_job, first_job):
+        assert journal.undo_warning(job) is None
+        assert journal.undo(job, conn).failed == 0
+    assert sandbox.state()["immuta"] == before
+
+
+def test_one_push_of_data_source_6_and_project_6_sends_both_and_undo_is_exact(sandbox) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from tagging.config import connect
+    from tagging.journal import Journal
+
+    before = sandbox.state()["immuta"]
+    at = tag_page("immuta")
+    add_filter(at, "model_id", "equals", "6")
+    select_rows(at, [0, 1])
+    at.multiselect(key="tag_existing").set_value(["Confidential"]).run()
+    m = metrics(at)
+    assert (m["Rows selected"], m["To send"]) == ("2", "2")
+    push(at)
+    assert metrics(at)["Applied"] == "2"
+    state = sandbox.state()["immuta"]
+    assert state["datasource:6"] == ["Confidential"] and state["project:6"] == ["Confidential"]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    (job,) = [j["id"] for j in journal.jobs()]
+    assert journal.undo(job, connect("immuta")).applied == 2
+    assert sandbox.state()["immuta"] == before
