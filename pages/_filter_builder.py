@@ -10,6 +10,7 @@ import streamlit as st
 from pages import _session as session
 from tagging.errors import TaggingError
 from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
+from tagging.membership import isin
 from tagging.selection import id_strings
 
 ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
@@ -49,7 +50,7 @@ def _mask(
 ) -> pd.Series:
     mask = apply_filters(_frame, conds, search=search or None)
     if restrict is not None:
-        mask &= id_strings(_frame, id_column).isin(restrict.ids)
+        mask &= isin(id_strings(_frame, id_column), restrict.ids)
     return mask
 
 

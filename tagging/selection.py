@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from tagging.datasets import to_id_strings
+from tagging.membership import isin
 
 # Joins a row's kind and id into one selection key; a control character no kind name holds.
 KEY_SEP = "\x1f"
@@ -49,12 +48,7 @@ def is_selected(keys: pd.Series, selected: frozenset[str]) -> np.ndarray:
     False). Arrow's hash lookup: Series.isin takes seconds on a million strings."""
     if not selected:
         return np.zeros(len(keys), dtype=bool)
-    values = pa.array(keys, from_pandas=True)
-    if not pa.types.is_large_string(values.type):
-        values = values.cast(pa.large_string())
-    chosen = pa.array(list(selected), type=pa.large_string())
-    hit = pc.is_in(values, value_set=chosen)
-    return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return isin(keys, selected)
 
 
 def rekey(
