@@ -299,3 +299,18 @@ def test_one_push_of_data_source_6_and_project_6_sends_both_and_undo_is_exact(sa
     (job,) = [j["id"] for j in journal.jobs()]
     assert journal.undo(job, connect("immuta")).applied == 2
     assert sandbox.state()["immuta"] == before
+
+
+def test_a_changed_kind_role_rekeys_the_same_selected_rows() -> None:
+    at = tag_page("immuta")
+    add_filter(at, "model_id", "equals", "6_countrycode")
+    select_rows(at, [0])
+    assert at.session_state["selected_ids"] == {key_of("column", "6_countrycode")}
+    at.switch_page("pages/dataset.py").run()
+    at.radio(key="ds_role_kind_mode_immuta").set_value("fixed").run()
+    at.selectbox(key="ds_role_kind_fixed_immuta").set_value("column").run()
+    at.switch_page("pages/tag.py").run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    # no kind column now: the key is the id alone, still the same row
+    assert at.session_state["selected_ids"] == {"6_countrycode"}
+    assert "**1 selected** · 1 in view" in " ".join(m.value for m in at.markdown)
