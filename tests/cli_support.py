@@ -9,18 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT, Sandbox
+from conftest import PROVIDER_VARS, ROOT, Sandbox
 
 P = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
-PROVIDER_VARS = (
-    "TAGGING_SANDBOX_URL",
-    "ATLAS_API_URL",
-    "NEKT_API_URL",
-    "IMMUTA_API_URL",
-    "NOMIC_API_KEY",
-    "NEKT_API_KEY",
-    "IMMUTA_API_KEY",
-)
 
 
 def cli_env(sandbox: Sandbox | None, **overrides: str | None) -> dict[str, str]:

@@ -16,6 +16,25 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every variable that points the library at an API; tests clear them for a clean slate.
+PROVIDER_VARS = (
+    "TAGGING_SANDBOX_URL",
+    "ATLAS_API_URL",
+    "NEKT_API_URL",
+    "IMMUTA_API_URL",
+    "NOMIC_API_KEY",
+    "NEKT_API_KEY",
+    "IMMUTA_API_KEY",
+)
+# Debian's Chromium as Playwright drives it here (no downloads, no calls home).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 KEYS = {
     "atlas": "sandbox-atlas-key",
     "nekt": "sandbox-nekt-key",

@@ -13,20 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, Sandbox, free_port
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame
 
 pytestmark = pytest.mark.browser
 DOCS = ROOT / "docs"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -85,7 +78,7 @@ def test_main_flow_in_chromium(app_url: str, sandbox: Sandbox) -> None:
     frame = atlas_frame()
     wanted = frame.loc[frame["field"] == "cs.LG", "id"]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(app_url)
         settle(page)

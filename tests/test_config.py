@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import KEYS, Sandbox, free_port
+from conftest import KEYS, PROVIDER_VARS, Sandbox, free_port
 
 from tagging.config import connect
 from tagging.errors import ApiError, AuthError, ConfigError
 
-VARIABLES = (
-    "TAGGING_SANDBOX_URL",
-    "ATLAS_API_URL",
-    "NEKT_API_URL",
-    "IMMUTA_API_URL",
-    "NOMIC_API_KEY",
-    "NEKT_API_KEY",
-    "IMMUTA_API_KEY",
-)
 SECRET = "sk-live-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in VARIABLES:
+    for name in PROVIDER_VARS:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -18,18 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 from cli_support import P, atlas_tagged, cli_args, cli_env, journal_arg, run_json
-from conftest import ROOT, Sandbox, free_port
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
 from playwright.sync_api import Page, sync_playwright
 
 from tagging.journal import Journal
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 90) -> None:
@@ -96,7 +88,7 @@ def test_streamlit_killed_mid_push_then_cli_resume_is_exact(
     proc, url = start_streamlit(slow, journal)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(url)
             settle(page)
