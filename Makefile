@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest sandbox bench clean
+.PHONY: run test lint typecheck pytest sandbox bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ pytest: $(VENV)/.dev $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Refresh the README's screenshots from the browser test.
+screenshots: $(VENV)/.dev $(CHROMIUM)
+	TAGGING_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_browser.py -q
 
 bench: $(VENV)/.runtime
 	$(BIN)/python -m benchmarks

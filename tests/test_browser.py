@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame
 
 pytestmark = pytest.mark.browser
-DOCS = ROOT / "docs"
+# Screenshots go to test-results/ (ignored); `make screenshots` refreshes the README's docs/.
+SHOTS = ROOT / os.environ.get("TAGGING_SCREENSHOTS", "test-results")
 
 
 @pytest.fixture
@@ -60,8 +61,8 @@ def settle(page: Page) -> None:
 
 
 def shot(page: Page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name), full_page=False)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=False)
 
 
 def to_top(page: Page, text: str) -> None:
