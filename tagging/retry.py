@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 import httpx
-import tenacity
 
 from tagging.providers.base import ApiRequest, body_excerpt
+
+if TYPE_CHECKING:
+    import tenacity
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,8 @@ def send(
             failure, first_failure = first_failure, None
             raise failure
         return attempt()
+
+    import tenacity  # only a request that failed once pays for importing it (CLI start-up)
 
     attempts = _Attempts(policy, rng or random.Random())
     retrying = tenacity.Retrying(
