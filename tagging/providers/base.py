@@ -94,6 +94,25 @@ def batch_kinds(op: TagOperation, batch: Batch) -> Sequence[str]:
     raise InputError(f"{op.provider} needs a resource/model type for every id")
 
 
+def canonical_kinds(
+    kinds: pd.Series | None,
+    spellings: Mapping[str, str],
+    allowed: Sequence[str],
+    provider: str,
+    noun: str,
+) -> pd.Series:
+    """Per-id kinds in their canonical spelling (case and padding ignored): InputError when
+    there are none or one is not a spelling of an allowed kind."""
+    if kinds is None:
+        raise InputError(f"{provider} needs a {noun} for the ids: one of " + ", ".join(allowed))
+    canonical = kinds.astype(str).str.strip().str.lower().map(spellings)
+    bad = canonical.isna()
+    if bad.any():
+        value = kinds[bad].iloc[0]
+        raise InputError(f"unknown {provider} {noun} {value!r}: use one of {', '.join(allowed)}")
+    return canonical.astype(object)
+
+
 def body_excerpt(response: httpx.Response) -> str:
     """A short one-line excerpt of a response body (JSON or not)."""
     text = response.text if response.content else ""

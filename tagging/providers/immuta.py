@@ -21,6 +21,7 @@ from tagging.providers.base import (
     RequestResult,
     batch_kinds,
     batch_tags,
+    canonical_kinds,
     ensure_ok,
     failure,
     json_or_none,
@@ -60,18 +61,7 @@ class ImmutaAPI:
         return {"Authorization": key}
 
     def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        if kinds is None:
-            raise InputError(
-                "Immuta needs a model type for the ids: one of " + ", ".join(IMMUTA_MODEL_TYPES)
-            )
-        canonical = kinds.astype(str).str.strip().str.lower().map(_SPELLINGS)
-        bad = canonical.isna()
-        if bad.any():
-            value = kinds[bad].iloc[0]
-            raise InputError(
-                f"unknown Immuta model type {value!r}: use one of {', '.join(IMMUTA_MODEL_TYPES)}"
-            )
-        return canonical.astype(object)
+        return canonical_kinds(kinds, _SPELLINGS, IMMUTA_MODEL_TYPES, "Immuta", "model type")
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         for tag in op.tags:

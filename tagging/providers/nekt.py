@@ -19,6 +19,7 @@ from tagging.providers.base import (
     RequestResult,
     batch_kinds,
     batch_tags,
+    canonical_kinds,
     ensure_ok,
     failure,
     json_or_none,
@@ -50,19 +51,7 @@ class NektAPI:
         return {"x-api-key": key}
 
     def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        if kinds is None:
-            raise InputError(
-                "Nekt needs a resource type for the ids: one of " + ", ".join(NEKT_TYPES)
-            )
-        spelled = kinds.astype(str).str.strip().str.lower()
-        canonical = spelled.map(_SPELLINGS)
-        bad = canonical.isna()
-        if bad.any():
-            value = kinds[bad].iloc[0]
-            raise InputError(
-                f"unknown Nekt resource type {value!r}: use one of {', '.join(NEKT_TYPES)}"
-            )
-        return canonical.astype(object)
+        return canonical_kinds(kinds, _SPELLINGS, NEKT_TYPES, "Nekt", "resource type")
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         for tag in op.tags:
