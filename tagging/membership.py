@@ -23,10 +23,7 @@ def isin(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     values: a Series, Index, array or list of text; lookup: any collection of text.
     Values that are not text fall back to pandas, with the same answer.
     """
-    if not isinstance(values, pd.Series | pd.Index | np.ndarray):
-        values = list(values)
-    if not isinstance(lookup, pd.Series | pd.Index | np.ndarray):
-        lookup = list(lookup)
+    values, lookup = _sequence(values), _sequence(lookup)
     text, wanted = _as_text(values), _as_text(lookup)
     if text is None or wanted is None:
         return np.asarray(pd.Series(values).isin(lookup).to_numpy(), dtype=bool)
@@ -40,10 +37,7 @@ def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     """int64 array, one per value: where the value first occurs in `lookup`, or -1 when it
     does not (a missing value is never found). Equal values get equal positions, so the
     positions work as integer codes of text shared by both sides of a join."""
-    if not isinstance(values, pd.Series | pd.Index | np.ndarray):
-        values = list(values)
-    if not isinstance(lookup, pd.Series | pd.Index | np.ndarray):
-        lookup = list(lookup)
+    values, lookup = _sequence(values), _sequence(lookup)
     text, wanted = _as_text(values), _as_text(lookup)
     if text is None or wanted is None:
         first: dict[Any, int] = {}
@@ -55,6 +49,13 @@ def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     found = pc.index_in(text, value_set=wanted.cast(text.type), skip_nulls=True)
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _sequence(values: Iterable[Any]) -> pd.Series | pd.Index | np.ndarray | list[Any]:
+    """Array-likes as they are; any other iterable (a set, a generator) read once into a list."""
+    if isinstance(values, pd.Series | pd.Index | np.ndarray):
+        return values
+    return list(values)
 
 
 def first_occurrences(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> np.ndarray:
