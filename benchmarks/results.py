@@ -55,6 +55,32 @@ class Result:
     # A pass/miss that is not a ratio (e.g. "final state exact"); None: use the target.
     check: bool | None = None
 
+    @classmethod
+    def at_largest(
+        cls,
+        scenario: str,
+        metric: str,
+        unit: str,
+        points: list[Point],
+        target: Target | None,
+        notes: dict[str, Any] | None = None,
+        check: bool | None = None,
+    ) -> Result:
+        """The row of a scenario measured at several sizes: its figures are the largest's."""
+        last = points[-1]
+        return cls(
+            scenario=scenario,
+            metric=metric,
+            unit=unit,
+            measured=last.measured,
+            baseline=last.baseline,
+            ratio=last.ratio,
+            target=target,
+            points=points,
+            notes=notes or {},
+            check=check,
+        )
+
     @property
     def passed(self) -> bool | None:
         if self.check is not None and not self.check:

@@ -39,13 +39,10 @@ def run(quick: bool) -> list[Result]:
             points.append(Point(n, api, raw))
     last = points[-1]
     return [
-        Result(
+        Result.at_largest(
             scenario=NAME,
             metric=f"{last.size:,} ids via HTTP API / raw SQLite executemany",
             unit="s",
-            measured=last.measured,
-            baseline=last.baseline,
-            ratio=last.ratio,
             target=Target("<=", 2),
             points=points,
             notes={"api_rows_per_s": round(last.size / last.measured)},

@@ -49,26 +49,20 @@ def run(quick: bool) -> list[Result]:
     for step in STEPS:
         last = points[step][-1]
         results.append(
-            Result(
+            Result.at_largest(
                 scenario=f"{NAME}.{step}",
                 metric=f"{METRICS[step]} ({last.size:,} rows)",
                 unit="s",
-                measured=last.measured,
-                baseline=last.baseline,
-                ratio=last.ratio,
                 target=Target("<=", 2),
                 points=points[step],
             )
         )
     last = memory[-1]
     results.append(
-        Result(
+        Result.at_largest(
             scenario=f"{NAME}.memory",
             metric=f"peak RSS growth of all steps / frame size ({last.size:,} rows)",
             unit="MB",
-            measured=last.measured,
-            baseline=last.baseline,
-            ratio=last.ratio,
             target=Target("<=", 3),
             points=memory,
             notes={f"peak_mb_{k}": v for k, v in step_peaks.items()},
