@@ -52,7 +52,7 @@ class PushResult:
 
     @property
     def failed(self) -> int:
-        return len(self.failed_ids)
+        return sum(len(o.failed_ids) for o in self.outcomes)
 
     def summary(self) -> dict[str, object]:
         """The `push --json` shape from DESIGN.md."""
