@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -68,33 +69,32 @@ def summary_line(result: PushResult) -> str:
 def show_result(result: PushResult, key: str) -> None:
     """Metrics, and downloads of the ids that were not found or failed."""
     with st.container(border=True):
+        not_found_ids, failed_ids = result.not_found_ids, result.failed_ids  # built per call
         a, n, f = st.columns(3)
         a.metric("Applied", f"{result.applied:,}")
         n.metric("Not found", f"{result.not_found:,}")
-        f.metric("Failed", f"{result.failed:,}")
+        f.metric("Failed", f"{len(failed_ids):,}")
         if result.job_id:
             st.caption(f"Job `{result.job_id}` · see History for its batches, undo and export")
-        if result.not_found and not result.not_found_ids:
+        if result.not_found and not not_found_ids:
             st.caption("The API reports how many ids it did not find, not which ones.")
         downloads = st.container(horizontal=True)
-        if result.not_found_ids:
-            downloads.download_button(
-                f"Not-found ids ({len(result.not_found_ids):,})",
-                ids_csv(result.not_found_ids),
-                file_name="not_found_ids.csv",
-                mime="text/csv",
-                key=f"{key}_dl_not_found",
-                icon=":material/download:",
-            )
-        if result.failed_ids:
-            downloads.download_button(
-                f"Failed ids ({len(result.failed_ids):,})",
-                ids_csv(result.failed_ids),
-                file_name="failed_ids.csv",
-                mime="text/csv",
-                key=f"{key}_dl_failed",
-                icon=":material/download:",
-            )
+        if not_found_ids:
+            _ids_download(downloads, "Not-found ids", not_found_ids, "not_found", key)
+        if failed_ids:
+            _ids_download(downloads, "Failed ids", failed_ids, "failed", key)
         reasons = sorted({o.reason for o in result.outcomes if o.reason})
         for reason in reasons[:3]:
             st.caption(f":red[:material/error:] {reason}")
+
+
+def _ids_download(container: Any, label: str, ids: list[str], stem: str, key: str) -> None:
+    """A button that downloads some ids as `<stem>_ids.csv`."""
+    container.download_button(
+        f"{label} ({len(ids):,})",
+        ids_csv(ids),
+        file_name=f"{stem}_ids.csv",
+        mime="text/csv",
+        key=f"{key}_dl_{stem}",
+        icon=":material/download:",
+    )
