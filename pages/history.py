@@ -3,7 +3,8 @@ export."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +17,10 @@ from tagging.journal import Journal
 from tagging.outcome import PushResult
 
 RESULT_KEY = "hist_result"  # (job id acted on, PushResult)
+EXPORTS: tuple[tuple[Literal["csv", "json"], str, str], ...] = (
+    ("csv", "text/csv", ":material/download:"),
+    ("json", "application/json", ":material/data_object:"),
+)
 STATUS_COLORS = {
     "done": "green",
     "partial": "orange",
@@ -175,25 +180,15 @@ def _job_detail(journal: Journal, job_id: str) -> None:
     )
     _actions(journal, job)
     exports = st.container(horizontal=True)
-    try:
+    for fmt, mime, icon in EXPORTS:
         exports.download_button(
-            "Export CSV",
-            journal.export_job(job_id, "csv"),
-            file_name=f"job-{job_id}.csv",
-            mime="text/csv",
-            key="hist_export_csv",
-            icon=":material/download:",
+            f"Export {fmt.upper()}",
+            partial(journal.export_job, job_id, fmt),  # built on click, not on every rerun
+            file_name=f"job-{job_id}.{fmt}",
+            mime=mime,
+            key=f"hist_export_{fmt}",
+            icon=icon,
         )
-        exports.download_button(
-            "Export JSON",
-            journal.export_job(job_id, "json"),
-            file_name=f"job-{job_id}.json",
-            mime="application/json",
-            key="hist_export_json",
-            icon=":material/data_object:",
-        )
-    except TaggingError as exc:
-        st.error(str(exc), icon=":material/error:")
 
 
 st.title("History", anchor=False)
