@@ -86,6 +86,11 @@ _JOB_COLUMNS = (
     "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
     "chunk_size, requested, skipped, warnings, undo_of, host, pid"
 )
+# A job's counts, summed over its batches (the `counts` of the `jobs --json` shape).
+_COUNT_COLUMNS = (
+    "SUM(size) AS ids, SUM(applied) AS applied, SUM(not_found) AS not_found, "
+    "SUM(failed) AS failed, SUM(CASE WHEN status = 'pending' THEN size ELSE 0 END) AS pending"
+)
 
 
 # --- compact id lists ---------------------------------------------------------------------
@@ -333,23 +338,19 @@ class Journal:
         rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY seq DESC")
         counts = {
             r["job_id"]: r
-            for r in self._read(
-                "SELECT job_id, SUM(size) AS ids, SUM(applied) AS applied, "
-                "SUM(not_found) AS not_found, SUM(failed) AS failed, "
-                "SUM(CASE WHEN status = 'pending' THEN size ELSE 0 END) AS pending "
-                "FROM batches GROUP BY job_id"
-            )
+            for r in self._read(f"SELECT job_id, {_COUNT_COLUMNS} FROM batches GROUP BY job_id")
         }
         return [self._job_dict(row, counts.get(row["id"])) for row in rows]
+
+    def job_count(self) -> int:
+        """How many jobs there are (cheap: no per-job counts), e.g. to notice a new one."""
+        return int(self._read("SELECT COUNT(*) FROM jobs")[0][0])
 
     def job(self, job_id: str) -> dict[str, Any]:
         """One job in the `jobs --json` shape, plus known_state, undo_of and warnings."""
         row = self._job_row(job_id)
         counts = self._read(
-            "SELECT SUM(size) AS ids, SUM(applied) AS applied, SUM(not_found) AS not_found, "
-            "SUM(failed) AS failed, "
-            "SUM(CASE WHEN status = 'pending' THEN size ELSE 0 END) AS pending "
-            "FROM batches WHERE job_id = ?",
+            f"SELECT {_COUNT_COLUMNS} FROM batches WHERE job_id = ?",
             (job_id,),
         )
         out = self._job_dict(row, counts[0] if counts else None)

@@ -101,6 +101,13 @@ def test_outcomes_and_status(journal: Journal) -> None:
     assert len(journal.load_plan(job, pending_only=False).batches) == 3
 
 
+def test_job_count_counts_jobs(journal: Journal) -> None:
+    assert journal.job_count() == 0
+    journal.start_job(make_plan(["1", "2", "3"]))
+    journal.start_job(make_plan(["4"]))
+    assert journal.job_count() == len(journal.jobs()) == 2
+
+
 def test_finish_derives_status_from_batches(journal: Journal) -> None:
     job = journal.start_job(make_plan(["0", "1", "2"]))
     journal.record_batch(job, applied(0, ("0", "1")))
