@@ -258,7 +258,7 @@ def _plan(
     action: Action = "remove" if st.session_state.get("tag_action") == "remove" else "add"
     chunk = st.session_state.get("tag_chunk") or None
     catalog = st.session_state.get("_tag_catalog_now") or None
-    jobs = len(session.journal().jobs())
+    jobs = session.journal().job_count()  # a job pushed elsewhere changes the known state
     digest = fingerprint(
         ws.version,
         ws.id_column,
