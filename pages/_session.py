@@ -80,6 +80,15 @@ def workset() -> Workset | None:
     return ws if isinstance(ws, Workset) else None
 
 
+def loaded_workset() -> Workset:
+    """The loaded dataset; without one, a pointer to the Dataset page ends this run."""
+    ws = workset()
+    if ws is None:
+        st.info("Load a dataset on the Dataset page first.")
+        st.stop()
+    return ws
+
+
 def set_workset(ws: Workset) -> None:
     """Load a dataset: a new version, and the old selection and filters no longer apply."""
     old = workset()

@@ -371,11 +371,8 @@ def _retry_failed(conn: Connection) -> None:
 # --- page -------------------------------------------------------------------------------------
 
 st.title("Tag", anchor=False)
-ws = session.workset()
+ws = session.loaded_workset()
 provider = session.provider()
-if ws is None:
-    st.info("Load a dataset on the Dataset page first.")
-    st.stop()
 try:
     conn = connection()
 except TaggingError as exc:
