@@ -20,6 +20,7 @@ from tagging.coverage import (
 )
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
+from tagging.journal import Journal
 from tagging.known_state import dataset_tags, known_state
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import fingerprint, id_strings
@@ -45,14 +46,16 @@ def _typed(ws: session.Workset, provider: str) -> bool:
     return provider == "immuta" and ws.kind_column is not None
 
 
-def _state(ws: session.Workset, provider: str, target: Mapping[str, str]) -> pd.DataFrame:
+def _state(
+    ws: session.Workset, journal: Journal, provider: str, target: Mapping[str, str]
+) -> pd.DataFrame:
     """Known tags: the sandbox's state (sandbox mode) or the journal's, plus the tag column;
     with one type for every row, only that type's tags (and untyped ones)."""
     column = None
     if ws.tags_column:
         column = dataset_tags(ws.frame, ws.tags_column, ws.id_column, ws.kinds(ws.frame))
     state = known_state(
-        session.journal(),
+        journal,
         provider,
         target,
         tag_column=column,
@@ -120,14 +123,12 @@ def _untagged_button(
 
 
 st.title("Coverage", anchor=False)
-ws = session.workset()
+ws = session.loaded_workset()
 provider = session.provider()
-if ws is None:
-    st.info("Load a dataset on the Dataset page first.")
-    st.stop()
 target = _target(ws, provider)
+journal = session.journal()
 try:
-    state = _state(ws, provider, target)
+    state = _state(ws, journal, provider, target)
 except TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -188,6 +189,6 @@ if facet is not None:
         _chart(charts.facet_heatmap(cov), cov.by_facet, "by_facet")
 if (cov.hierarchy["level"] > 1).any():  # dotted names, e.g. Immuta's A.B.C
     _chart(charts.hierarchy_sunburst(cov), cov.hierarchy, "hierarchy")
-events = events_from_journal(session.journal(), provider, target)
+events = events_from_journal(journal, provider, target)
 over_time = coverage_over_time(events, ids=id_strings(ws.frame, ws.id_column).dropna())
 _chart(charts.coverage_line(over_time), over_time, "over_time")
