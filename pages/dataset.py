@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -72,6 +74,11 @@ def _source_picker() -> None:
         st.error(st.session_state["ds_error"], icon=":material/error:")
 
 
+def _position(options: Sequence[object], value: object) -> int:
+    """Where a selectbox starts: the current value, or the first option when it is gone."""
+    return options.index(value) if value in options else 0
+
+
 def _id_column(ws: session.Workset) -> None:
     suggested = _suggested(ws.version, ws.name, ws.frame)
     others = [c for c in ws.frame.columns if c not in suggested]
@@ -79,7 +86,7 @@ def _id_column(ws: session.Workset) -> None:
     choice = st.selectbox(
         "Id column",
         options,
-        index=options.index(ws.id_column) if ws.id_column in options else 0,
+        index=_position(options, ws.id_column),
         key="ds_role_id",
         help="Columns with unique, non-empty values are listed first.",
     )
@@ -111,7 +118,7 @@ def _kind(ws: session.Workset, provider: str) -> None:
         col = st.selectbox(
             f"{label} column",
             columns,
-            index=columns.index(ws.kind_column) if ws.kind_column in columns else 0,
+            index=_position(columns, ws.kind_column),
             key=f"ds_role_kind_column_{provider}",
         )
         if (col, None) != (ws.kind_column, ws.fixed_kind):
@@ -120,7 +127,7 @@ def _kind(ws: session.Workset, provider: str) -> None:
         kind = st.selectbox(
             label,
             choices,
-            index=choices.index(ws.fixed_kind) if ws.fixed_kind in choices else 0,
+            index=_position(choices, ws.fixed_kind),
             key=f"ds_role_kind_fixed_{provider}",
         )
         if (None, kind) != (ws.kind_column, ws.fixed_kind):
@@ -132,7 +139,7 @@ def _tags_column(ws: session.Workset) -> None:
     col = st.selectbox(
         "Existing tags column (optional)",
         options,
-        index=options.index(ws.tags_column) if ws.tags_column in options else 0,
+        index=_position(options, ws.tags_column),
         key="ds_role_tags",
         help="Tags the rows already carry, e.g. `a;b` or a list: the plan skips them.",
     )
