@@ -16,7 +16,7 @@ from tagging.coverage import (
     coverage,
     coverage_over_time,
     events_from_journal,
-    tagged_mask,
+    untagged_ids,
 )
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
@@ -113,10 +113,7 @@ def _untagged_button(
         type="primary",
         disabled=n == 0,
     ):
-        untagged = ~tagged_mask(
-            ws.frame, ws.id_column, state, tags or None, kind_column=kind_column
-        )
-        ids = id_strings(ws.frame[untagged.to_numpy()], ws.id_column)
+        ids = untagged_ids(ws.frame, ws.id_column, state, tags or None, kind_column=kind_column)
         label = "untagged" + (f" by {', '.join(tags)}" if tags else "")
         st.session_state[ID_FILTER_KEY] = IdFilter(label, frozenset(ids.dropna().tolist()))
         st.switch_page("pages/tag.py")

@@ -142,6 +142,11 @@ def test_untagged_ids_and_mask_keep_the_dataset_index() -> None:
     assert untagged_ids(DF, "id", None).tolist() == ["1", "2", "3", "4", "5", "6"]
 
 
+def test_untagged_ids_with_a_repeated_index() -> None:
+    df = DF.set_axis([0, 0, 1, 1, 2, 2])  # e.g. frames concatenated without ignore_index
+    assert untagged_ids(df, "id", STATE).tolist() == ["4", "6"]
+
+
 def test_no_state_and_empty_dataset() -> None:
     cov = coverage(DF, "id", None, facet="field")
     assert cov.to_json() == {
