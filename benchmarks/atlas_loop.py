@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from benchmarks.sandbox_process import KEYS, SandboxProcess
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from benchmarks.sandbox_process import SandboxProcess
+from tagging.sandbox.world import ATLAS_PROJECTION_ID, SANDBOX_KEYS
 
 TAG_PATH = "/v1/query/update/tag/ids"
 
@@ -17,7 +17,7 @@ def atlas_ids(n: int) -> list[str]:
 def post_chunks(sb: SandboxProcess, ids: list[str], tag: str, chunk: int = 10_000) -> int:
     """POST every chunk in order; returns the points the sandbox reports as tagged."""
     tagged = 0
-    headers = {"Authorization": f"Bearer {KEYS['atlas']}"}
+    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['atlas']}"}
     with httpx.Client(base_url=sb.api("atlas"), headers=headers, timeout=120) as client:
         for start in range(0, len(ids), chunk):
             body = {

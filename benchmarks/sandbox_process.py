@@ -17,11 +17,6 @@ from typing import IO, Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = {
-    "atlas": "sandbox-atlas-key",
-    "nekt": "sandbox-nekt-key",
-    "immuta": "dea464c07bd07300095caa8",
-}
 _PROVIDER_VARS = (
     "ATLAS_API_URL",
     "NEKT_API_URL",
@@ -55,9 +50,9 @@ class SandboxProcess:
         return env
 
     def connect(self, provider: str) -> Any:
-        from tagging.config import connect
+        from tagging.config import SANDBOX_KEYS, connect
 
-        return connect(provider, url=self.api(provider), key=KEYS[provider], timeout=120.0)
+        return connect(provider, url=self.api(provider), key=SANDBOX_KEYS[provider], timeout=120.0)
 
 
 def free_port() -> int:

@@ -15,15 +15,10 @@ import httpx
 
 from tagging import providers
 from tagging.errors import ConfigError
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from tagging.sandbox.world import ATLAS_PROJECTION_ID, SANDBOX_KEYS
 
 SANDBOX_URL_ENV = "TAGGING_SANDBOX_URL"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
-SANDBOX_KEYS = {
-    "atlas": "sandbox-atlas-key",
-    "nekt": "sandbox-nekt-key",
-    "immuta": "dea464c07bd07300095caa8",
-}
 _LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
 
 

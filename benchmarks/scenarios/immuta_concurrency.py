@@ -8,11 +8,12 @@ from functools import partial
 import httpx
 
 from benchmarks.results import Point, Result, Target
-from benchmarks.sandbox_process import KEYS, SandboxProcess, sandbox
+from benchmarks.sandbox_process import SandboxProcess, sandbox
 from benchmarks.timing import best_of
 from tagging import providers
 from tagging.executor import push
 from tagging.plan import TagOperation, plan
+from tagging.sandbox.world import SANDBOX_KEYS
 
 NAME = "immuta_concurrency"
 TITLE = "Immuta concurrent push"
@@ -67,7 +68,7 @@ def _executor_push(sb: SandboxProcess, ids: list[str], concurrency: int | None =
 
 def _one_at_a_time(sb: SandboxProcess, ids: list[str]) -> None:
     body = [{"name": TAG, "source": "curated"}]
-    headers = {"Authorization": KEYS["immuta"]}
+    headers = {"Authorization": SANDBOX_KEYS["immuta"]}
     with httpx.Client(base_url=sb.api("immuta"), headers=headers, timeout=60) as client:
         for model_id in ids:
             client.post(f"/tag/datasource/{model_id}", json=body).raise_for_status()

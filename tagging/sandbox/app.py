@@ -15,19 +15,14 @@ from tagging.sandbox.faults import FaultMiddleware, Faults
 from tagging.sandbox.immuta_api import create_immuta_app
 from tagging.sandbox.nekt_api import create_nekt_app
 from tagging.sandbox.store import Store
-from tagging.sandbox.world import World, WorldSize
+from tagging.sandbox.world import SANDBOX_KEYS, World, WorldSize
 
-DEFAULT_KEYS = {
-    "atlas": "sandbox-atlas-key",
-    "nekt": "sandbox-nekt-key",
-    "immuta": "dea464c07bd07300095caa8",  # the docs' example token, so examples run as written
-}
-KEY_ENV = {p: f"TAGGING_SANDBOX_{p.upper()}_KEY" for p in DEFAULT_KEYS}
+KEY_ENV = {p: f"TAGGING_SANDBOX_{p.upper()}_KEY" for p in SANDBOX_KEYS}
 
 
 def keys_from_env() -> dict[str, str]:
     """Default keys, each overridable by `TAGGING_SANDBOX_<PROVIDER>_KEY`."""
-    return {p: os.environ.get(KEY_ENV[p]) or k for p, k in DEFAULT_KEYS.items()}
+    return {p: os.environ.get(KEY_ENV[p]) or k for p, k in SANDBOX_KEYS.items()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+# The keys the sandbox accepts unless told otherwise, and the ones clients use to reach it.
+SANDBOX_KEYS = {
+    "atlas": "sandbox-atlas-key",
+    "nekt": "sandbox-nekt-key",
+    "immuta": "dea464c07bd07300095caa8",  # the docs' example token, so examples run as written
+}
 ATLAS_PROJECTION_ID = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
 ATLAS_PROJECTION_NAME = "research paper excerpts"
 # Id fields a point can be addressed by (`id_field`); all hold the same values as `id`
