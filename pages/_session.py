@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from tagging.config import PROVIDER_LABELS as PROVIDER_LABELS  # what pages call providers
 from tagging.journal import Journal
+from tagging.providers import PROVIDERS as PROVIDERS
 
-PROVIDERS = ("atlas", "nekt", "immuta")
-PROVIDER_LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
 # What a row's "kind" is called for each provider (Atlas ids have none).
 KIND_LABELS = {"nekt": "Nekt resource type", "immuta": "Immuta model type"}
 

@@ -19,7 +19,7 @@ from tagging.sandbox.world import ATLAS_PROJECTION_ID, SANDBOX_KEYS
 
 SANDBOX_URL_ENV = "TAGGING_SANDBOX_URL"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
-_LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
+PROVIDER_LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -65,7 +65,7 @@ class Connection:
         except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or another shape
             raise ConfigError(
                 f"{self.base_url} answered with something that is not a tag list: "
-                f"check that {api.url_env} points at the {_LABELS[self.provider]} API"
+                f"check that {api.url_env} points at the {PROVIDER_LABELS[self.provider]} API"
             ) from None
 
     tags = check
@@ -101,7 +101,7 @@ def connect(
     sandbox_base = _clean_url(
         os.environ.get(SANDBOX_URL_ENV) or DEFAULT_SANDBOX_URL, SANDBOX_URL_ENV
     )
-    label = _LABELS[provider]
+    label = PROVIDER_LABELS[provider]
     if url is None and key is None:
         url, key = f"{sandbox_base}/{provider}", SANDBOX_KEYS[provider]
     elif url is None:
