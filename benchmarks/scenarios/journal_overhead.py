@@ -6,6 +6,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
+from benchmarks.atlas_loop import atlas_ids
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
 from benchmarks.timing import best_of_pair, repeats_for
@@ -30,7 +31,7 @@ def run(quick: bool) -> list[Result]:
                 provider="atlas",
                 action="add",
                 tags=("bench",),
-                ids=[str(i) for i in range(n)],
+                ids=atlas_ids(n),
                 target={"projection_id": ATLAS_PROJECTION_ID},
             )
             the_plan = plan(op, chunk_size=CHUNK)

@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any
 
+from benchmarks.atlas_loop import atlas_ids
 from benchmarks.counting import RequestCounter
 from benchmarks.results import Point, Result
 from benchmarks.sandbox_process import SandboxProcess, sandbox
@@ -81,7 +82,7 @@ def _job(
         provider="atlas",
         action="add",
         tags=TAGS,
-        ids=[str(i) for i in range(n)],
+        ids=atlas_ids(n),
         target={"projection_id": ATLAS_PROJECTION_ID},
     )
     with sb.connect("atlas") as conn:
@@ -98,5 +99,5 @@ def _job(
 
 
 def _expected(n: int) -> dict[str, dict[str, list[str]]]:
-    ids = [str(i) for i in range(n)]
+    ids = atlas_ids(n)
     return {ATLAS_PROJECTION_ID: {tag: ids for tag in TAGS}}
