@@ -205,7 +205,8 @@ class _Run:
         if result.followup is None:
             return result
         rest = self._send_once(result.followup)
-        named = tuple(i for i in request.ids if i not in set(rest.ids))
+        resent = set(rest.ids)
+        named = tuple(i for i in request.ids if i not in resent)
         return replace(
             rest,
             ids=request.ids,
