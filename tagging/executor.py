@@ -102,7 +102,7 @@ class _BatchRun:
 
 def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
     """A batch's outcome from its requests' results (an id fails if any of its requests did)."""
-    failed_set = {i for r in results if r.failed for i in r.ids if i not in set(r.not_found_ids)}
+    failed_set = {i for r in results if r.failed for i in set(r.ids) - set(r.not_found_ids)}
     named_set = {i for r in results for i in r.not_found_ids} - failed_set
     # In the batch's own order, whatever order the requests finished in.
     failed = [i for i in batch.ids if i in failed_set] if failed_set else []

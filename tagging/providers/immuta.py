@@ -88,17 +88,18 @@ class ImmutaAPI:
         Raises InputError when adding a tag the catalog does not have (Immuta would reject
         every request of the push).
         """
-        names = set(catalog or ()) | set(op.tags)
+        known = set(catalog or ())
         if op.action == "add" and catalog is not None:
-            missing = [t for t in op.tags if t not in set(catalog)]
+            missing = [t for t in op.tags if t not in known]
             if missing:
                 raise InputError(
                     f"Immuta has no tag {missing[0]!r}: create it first (POST /tag) "
                     "or pick an existing tag"
                 )
+        names = sorted(known | set(op.tags))
         out = []
         for tag in op.tags:
-            child = next((n for n in sorted(names) if n.startswith(tag + ".")), None)
+            child = next((n for n in names if n.startswith(tag + ".")), None)
             if child is not None:
                 out.append(
                     f"{tag!r} is a parent tag (e.g. of {child!r}): Immuta ignores parent "

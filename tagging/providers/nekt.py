@@ -70,7 +70,8 @@ class NektAPI:
 
     def warnings(self, op: TagOperation, catalog: Collection[str] | None) -> list[str]:
         if op.action == "remove" and catalog is not None:
-            unknown = [t for t in op.tags if t not in set(catalog)]
+            known = set(catalog)
+            unknown = [t for t in op.tags if t not in known]
             if unknown:
                 return [f"Nekt has no tag {unknown[0]!r}: detaching it changes nothing"]
         return []
