@@ -21,7 +21,7 @@ from tagging.coverage import (
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
 from tagging.journal import Journal
-from tagging.known_state import dataset_tags, known_state
+from tagging.known_state import dataset_tags, known_state, of_kind
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import fingerprint, id_strings
 
@@ -61,9 +61,7 @@ def _state(
         tag_column=column,
         sandbox_url=None if session.is_live() else session.sandbox_url(),
     )
-    if ws.fixed_kind and "kind" in state.columns:
-        state = state[state["kind"].isna() | state["kind"].eq(ws.fixed_kind)]
-    return state
+    return of_kind(state, ws.fixed_kind) if ws.fixed_kind else state
 
 
 @st.cache_data(show_spinner="Counting tags…", max_entries=16)

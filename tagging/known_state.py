@@ -123,3 +123,11 @@ def known_state(
     if "kind" in out.columns:
         out["kind"] = out["kind"].astype(object).where(out["kind"].notna(), None)
     return out.drop_duplicates(ignore_index=True)
+
+
+def of_kind(state: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The known state of ids of one kind: rows of that kind, and rows without a kind (they
+    match an id of any kind). A state with no "kind" column is returned as it is."""
+    if "kind" not in state.columns:
+        return state
+    return state[state["kind"].isna() | state["kind"].eq(kind)]
