@@ -281,14 +281,16 @@ def _plan(
     rows = selected_rows(
         ws.frame, ws.id_column, session.selected_ids(), ws.kind_column, _dataset_keys(ws)
     )
-    rows = rows[id_strings(rows, ws.id_column).notna().to_numpy()]
+    ids = id_strings(rows, ws.id_column)
+    present = ids.notna().to_numpy()
+    rows, ids = rows[present], ids[present]
     kinds = ws.kinds(rows)
     try:
         op = TagOperation(
             provider=cast(Provider, provider),
             action=action,
             tags=tuple(tags),
-            ids=id_strings(rows, ws.id_column).tolist(),
+            ids=ids.tolist(),
             target=target,
             kinds=kinds if kinds is None or isinstance(kinds, str) else kinds.tolist(),
         )
