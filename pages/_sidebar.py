@@ -15,6 +15,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from pages import _session as session
 from pages._datasets import ensure_demo_loaded
+from tagging import providers
 from tagging.config import SANDBOX_KEYS, Connection, connect
 from tagging.errors import TaggingError
 from tagging.sandbox.launcher import ensure_running
@@ -22,8 +23,6 @@ from tagging.sandbox.launcher import ensure_running
 SANDBOX_DB = ".tagging/sandbox.db"
 CONN_KEY = "_connection"
 CHECK_KEY = "_connection_check"
-URL_ENVS = {"atlas": "ATLAS_API_URL", "nekt": "NEKT_API_URL", "immuta": "IMMUTA_API_URL"}
-KEY_ENVS = {"atlas": "NOMIC_API_KEY", "nekt": "NEKT_API_KEY", "immuta": "IMMUTA_API_KEY"}
 
 
 @st.cache_resource(show_spinner="Starting the local sandbox…")
@@ -67,8 +66,9 @@ def connection() -> Connection:
 def _live_defaults(provider: str) -> tuple[str, bool]:
     """The live base URL from env/secrets, and whether a key is configured there."""
     secrets = _secrets() or {}
-    url = str(secrets.get(URL_ENVS[provider]) or os.environ.get(URL_ENVS[provider], ""))
-    has_key = bool(secrets.get(KEY_ENVS[provider]) or os.environ.get(KEY_ENVS[provider]))
+    api = providers.get(provider)
+    url = str(secrets.get(api.url_env) or os.environ.get(api.url_env, ""))
+    has_key = bool(secrets.get(api.key_env) or os.environ.get(api.key_env))
     return url, has_key
 
 
@@ -82,7 +82,7 @@ def _connection_form(provider: str) -> None:
             type="password",
             key=f"live_key_{provider}",
             persist_state="session",
-            placeholder=f"from {KEY_ENVS[provider]}" if has_key else "paste a key",
+            placeholder=f"from {providers.get(provider).key_env}" if has_key else "paste a key",
             help="Kept only in this browser session; never written to disk or the journal.",
         )
     else:
