@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.__main__ import DEFAULT_OUTPUT
+from benchmarks.results import target_label
 
 
 def _num(value: float, unit: str) -> str:
@@ -38,7 +39,7 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     for r in doc["results"]:
         sizes = " / ".join(f"{p['size']:,}" for p in r["points"])
-        target = r["target"] or ("state exact" if r["check"] is not None else "—")
+        target = target_label(r["target"], r["check"])
         lines.append(
             f"| {r['scenario']} | {r['metric']} | {_num(r['measured'], r['unit'])} | "
             f"{_num(r['baseline'], r['unit'])} | {r['ratio']:.2f} | {target} | {_verdict(r)} | "

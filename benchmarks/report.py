@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.results import Result
+from benchmarks.results import Result, target_label
 
 
 def machine() -> dict[str, Any]:
@@ -67,7 +67,7 @@ def table(results: list[Result]) -> Table:
             _num(r.measured, r.unit),
             _num(r.baseline, r.unit),
             f"{r.ratio:.2f}",
-            str(r.target) if r.target else ("state exact" if r.check is not None else "—"),
+            target_label(r.target, r.check),
             _verdict(r),
             sizes,
             _growth(r.growth()),

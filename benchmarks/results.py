@@ -106,6 +106,13 @@ class Result:
         return out
 
 
+def target_label(target: object, check: bool | None) -> str:
+    """The target column: the ratio target, or "state exact" for a pass/miss check."""
+    if target:
+        return str(target)
+    return "state exact" if check is not None else "—"
+
+
 def growth(points: list[Point], value: Any) -> float | None:
     """(last / first) ** (1 / decades between their sizes); None with fewer than two sizes."""
     if len(points) < 2:
