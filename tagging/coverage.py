@@ -308,9 +308,9 @@ def coverage_over_time(
         raise DatasetError(f"events need columns time, id, tag, action; missing {sorted(missing)}")
     ev = events[["time", "id", "tag", "action"]].astype({"id": "str", "tag": "str"})
     if ids is not None:
-        ev = ev[isin(ev["id"], [str(i) for i in ids])]
+        ev = ev[isin(ev["id"], _as_text(ids))]
     if tags is not None:
-        ev = ev[isin(ev["tag"], [str(t) for t in tags])]
+        ev = ev[isin(ev["tag"], _as_text(tags))]
     ev = ev.sort_values("time", kind="stable").reset_index(drop=True)
     if ev.empty:
         empty = ev[["time"]].assign(tag=ev["tag"], rows=0) if by_tag else ev[["time"]]
@@ -332,6 +332,19 @@ def coverage_over_time(
 
 
 # --- internals -------------------------------------------------------------------------------
+
+
+def _as_text(values: Iterable[Any]) -> pd.Series | list[str]:
+    """Values as text, like `str(v)` of each: a text Series without missing values is used
+    as it is (a million dataset ids as a Python list cost half a second)."""
+    if (
+        isinstance(values, pd.Series)
+        and pd.api.types.is_string_dtype(values.dtype)
+        and not pd.api.types.is_object_dtype(values.dtype)
+        and not values.hasnans
+    ):
+        return values
+    return [str(v) for v in values]
 
 
 def _long(rows: list[tuple[str, str]]) -> pd.DataFrame:

@@ -213,6 +213,13 @@ def test_coverage_over_time() -> None:
     assert only_y["tagged"].tolist() == [1, 0]
 
 
+def test_coverage_over_time_ids_as_a_text_series_or_numbers() -> None:
+    expected = [2, 2, 2, 1, 1]
+    as_text = pd.Series(["1", "2"], dtype="str")  # used as it is, not copied into a list
+    assert coverage_over_time(EVENTS, ids=as_text)["tagged"].tolist() == expected
+    assert coverage_over_time(EVENTS, ids=pd.Series([1, 2]))["tagged"].tolist() == expected
+
+
 def test_coverage_over_time_by_tag() -> None:
     out = coverage_over_time(EVENTS, by_tag=True)
     assert [(t.strftime("%m-%d"), g, n) for t, g, n in out.itertuples(index=False)] == [
