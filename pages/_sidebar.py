@@ -6,7 +6,6 @@ base URL and key from the environment, st.secrets or a password field kept only 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +15,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from pages import _session as session
 from pages._datasets import ensure_demo_loaded
 from tagging import providers
-from tagging.config import SANDBOX_KEYS, Connection, connect
+from tagging.config import SANDBOX_KEYS, Connection, configured, connect
 from tagging.errors import TaggingError
 from tagging.sandbox.launcher import ensure_running
 
@@ -65,11 +64,7 @@ def connection() -> Connection:
 
 def _live_defaults(provider: str) -> tuple[str, bool]:
     """The live base URL from env/secrets, and whether a key is configured there."""
-    secrets = _secrets() or {}
-    api = providers.get(provider)
-    url = str(secrets.get(api.url_env) or os.environ.get(api.url_env, ""))
-    has_key = bool(secrets.get(api.key_env) or os.environ.get(api.key_env))
-    return url, has_key
+    return configured(provider, _secrets())
 
 
 def _connection_form(provider: str) -> None:

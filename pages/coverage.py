@@ -22,6 +22,7 @@ from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
 from tagging.journal import Journal
 from tagging.known_state import dataset_tags, known_state, of_kind
+from tagging.providers import atlas
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import fingerprint, id_strings
 
@@ -35,10 +36,7 @@ def _target(ws: session.Workset, provider: str) -> dict[str, str]:
     projection = st.session_state.get("tag_projection") or ws.target.get(
         "projection_id", ATLAS_PROJECTION_ID
     )
-    target = {"projection_id": str(projection)}
-    if st.session_state.get("tag_id_field"):
-        target["id_field"] = str(st.session_state["tag_id_field"])
-    return target
+    return atlas.target(str(projection), st.session_state.get("tag_id_field"))
 
 
 def _typed(ws: session.Workset, provider: str) -> bool:

@@ -17,6 +17,7 @@ from tagging.errors import TaggingError
 from tagging.executor import push
 from tagging.known_state import dataset_tags, known_state
 from tagging.plan import Action, Plan, Provider, TagOperation, plan
+from tagging.providers import atlas
 from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import (
     add_ids,
@@ -188,10 +189,7 @@ def _target(ws: session.Workset, provider: str) -> dict[str, str]:
         persist_state="session",
         help="Address points by another unique field of the map (the API's `id_field`).",
     )
-    target = {"projection_id": projection.strip()}
-    if id_field and id_field.strip():
-        target["id_field"] = id_field.strip()
-    return target
+    return atlas.target(projection, id_field)
 
 
 def _catalog(conn: Connection, target: Mapping[str, str], refresh: bool) -> list[str] | None:

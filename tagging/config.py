@@ -131,6 +131,17 @@ def connect(
     return Connection(provider, url, is_sandbox, client, key)
 
 
+def configured(provider: str, secrets: Mapping[str, Any] | None = None) -> tuple[str, bool]:
+    """The live base URL set in secrets or env (or ""), and whether a key is set there too.
+
+    Reads the same places, in the same order, as `connect` (for forms to pre-fill).
+    """
+    api = providers.get(provider)
+    url = _first(_secret(secrets, provider, api.url_env, "url"), os.environ.get(api.url_env))
+    key = _first(_secret(secrets, provider, api.key_env, "key"), os.environ.get(api.key_env))
+    return str(url or ""), key is not None
+
+
 def _first(*values: str | None) -> str | None:
     for value in values:
         if value is not None and str(value).strip():

@@ -175,3 +175,13 @@ def test_check_maps_other_errors_to_api_error() -> None:
 def test_live_atlas_check_needs_a_projection() -> None:
     with pytest.raises(ConfigError, match="projection_id"):
         connect("atlas", key=SECRET).check()
+
+
+def test_configured_reads_secrets_sections_like_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tagging.config import configured
+
+    assert configured("immuta") == ("", False)
+    secrets = {"immuta": {"url": "https://immuta.example.com", "key": SECRET}}
+    assert configured("immuta", secrets) == ("https://immuta.example.com", True)
+    monkeypatch.setenv("NEKT_API_URL", "https://nekt.example.com")
+    assert configured("nekt") == ("https://nekt.example.com", False)

@@ -161,3 +161,13 @@ def test_requests_carry_exactly_the_documented_json(sandbox: Sandbox) -> None:
             "operation": "remove",
         }
     ]
+
+
+def test_target_from_typed_text_drops_spaces_and_empty_id_field() -> None:
+    from tagging.providers.atlas import target
+
+    assert target(" 52fcac24 ", "  ") == {"projection_id": "52fcac24"}
+    assert target("p", " my_unique_id_field ") == {
+        "projection_id": "p",
+        "id_field": "my_unique_id_field",
+    }

@@ -99,6 +99,14 @@ class AtlasAPI:
         return [str(t["tag_name"]) for t in response.json()]
 
 
+def target(projection_id: str, id_field: str | None = None) -> dict[str, str]:
+    """An Atlas target from what a user typed: stray spaces dropped, an empty id_field left out."""
+    out = {"projection_id": projection_id.strip()}
+    if id_field and id_field.strip():
+        out["id_field"] = id_field.strip()
+    return out
+
+
 def error_reason(data: object) -> str:
     """Atlas (FastAPI) errors: {"detail": "text"} or {"detail": [{"loc", "msg", "type"}]}."""
     if not isinstance(data, dict) or "detail" not in data:
