@@ -48,6 +48,7 @@ from tagging.journal import Journal
 from tagging.known_state import read_state
 from tagging.outcome import BatchOutcome, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation, plan
+from tagging.progress_bar import progress_bar
 from tagging.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ __all__ = [
     "load_dataset",
     "parse_tag_column",
     "plan",
+    "progress_bar",
     "push",
     "read_state",
     "state_from_sandbox",

@@ -21,6 +21,7 @@ from tagging.config import Connection
 from tagging.errors import ConfigError
 from tagging.outcome import BatchOutcome, BatchStatus, JobStatus, Progress, PushResult
 from tagging.plan import Batch, Plan
+from tagging.progress_bar import ProgressCallback, progress_bar
 from tagging.providers.base import ApiRequest, ProviderAPI, RequestResult
 from tagging.retry import RetryPolicy, send
 
@@ -31,16 +32,13 @@ class JournalLike(Protocol):
     def finish_job(self, job_id: str, status: JobStatus) -> None: ...
 
 
-ProgressCallback = Callable[[Progress], None]
-
-
 def push(
     plan: Plan,
     conn: Connection,
     *,
     journal: JournalLike | None = None,
     job_id: str | None = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
     concurrency: int | None = None,
     cancel: threading.Event | None = None,
     retry: RetryPolicy | None = None,
@@ -48,10 +46,26 @@ def push(
 ) -> PushResult:
     """Send the plan's batches; the only step that talks to the API.
 
+    `progress` is called with a Progress after each batch; `True` draws a tqdm bar
+    (a widget in Jupyter, text in a terminal).
+
     Stops scheduling new batches when `cancel` is set or a batch gave up because the API
     stayed down (the job is then "interrupted" and can be resumed). A rejected key (401/403)
     raises AuthError after marking the job interrupted.
     """
+    if progress is True:
+        with progress_bar(plan) as bar:
+            return push(
+                plan,
+                conn,
+                journal=journal,
+                job_id=job_id,
+                progress=bar,
+                concurrency=concurrency,
+                cancel=cancel,
+                retry=retry,
+                sleep=sleep,
+            )
     if conn.provider != plan.provider:
         raise ConfigError(
             f"this plan is for {plan.provider} but the connection is to {conn.provider}"
@@ -69,7 +83,7 @@ def push(
         cancel=cancel or threading.Event(),
         result=PushResult(job_id),
         journal=journal,
-        progress=progress,
+        progress=progress or None,
     )
     status: JobStatus = "interrupted"
     try:

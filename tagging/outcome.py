@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import Literal
 
 BatchStatus = Literal["pending", "applied", "partial", "failed"]
@@ -53,6 +54,23 @@ class PushResult:
     @property
     def failed(self) -> int:
         return sum(len(o.failed_ids) for o in self.outcomes)
+
+    def _repr_html_(self) -> str:
+        """A small table for Jupyter: the counts, then the first ids that need a look."""
+        rows = [
+            ("job", self.job_id or "(not journaled)"),
+            ("applied", f"{self.applied:,}"),
+            ("not found", f"{self.not_found:,}"),
+            ("failed", f"{self.failed:,}"),
+        ]
+        for label, ids in (("not found ids", self.not_found_ids), ("failed ids", self.failed_ids)):
+            if ids:
+                more = f" … and {len(ids) - 10:,} more" if len(ids) > 10 else ""
+                rows.append((label, ", ".join(ids[:10]) + more))
+        if self.cancelled:
+            rows.append(("status", "cancelled: resume the job to finish it"))
+        cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+        return f"<table>{cells}</table>"
 
     def summary(self) -> dict[str, object]:
         """The `push --json` shape from DESIGN.md."""

@@ -51,3 +51,5 @@ def test_quickstart_tags_the_filtered_papers(
         o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
     ]
     assert widgets, "push should draw a notebook (widget) progress bar"
+    tables = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any("<th>applied</th>" in "".join(t) for t in tables), "the result renders as a table"
