@@ -215,6 +215,9 @@ class Journal:
         """One transaction: committed on success, rolled back on any error."""
         with self._lock:
             try:
+                # BEGIN explicitly: sqlite3 only opens the transaction at the first INSERT or
+                # UPDATE, so a SELECT before it (e.g. the next seq) would race another process.
+                self._db.execute("BEGIN IMMEDIATE")
                 with self._db:
                     yield self._db
             except sqlite3.Error as exc:

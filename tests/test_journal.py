@@ -502,3 +502,28 @@ def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: P
     restored = read_state(conn, op)
     assert restored is not None and known is not None
     assert restored.to_dict("records") == known.to_dict("records")
+
+
+_START_JOBS = """
+import sys
+from tagging.journal import Journal
+from tagging.plan import TagOperation, plan
+op = TagOperation("atlas", "add", ("t",), [str(i) for i in range(50)],
+                  target={"projection_id": "52fcac24-9ab0-4545-8065-0d2fe8350d09"})
+journal = Journal(sys.argv[1])
+for _ in range(40):
+    journal.start_job(plan(op, chunk_size=10))
+"""
+
+
+def test_processes_starting_jobs_at_once_each_get_their_own_sequence(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    Journal(path).close()  # schema in place, so the race is on the jobs themselves
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _START_JOBS, str(path)], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    jobs = Journal(path).jobs()
+    assert len(jobs) == 160 and len({j["id"] for j in jobs}) == 160
