@@ -417,7 +417,8 @@ def _finish(result: PushResult, as_json: bool, extra: dict[str, Any] | None = No
     for label, listed in (("not found", result.not_found_ids), ("failed", result.failed_ids)):
         if listed:
             more = f" … and {len(listed) - LISTED_IDS} more" if len(listed) > LISTED_IDS else ""
-            _out(f"{label}: {', '.join(listed[:LISTED_IDS])}{more}")
+            shown = (i if len(i) <= 80 else f"{i[:77]}…" for i in listed[:LISTED_IDS])
+            _out(f"{label}: {', '.join(shown)}{more}")
     reasons = sorted({o.reason for o in result.outcomes if o.reason})
     for reason in reasons[:5]:
         _out(f"reason: {reason}")

@@ -162,6 +162,9 @@ CASES = [
          {"big.csv": b"id,blob\n1," + b"x" * 1_000_000 + b"\n"}),
     Case("one-megabyte-id", atlas_file("bigid.csv"), 1, "applied 0, not found 1",
          {"bigid.csv": b"id\n" + b"7" * 1_000_000 + b"\n"}),
+    Case("five-thousand-digit-model-id",
+         ("push", "--provider", "immuta", "--model-type", "datasource", "--tag", "Confidential",
+          "--ids", "9" * 5_000), 1, "applied 0, not found 1"),
     # ids and kinds
     Case("no-ids", atlas_push("--ids", " , "), 2, "no ids"),
     Case("atlas-projection-not-uuid",
@@ -316,6 +319,7 @@ def test_cli_says_one_clear_line(
     code, out, err = run_case(case, sandbox, tmp_path, monkeypatch, capfd)
     assert code == case.code, (out, err)
     assert "Traceback" not in out + err and "unexpected" not in err
+    assert len(out) < 5_000, "a summary, not a dump of the input"
     if case.code == 2:
         assert err.count("\n") == 1 and err.startswith("error: "), err
         assert case.message in err, err
