@@ -270,8 +270,7 @@ def events_from_journal(
         for batch in journal.batches(job["id"]):
             if batch["status"] not in ("applied", "partial"):
                 continue
-            dropped = set(batch["failed_ids"]) | set(batch["not_found_ids"])
-            ids = [i for i in batch["ids"] if i not in dropped]
+            ids = _confirmed(batch)
             if not ids:
                 continue
             frames.append(
@@ -286,6 +285,20 @@ def events_from_journal(
     events = pd.concat(frames, ignore_index=True)
     events["time"] = pd.to_datetime(events["time"], utc=True, format="ISO8601")
     return events[["time", "id", "tag", "action"]]
+
+
+def _confirmed(batch: Mapping[str, Any]) -> list[str]:
+    """A journal batch's ids minus its failed and named not-found ones: by position when the
+    batch lists them (the same id may be two kinds), else by id (older journals)."""
+    dropped: set[int] = set()
+    for ids_key, at_key in (("failed_ids", "failed_at"), ("not_found_ids", "not_found_at")):
+        listed_at = batch.get(at_key)
+        if listed_at is not None:
+            dropped.update(listed_at)
+        elif batch[ids_key]:
+            listed = set(batch[ids_key])
+            dropped.update(at for at, i in enumerate(batch["ids"]) if i in listed)
+    return [i for at, i in enumerate(batch["ids"]) if at not in dropped]
 
 
 def coverage_over_time(

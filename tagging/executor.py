@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -115,12 +115,34 @@ class _BatchRun:
 
 
 def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
-    """A batch's outcome from its requests' results (an id fails if any of its requests did)."""
-    failed_set = {i for r in results if r.failed for i in set(r.ids) - set(r.not_found_ids)}
-    named_set = {i for r in results for i in r.not_found_ids} - failed_set
+    """A batch's outcome from its requests' results (an id fails if any of its requests did).
+
+    Ids are followed by their position in the batch: Immuta data source 6 and project 6 are
+    the same id of two kinds, and only the one whose request failed has failed."""
+    failed_set: set[int] = set()
+    named_set: set[int] = set()
+    where: dict[str, list[int]] = {}  # id -> positions, for results that do not carry `at`
+    for r in results:
+        if not r.failed and not r.not_found_ids:
+            continue
+        placed: Iterable[tuple[int, str]]
+        if r.at:
+            placed = zip(r.at, r.ids, strict=True)
+        else:
+            where = where or _positions(batch.ids)
+            placed = ((at, i) for i in r.ids for at in where.get(i, ()))
+        missing = set(r.not_found_ids)
+        for at, i in placed:
+            if i in missing:
+                named_set.add(at)
+            elif r.failed:
+                failed_set.add(at)
+    named_set -= failed_set
     # In the batch's own order, whatever order the requests finished in.
-    failed = [i for i in batch.ids if i in failed_set] if failed_set else []
-    named = [i for i in batch.ids if i in named_set] if named_set else []
+    failed_at = sorted(failed_set)
+    named_at = sorted(named_set)
+    failed = [batch.ids[at] for at in failed_at]
+    named = [batch.ids[at] for at in named_at]
     reasons = [r.reason for r in results if r.failed]
     counted = max((r.not_found for r in results if not r.failed), default=0)
     not_found = len(named) if named else counted
@@ -142,7 +164,16 @@ def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
         failed_ids=tuple(failed),
         reason=reasons[0] if reasons else "",
         attempts=sum(r.attempts for r in results),
+        not_found_at=tuple(named_at),
+        failed_at=tuple(failed_at),
     )
+
+
+def _positions(ids: tuple[str, ...]) -> dict[str, list[int]]:
+    where: dict[str, list[int]] = {}
+    for at, i in enumerate(ids):
+        where.setdefault(i, []).append(at)
+    return where
 
 
 @dataclass
@@ -224,6 +255,7 @@ class _Run:
         return replace(
             rest,
             ids=request.ids,
+            at=request.at,
             not_found=len(named) + rest.not_found,
             not_found_ids=named + rest.not_found_ids,
             attempts=result.attempts + rest.attempts,
@@ -233,15 +265,22 @@ class _Run:
     def _send_once(self, request: ApiRequest) -> RequestResult:
         if self.down.is_set():  # queued before the API was found down: do not hammer it
             reason = "not sent: an earlier request gave up, the API seems down"
-            return RequestResult(ids=request.ids, reason=reason, transient=True, attempts=0)
+            return RequestResult(
+                ids=request.ids, at=request.at, reason=reason, transient=True, attempts=0
+            )
         sent = send(self.conn.client, request, self.policy, sleep=self.sleep)
         if sent.gave_up:
             self.down.set()
             return RequestResult(
-                ids=request.ids, reason=sent.gave_up, transient=True, attempts=sent.attempts
+                ids=request.ids,
+                at=request.at,
+                reason=sent.gave_up,
+                transient=True,
+                attempts=sent.attempts,
             )
         assert sent.response is not None
-        return replace(self.api.read(request, sent.response), attempts=sent.attempts)
+        result = self.api.read(request, sent.response)
+        return replace(result, at=request.at, attempts=sent.attempts)
 
     def _finish(self, run: _BatchRun) -> None:
         outcome = run.outcome()

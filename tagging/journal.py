@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +27,7 @@ import pandas as pd
 
 from tagging.errors import JournalError
 from tagging.membership import isin
-from tagging.outcome import BatchOutcome, JobStatus, Progress, PushResult
+from tagging.outcome import BatchOutcome, BatchStatus, JobStatus, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation
 
 if TYPE_CHECKING:
@@ -80,7 +81,14 @@ _SCHEMA = (
 
 # Columns added after the first release, as (table, column, type): added on open when missing,
 # so a journal written by older code keeps working.
-_ADDED_COLUMNS = (("jobs", "kind", "TEXT"), ("batches", "tags", "TEXT"))
+# not_found_at / failed_at: positions in the batch of the not-found / failed ids (NULL in
+# older rows: then an id stands for every kind that shares it).
+_ADDED_COLUMNS = (
+    ("jobs", "kind", "TEXT"),
+    ("batches", "tags", "TEXT"),
+    ("batches", "not_found_at", "TEXT"),
+    ("batches", "failed_at", "TEXT"),
+)
 
 _JOB_COLUMNS = (
     "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
@@ -112,6 +120,27 @@ def _unpack(text: str | None) -> tuple[str, ...]:
     if text.startswith("["):
         return tuple(json.loads(text))
     return tuple(text.split("\n"))
+
+
+def _pack_positions(positions: Sequence[int] | None) -> str | None:
+    return None if positions is None else "\n".join(map(str, positions))
+
+
+def _unpack_positions(text: str | None) -> list[int] | None:
+    return None if text is None else [int(p) for p in _unpack(text)]
+
+
+def _listed(
+    ids: Sequence[str] | np.ndarray, listed_ids: Sequence[str], listed_at: list[int] | None
+) -> np.ndarray:
+    """Which positions of a batch's ids an outcome lists (failed or not found): its positions
+    when it has them, else every position holding a listed id (older rows name ids only)."""
+    mask = np.zeros(len(ids), dtype=bool)
+    if listed_at is not None:
+        mask[listed_at] = True
+    elif listed_ids:
+        mask |= pd.Series(ids, dtype=object).isin(set(listed_ids)).to_numpy()
+    return mask
 
 
 def _now() -> str:
@@ -152,7 +181,8 @@ def _batch_tags(row: sqlite3.Row) -> tuple[str, ...] | None:
 def _changed(row: sqlite3.Row, job_kind: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Ids of one batch row that the API confirmed (sent, minus failed and named not-found),
     and their kinds taken by position (ids repeat across kinds: Immuta data source 6 and
-    project 6 may share a batch): the batch's per-id kinds, the job's one kind, or None."""
+    project 6 may share a batch): the batch's per-id kinds, the job's one kind, or None.
+    Failed and not-found ids are dropped by position (older rows: by id, every kind)."""
     empty = np.empty(0, dtype=object)
     if row["status"] not in ("applied", "partial"):
         return empty, empty
@@ -161,12 +191,12 @@ def _changed(row: sqlite3.Row, job_kind: str | None) -> tuple[np.ndarray, np.nda
         kinds = np.asarray(_unpack(row["kinds"]), dtype=object)
     else:
         kinds = np.full(len(ids), job_kind, dtype=object)
-    # Outcomes name ids without kinds: a failed "6" counts as failed for every kind of 6.
-    dropped = set(_unpack(row["failed_ids"])) | set(_unpack(row["not_found_ids"]))
-    if dropped:
-        kept = ~pd.Series(ids, dtype=object).isin(dropped).to_numpy()
-        return ids[kept], kinds[kept]
-    return ids, kinds
+    if not row["failed_ids"] and not row["not_found_ids"]:
+        return ids, kinds
+    failed = _listed(ids, _unpack(row["failed_ids"]), _unpack_positions(row["failed_at"]))
+    missing = _listed(ids, _unpack(row["not_found_ids"]), _unpack_positions(row["not_found_at"]))
+    kept = ~(failed | missing)
+    return ids[kept], kinds[kept]
 
 
 class Journal:
@@ -299,8 +329,8 @@ class Journal:
         with self._write() as db:
             cur = db.execute(
                 "UPDATE batches SET status = ?, applied = ?, not_found = ?, not_found_ids = ?, "
-                "failed = ?, failed_ids = ?, reason = ?, attempts = attempts + ?, updated_at = ? "
-                "WHERE job_id = ? AND idx = ?",
+                "failed = ?, failed_ids = ?, reason = ?, attempts = attempts + ?, updated_at = ?, "
+                "not_found_at = ?, failed_at = ? WHERE job_id = ? AND idx = ?",
                 (
                     outcome.status,
                     outcome.applied,
@@ -311,6 +341,8 @@ class Journal:
                     outcome.reason,
                     outcome.attempts,
                     now,
+                    _pack_positions(outcome.not_found_at),
+                    _pack_positions(outcome.failed_at),
                     job_id,
                     outcome.index,
                 ),
@@ -400,6 +432,9 @@ class Journal:
                 "not_found_ids": list(_unpack(r["not_found_ids"])),
                 "failed": r["failed"],
                 "failed_ids": list(_unpack(r["failed_ids"])),
+                # Positions in `ids` of the not-found / failed ids (None: unknown, older row).
+                "not_found_at": _unpack_positions(r["not_found_at"]),
+                "failed_at": _unpack_positions(r["failed_at"]),
                 "reason": r["reason"],
                 "attempts": r["attempts"],
                 "updated_at": r["updated_at"],
@@ -408,23 +443,26 @@ class Journal:
         ]
 
     def load_plan(self, job_id: str, pending_only: bool = True) -> Plan:
-        """The job's plan again; with pending_only, just the batches a resume must send.
+        """The job's plan again; with pending_only, just what a resume must send.
 
-        Failed batches, and batches with failed ids, count as pending: tag operations are
-        idempotent, so sending a whole batch again is safe. Batch indexes are kept, so
-        outcomes land on the same rows.
+        Pending and failed batches are sent whole; of a partly failed batch only its failed
+        ids (older rows, which name failed ids without positions: the whole batch, which is
+        safe as tag operations are idempotent). Batch indexes are kept, so outcomes land on
+        the same rows.
         """
         row = self._job_row(job_id)
-        batches = [
-            Batch(
+        batches = []
+        for r in self._batch_rows(job_id):
+            if pending_only and r["status"] not in ("pending", "failed") and not r["failed"]:
+                continue
+            batch = Batch(
                 index=r["idx"],
                 ids=_unpack(r["ids"]),
                 kinds=None if r["kinds"] is None else _unpack(r["kinds"]),
                 tags=_batch_tags(r),
             )
-            for r in self._batch_rows(job_id)
-            if not pending_only or r["status"] in ("pending", "failed") or r["failed"] > 0
-        ]
+            failed_at = _resend_positions(r) if pending_only else None
+            batches.append(batch if failed_at is None else _subset(batch, failed_at))
         return _plan_from(row, batches, row["action"], known_state=bool(row["known_state"]))
 
     def undo_warning(self, job_id: str) -> str | None:
@@ -459,7 +497,41 @@ class Journal:
                 "WHERE id = ?",
                 (socket.gethostname(), os.getpid(), _now(), job_id),
             )
-        return push(plan, conn, journal=self, job_id=job_id, progress=progress)
+        resent = {
+            r["idx"]: at
+            for r in self._batch_rows(job_id)
+            if (at := _resend_positions(r)) is not None
+        }
+        journal = _Resent(self, resent) if resent else self
+        return push(plan, conn, journal=journal, job_id=job_id, progress=progress)
+
+    def _merged(self, job_id: str, outcome: BatchOutcome, sent: Sequence[int]) -> BatchOutcome:
+        """The whole batch's outcome once the failed ids at `sent` were sent again: the new
+        outcome put back at those positions, the earlier one kept for the rest."""
+        [r] = self._read(
+            "SELECT * FROM batches WHERE job_id = ? AND idx = ?", (job_id, outcome.index)
+        )
+        ids = _unpack(r["ids"])
+        sub_ids = [ids[at] for at in sent]
+        failed = [sent[n] for n in _positions_in(sub_ids, outcome.failed_ids, outcome.failed_at)]
+        missing = sorted(
+            (_unpack_positions(r["not_found_at"]) or [])
+            + [sent[n] for n in _positions_in(sub_ids, outcome.not_found_ids, outcome.not_found_at)]
+        )
+        not_found = r["not_found"] + outcome.not_found
+        status: BatchStatus = "partial" if failed or not_found else "applied"
+        if len(failed) == len(ids):
+            status = "failed"
+        return replace(
+            outcome,
+            status=status,
+            applied=r["applied"] + outcome.applied,
+            not_found=not_found,
+            not_found_ids=tuple(ids[at] for at in missing),
+            failed_ids=tuple(ids[at] for at in failed),
+            not_found_at=tuple(missing),
+            failed_at=tuple(failed),
+        )
 
     def undo_plan(self, job_id: str) -> Plan:
         """The inverse operation on exactly the ids the job changed, each with exactly the
@@ -532,7 +604,7 @@ class Journal:
             params.append(_canonical(target))
         rows = self._read(
             "SELECT j.action, j.tags AS job_tags, j.kind AS job_kind, b.tags, b.status, b.ids, "
-            "b.kinds, b.not_found_ids, b.failed_ids "
+            "b.kinds, b.not_found_ids, b.failed_ids, b.not_found_at, b.failed_at "
             "FROM jobs j JOIN batches b ON b.job_id = j.id "
             f"WHERE {where} AND b.status IN ('applied', 'partial') "
             # The order batches were confirmed in; ties (same millisecond) by job order.
@@ -576,10 +648,13 @@ class Journal:
         pending, or sent: accepted by an API that only counts unknown ids)."""
         rows = []
         for b in self.batches(job_id):
-            failed, missing = set(b["failed_ids"]), set(b["not_found_ids"])
+            failed = _listed(b["ids"], b["failed_ids"], b["failed_at"])
+            missing = _listed(b["ids"], b["not_found_ids"], b["not_found_at"])
             kinds = b["kinds"] or [""] * len(b["ids"])
-            for id_, kind in zip(b["ids"], kinds, strict=True):
-                result = _id_result(id_, b["status"], failed, missing, b["not_found"])
+            for at, (id_, kind) in enumerate(zip(b["ids"], kinds, strict=True)):
+                result = _id_result(
+                    b["status"], failed[at], missing[at], b["not_found"] > missing.sum()
+                )
                 rows.append((id_, kind, b["index"], result))
         return pd.DataFrame(rows, columns=["id", "kind", "batch", "result"])
 
@@ -603,15 +678,59 @@ class Journal:
         return to_csv_bytes(frame)
 
 
-def _id_result(id_: str, status: str, failed: set[str], missing: set[str], not_found: int) -> str:
-    if id_ in failed:
+def _resend_positions(row: sqlite3.Row) -> list[int] | None:
+    """The failed positions of a partly failed batch (a resume sends just those), or None:
+    send the whole batch (pending, failed, or an older row without positions)."""
+    if row["status"] != "partial" or not row["failed"]:
+        return None
+    return _unpack_positions(row["failed_at"])
+
+
+def _subset(batch: Batch, at: Sequence[int]) -> Batch:
+    kinds = None if batch.kinds is None else tuple(batch.kinds[n] for n in at)
+    return replace(batch, ids=tuple(batch.ids[n] for n in at), kinds=kinds)
+
+
+def _positions_in(
+    ids: Sequence[str], listed_ids: Sequence[str], listed_at: Sequence[int] | None
+) -> list[int]:
+    """Positions an outcome lists: its own, or (an outcome built without) those of its ids."""
+    if listed_at is not None:
+        return list(listed_at)
+    listed = set(listed_ids)
+    return [n for n, i in enumerate(ids) if i in listed]
+
+
+class _Resent:
+    """The journal as a resume that sends only the failed ids of partly failed batches sees
+    it: those batches' outcomes are merged back into their whole rows."""
+
+    def __init__(self, journal: Journal, sent: Mapping[int, Sequence[int]]) -> None:
+        self.journal = journal
+        self.sent = sent
+
+    def start_job(self, plan: Plan) -> str:
+        return self.journal.start_job(plan)
+
+    def record_batch(self, job_id: str, outcome: BatchOutcome) -> None:
+        sent = self.sent.get(outcome.index)
+        if sent is not None:
+            outcome = self.journal._merged(job_id, outcome, sent)
+        self.journal.record_batch(job_id, outcome)
+
+    def finish_job(self, job_id: str, status: JobStatus) -> None:
+        self.journal.finish_job(job_id, status)
+
+
+def _id_result(status: str, failed: bool, missing: bool, unnamed: bool) -> str:
+    if failed:
         return "failed"
-    if id_ in missing:
+    if missing:
         return "not_found"
     if status in ("pending", "failed"):
         return status
     # Atlas only counts unknown ids; an id of such a batch was sent but is not confirmed.
-    return "sent" if not_found > len(missing) else "applied"
+    return "sent" if unnamed else "applied"
 
 
 def _job_status(by_status: Mapping[str, int], reported: str) -> str:

@@ -17,6 +17,9 @@ class BatchOutcome:
     applied:   ids (or, for Atlas, a count) the API confirmed.
     not_found: count of ids the API did not know; ids listed when the API names them.
     failed_ids / reason: ids whose requests gave up after retries, and why (one line).
+    not_found_at / failed_at: the positions in the batch of those ids (ids repeat across
+    kinds: Immuta data source 6 and project 6); None when unknown, then an id stands for
+    every position holding it.
     """
 
     index: int
@@ -27,6 +30,8 @@ class BatchOutcome:
     failed_ids: tuple[str, ...] = ()
     reason: str = ""
     attempts: int = 1  # HTTP requests sent for this batch, retries included
+    not_found_at: tuple[int, ...] | None = None
+    failed_at: tuple[int, ...] | None = None
 
 
 @dataclass

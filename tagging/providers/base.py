@@ -27,6 +27,8 @@ class ApiRequest:
     path: str  # relative to the connection's base URL, already percent-encoded
     body: Any  # JSON body, or None
     ids: tuple[str, ...]
+    # The positions of `ids` in their batch (ids repeat across kinds); empty: find them by id.
+    at: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RequestResult:
     """What one request's final answer (after retries) says about its ids."""
 
     ids: tuple[str, ...]
+    at: tuple[int, ...] = ()  # the request's `at`, set by the executor
     not_found: int = 0  # ids the API did not know (a count when it does not name them)
     not_found_ids: tuple[str, ...] = ()
     reason: str = ""  # non-empty: every id of the request failed, for this reason

@@ -110,13 +110,15 @@ class ImmutaAPI:
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
         tags = batch_tags(op, batch)
         payload = [{"name": t, "source": "curated"} for t in tags]
-        for model_id, kind in zip(batch.ids, batch_kinds(op, batch), strict=True):
+        kinds = batch_kinds(op, batch)
+        for at, (model_id, kind) in enumerate(zip(batch.ids, kinds, strict=True)):
             base = f"{TAG_PATH}/{kind}/{quote(model_id, safe='')}"
             if op.action == "add":
-                yield ApiRequest("POST", base, payload, (model_id,))
+                yield ApiRequest("POST", base, payload, (model_id,), (at,))
             else:
                 for tag in tags:
-                    yield ApiRequest("DELETE", f"{base}/{quote(tag, safe='')}", None, (model_id,))
+                    path = f"{base}/{quote(tag, safe='')}"
+                    yield ApiRequest("DELETE", path, None, (model_id,), (at,))
 
     def request_count(self, op: TagOperation, batch: Batch) -> int:
         return len(batch.ids) * (1 if op.action == "add" else len(batch_tags(op, batch)))

@@ -85,7 +85,8 @@ class NektAPI:
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
         path = ATTACH_PATH if op.action == "add" else DETACH_PATH
-        yield ApiRequest("POST", path, self.body(op, batch), batch.ids)
+        at = tuple(range(len(batch.ids)))
+        yield ApiRequest("POST", path, self.body(op, batch), batch.ids, at)
 
     def request_count(self, op: TagOperation, batch: Batch) -> int:
         return 1
@@ -110,8 +111,10 @@ class NektAPI:
                 if not body[rtype]:
                     del body[rtype]
         named = tuple(i for i in request.ids if i in unknown)
-        rest = tuple(i for i in request.ids if i not in unknown)
-        followup = ApiRequest(request.method, request.path, body, rest) if rest else None
+        kept = [n for n, i in enumerate(request.ids) if i not in unknown]
+        rest = tuple(request.ids[n] for n in kept)
+        rest_at = tuple(request.at[n] for n in kept) if request.at else ()
+        followup = ApiRequest(request.method, request.path, body, rest, rest_at) if rest else None
         return RequestResult(
             ids=request.ids, not_found=len(named), not_found_ids=named, followup=followup
         )
