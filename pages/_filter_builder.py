@@ -11,7 +11,7 @@ from pages import _session as session
 from tagging.errors import TaggingError
 from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
 from tagging.membership import isin
-from tagging.selection import id_strings
+from tagging.selection import row_keys
 
 ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
 PICKLIST_MAX = 300  # columns with at most this many values get a multiselect for "in"
@@ -19,10 +19,14 @@ PICKLIST_MAX = 300  # columns with at most this many values get a multiselect fo
 
 @dataclass(frozen=True)
 class IdFilter:
-    """Restrict the table to these ids; `label` says where they came from."""
+    """Restrict the table to these rows; `label` says where they came from.
+
+    `ids` are row keys (`selection.row_keys`) built with `kind_column`: with one, a key
+    names one (kind, id), so data source 6 passes without project 6."""
 
     label: str
     ids: frozenset[str]
+    kind_column: str | None = None
 
 
 def conditions() -> list[Condition]:
@@ -50,7 +54,9 @@ def _mask(
 ) -> pd.Series:
     mask = apply_filters(_frame, conds, search=search or None)
     if restrict is not None:
-        mask &= isin(id_strings(_frame, id_column), restrict.ids)
+        # A kind column since dropped from the dataset: its keys match no row.
+        kind = restrict.kind_column if restrict.kind_column in _frame.columns else None
+        mask &= isin(row_keys(_frame, id_column, kind), restrict.ids)
     return mask
 
 

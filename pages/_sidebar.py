@@ -113,6 +113,8 @@ def render_sidebar() -> None:
             session.PROVIDERS,
             format_func=session.PROVIDER_LABELS.__getitem__,
             key=session.PROVIDER_KEY,
+            # st.switch_page (Coverage -> Tag) sends no widget states: keep these across it.
+            persist_state="session",
             on_change=st.session_state.pop,
             args=(CHECK_KEY, None),
         )
@@ -121,6 +123,7 @@ def render_sidebar() -> None:
             ["sandbox", "live"],
             format_func={"sandbox": "Embedded sandbox", "live": "Live API"}.__getitem__,
             key=session.MODE_KEY,
+            persist_state="session",
             horizontal=True,
             on_change=st.session_state.pop,
             args=(CHECK_KEY, None),

@@ -16,7 +16,7 @@ from tagging.coverage import (
     coverage,
     coverage_over_time,
     events_from_journal,
-    untagged_ids,
+    untagged_keys,
 )
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
@@ -109,9 +109,10 @@ def _untagged_button(
         type="primary",
         disabled=n == 0,
     ):
-        ids = untagged_ids(ws.frame, ws.id_column, state, tags or None, kind_column=kind_column)
+        keys = untagged_keys(ws.frame, ws.id_column, state, tags or None, kind_column=kind_column)
         label = "untagged" + (f" by {', '.join(tags)}" if tags else "")
-        st.session_state[ID_FILTER_KEY] = IdFilter(label, frozenset(ids.dropna().tolist()))
+        restrict = IdFilter(label, frozenset(keys.dropna().tolist()), kind_column)
+        st.session_state[ID_FILTER_KEY] = restrict
         st.switch_page("pages/tag.py")
 
 

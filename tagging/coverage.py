@@ -34,6 +34,7 @@ import pandas as pd
 from tagging.datasets import to_id_strings
 from tagging.errors import DatasetError, InputError
 from tagging.membership import isin, positions
+from tagging.selection import row_keys
 
 BLANK = "(blank)"  # the facet label of rows whose facet value is missing
 _BUCKETS = ("0", "1", "2+")
@@ -187,6 +188,21 @@ def untagged_ids(
     """Ids (as strings, dataset order, index kept) of rows with no tag (of ``tags``)."""
     mask = tagged_mask(df, id_column, state, tags, kind_column=kind_column)
     return to_id_strings(df.loc[~mask, id_column])
+
+
+def untagged_keys(
+    df: pd.DataFrame,
+    id_column: str,
+    state: pd.DataFrame | None,
+    tags: Iterable[str] | None = None,
+    *,
+    kind_column: str | None = None,
+) -> pd.Series:
+    """Selection keys (`selection.row_keys`, dataset order, index kept) of rows with no tag
+    (of ``tags``): ids, or one key per (kind, id) with a kind column, since ids repeat across
+    kinds (Immuta data source 6 untagged, project 6 tagged)."""
+    mask = tagged_mask(df, id_column, state, tags, kind_column=kind_column)
+    return row_keys(df, id_column, kind_column)[~mask.to_numpy()]
 
 
 # --- known state from other sources ----------------------------------------------------------

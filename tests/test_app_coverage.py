@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from app_harness import app_env, errors, metrics, open_app  # noqa: F401
+from app_harness import add_filter, app_env, errors, metrics, open_app  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.config import connect
@@ -104,3 +104,22 @@ def test_immuta_coverage_matches_typed_ids_and_shows_the_hierarchy(sandbox) -> N
     assert metrics(at)["Tagged"] == "3"
     sun = charts(at)["Tag hierarchy"]["data"][0]
     assert {"Discovered.Country.Argentina", "Discovered.Country.Canada"} <= set(sun["ids"])
+
+
+def test_immuta_untagged_filter_keeps_kinds_apart(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    op = TagOperation("immuta", "add", ("Confidential",), ["6"], kinds="project")
+    push(plan(op), connect("immuta"), journal=journal)
+    at = coverage_page("immuta")
+    assert metrics(at)["Untagged"] == "3,009"  # all but project 6 and data source 523
+    at.button(key="cov_untagged").click().run()
+    assert [t.value for t in at.title] == ["Tag"]
+    assert "3,009 of 3,011 rows match" in " ".join(m.value for m in at.markdown)
+    at.switch_page("pages/tag.py").run()  # AppTest reruns the page it last switched to
+    add_filter(at, "model_id", "equals", "6")
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    rows = at.dataframe[0].value
+    # data source 6 is untagged and shown; project 6, tagged, is not (same id, other kind)
+    assert rows[["model_id", "model_type"]].to_dict("records") == [
+        {"model_id": "6", "model_type": "datasource"}
+    ]

@@ -17,9 +17,11 @@ from tagging.coverage import (
     tagged_mask,
     typed_row_ids,
     untagged_ids,
+    untagged_keys,
 )
 from tagging.datasets import demo_datasets, parse_tag_column
 from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame, immuta_frame, nekt_frame
+from tagging.selection import key_of, row_keys
 from tests.conftest import KEYS, Sandbox
 
 # Six rows; id 99 carries tags but is not in the dataset; Z only lives on id 99.
@@ -145,6 +147,15 @@ def test_untagged_ids_and_mask_keep_the_dataset_index() -> None:
 def test_untagged_ids_with_a_repeated_index() -> None:
     df = DF.set_axis([0, 0, 1, 1, 2, 2])  # e.g. frames concatenated without ignore_index
     assert untagged_ids(df, "id", STATE).tolist() == ["4", "6"]
+
+
+def test_untagged_keys_keep_kinds_apart() -> None:
+    df = pd.DataFrame({"id": ["6", "6", "7"], "kind": ["datasource", "project", "project"]})
+    state = pd.DataFrame({"id": ["6"], "tag": ["A"], "kind": ["project"]})
+    keys = untagged_keys(df, "id", state, kind_column="kind")
+    assert keys.tolist() == [key_of("datasource", "6"), key_of("project", "7")]
+    assert keys.tolist() == row_keys(df, "id", "kind")[[0, 2]].tolist()  # the Tag page's keys
+    assert untagged_keys(df, "id", None).tolist() == ["6", "6", "7"]
 
 
 def test_no_state_and_empty_dataset() -> None:
