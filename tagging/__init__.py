@@ -22,6 +22,7 @@ from tagging.coverage import (
     state_from_sandbox,
     tagged_mask,
     untagged_ids,
+    untagged_keys,
 )
 from tagging.datasets import (
     DemoDataset,
@@ -103,4 +104,5 @@ __all__ = [
     "to_csv_bytes",
     "to_excel_bytes",
     "untagged_ids",
+    "untagged_keys",
 ]
