@@ -2,16 +2,18 @@
 
 import streamlit as st
 
-from pages._sidebar import render_sidebar
+from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Tagging workbench", page_icon=":material/sell:", layout="wide")
 
 page = st.navigation(
     [
-        st.Page("pages/dataset.py", title="Dataset", icon=":material/table_view:", default=True),
-        st.Page("pages/tag.py", title="Tag", icon=":material/sell:"),
-        st.Page("pages/history.py", title="History", icon=":material/history:"),
-        st.Page("pages/coverage.py", title="Coverage", icon=":material/donut_small:"),
+        st.Page(
+            "app_pages/dataset.py", title="Dataset", icon=":material/table_view:", default=True
+        ),
+        st.Page("app_pages/tag.py", title="Tag", icon=":material/sell:"),
+        st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+        st.Page("app_pages/coverage.py", title="Coverage", icon=":material/donut_small:"),
     ]
 )
 render_sidebar()

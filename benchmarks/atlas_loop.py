@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from benchmarks.sandbox_process import SandboxProcess
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, SANDBOX_KEYS
+from tagging.demo import ATLAS_PROJECTION_ID, SANDBOX_KEYS
 
 TAG_PATH = "/v1/query/update/tag/ids"
 

@@ -12,8 +12,8 @@ import pandas as pd
 
 from tagging.coverage import Coverage, coverage
 from tagging.datasets import load_dataset
+from tagging.demo import atlas_frame
 from tagging.filters import Condition, apply_filters
-from tagging.sandbox.world import atlas_frame
 from tagging.selection import add_ids, id_strings
 
 ID = "id"
@@ -57,12 +57,12 @@ def filter_mask(df: pd.DataFrame) -> pd.Series:
 
 
 def filtered_rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    """The filtered frame the Tag page already holds for its grid (pages/_filter_builder.py)."""
+    """The filtered frame the Tag page already holds for its grid (ui/filter_builder.py)."""
     return df[mask.to_numpy()]
 
 
 def select_all(rows: pd.DataFrame) -> frozenset[str]:
-    """What the Tag page's "Select all filtered rows" button runs on those rows (pages/tag.py)."""
+    """What the Tag page's "Select all filtered rows" button runs (app_pages/tag.py)."""
     return add_ids(frozenset(), id_strings(rows, ID))
 
 

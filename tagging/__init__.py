@@ -25,14 +25,13 @@ from tagging.coverage import (
     untagged_keys,
 )
 from tagging.datasets import (
-    DemoDataset,
     IdReport,
-    demo_datasets,
     id_column_report,
     load_dataset,
     parse_tag_column,
     suggest_id_columns,
 )
+from tagging.demo import DemoDataset, demo_datasets
 from tagging.errors import (
     ApiError,
     AuthError,

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from tagging import providers
+from tagging.demo import ATLAS_PROJECTION_ID, SANDBOX_KEYS
 from tagging.errors import ConfigError
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, SANDBOX_KEYS
 
 SANDBOX_URL_ENV = "TAGGING_SANDBOX_URL"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"

@@ -38,7 +38,6 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -47,13 +46,6 @@ import numpy as np
 import pandas as pd
 
 from tagging.errors import DatasetError
-from tagging.sandbox.world import (
-    ATLAS_PROJECTION_ID,
-    ATLAS_PROJECTION_NAME,
-    atlas_frame,
-    immuta_frame,
-    nekt_frame,
-)
 
 Format = Literal["csv", "tsv", "parquet", "json", "jsonl", "excel"]
 Source = str | Path | IO[bytes] | Any  # Any: objects with .name and .getvalue()/.read()
@@ -578,68 +570,3 @@ def _guess_separator(text: pd.Series, bracketed: pd.Series) -> str:
         if text.str.contains(candidate, regex=False).any():
             return candidate
     return ";"
-
-
-# --- demo datasets ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoDataset:
-    """A demo table describing the sandbox's items, with what the Tag page needs to push."""
-
-    key: str  # "atlas" | "nekt" | "immuta"
-    name: str
-    provider: str
-    id_column: str
-    kind_column: str | None  # Nekt resource type / Immuta model type, per row
-    target: Mapping[str, str]
-    facet: str  # a good default facet for coverage charts
-    description: str
-    build: Callable[[], pd.DataFrame]
-
-    def frame(self) -> pd.DataFrame:
-        """The table (ids as strings); built fresh each call, so cache it in the page."""
-        return self.build()
-
-
-def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
-    """The three demo tables matching the sandbox's default world, keyed by provider.
-
-    ``atlas_points`` must match the sandbox's ``--atlas-points`` for every id to exist.
-    """
-    return {
-        "atlas": DemoDataset(
-            key="atlas",
-            name=f"Atlas: {ATLAS_PROJECTION_NAME}",
-            provider="atlas",
-            id_column="id",
-            kind_column=None,
-            target={"projection_id": ATLAS_PROJECTION_ID},
-            facet="field",
-            description=f"{atlas_points:,} points of the demo Atlas map "
-            f"(ids '0'..'{atlas_points - 1}')",
-            build=lambda: atlas_frame(atlas_points),
-        ),
-        "nekt": DemoDataset(
-            key="nekt",
-            name="Nekt: catalog resources",
-            provider="nekt",
-            id_column="id",
-            kind_column="resource_type",
-            target={},
-            facet="resource_type",
-            description="Catalog resources of all 8 Nekt types (UUIDs), with owners",
-            build=nekt_frame,
-        ),
-        "immuta": DemoDataset(
-            key="immuta",
-            name="Immuta: data sources, columns and projects",
-            provider="immuta",
-            id_column="model_id",
-            kind_column="model_type",
-            target={},
-            facet="model_type",
-            description="Immuta data sources, their columns (<id>_<column>) and projects",
-            build=immuta_frame,
-        ),
-    }

@@ -12,11 +12,10 @@ from app_harness import add_filter, app_env, errors, metrics, open_app  # noqa: 
 from streamlit.testing.v1 import AppTest
 
 from tagging.config import connect
-from tagging.datasets import demo_datasets
+from tagging.demo import ATLAS_PROJECTION_ID, demo_datasets
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.plan import TagOperation, plan
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 pytestmark = pytest.mark.usefixtures("app_env")
 P = ATLAS_PROJECTION_ID
@@ -30,7 +29,7 @@ def tag_atlas(ids: list[str], tag: str) -> None:
 
 def coverage_page(provider: str = "atlas") -> AppTest:
     at = open_app(provider)
-    at.switch_page("pages/coverage.py").run()
+    at.switch_page("app_pages/coverage.py").run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     return at
 
@@ -115,7 +114,7 @@ def test_immuta_untagged_filter_keeps_kinds_apart(sandbox) -> None:  # type: ign
     at.button(key="cov_untagged").click().run()
     assert [t.value for t in at.title] == ["Tag"]
     assert "3,009 of 3,011 rows match" in " ".join(m.value for m in at.markdown)
-    at.switch_page("pages/tag.py").run()  # AppTest reruns the page it last switched to
+    at.switch_page("app_pages/tag.py").run()  # AppTest reruns the page it last switched to
     add_filter(at, "model_id", "equals", "6")
     assert not at.exception and not errors(at), (at.exception, errors(at))
     rows = at.dataframe[0].value

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from app_harness import app_env, errors, metrics, open_app  # noqa: F401
 
-from tagging.datasets import demo_datasets
+from tagging.demo import demo_datasets
 
 pytestmark = pytest.mark.usefixtures("app_env")
 

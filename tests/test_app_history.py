@@ -10,10 +10,10 @@ from app_harness import app_env, errors, metrics, open_app  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.config import connect
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.plan import TagOperation, plan
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 pytestmark = pytest.mark.usefixtures("app_env")
 P = ATLAS_PROJECTION_ID
@@ -25,7 +25,7 @@ def atlas_op(ids: list[str], tag: str = "gold") -> TagOperation:
 
 def history(provider: str = "atlas") -> AppTest:
     at = open_app(provider)
-    at.switch_page("pages/history.py").run()
+    at.switch_page("app_pages/history.py").run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     return at
 

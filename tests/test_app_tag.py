@@ -18,8 +18,7 @@ from app_harness import (  # noqa: F401
 )
 from streamlit.testing.v1 import AppTest
 
-from tagging.datasets import demo_datasets
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from tagging.demo import ATLAS_PROJECTION_ID, demo_datasets
 from tagging.selection import key_of
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -28,7 +27,7 @@ P = ATLAS_PROJECTION_ID
 
 def tag_page(provider: str) -> AppTest:
     at = open_app(provider)
-    at.switch_page("pages/tag.py").run()
+    at.switch_page("app_pages/tag.py").run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     return at
 
@@ -146,7 +145,7 @@ def test_more_than_10000_rows_show_a_cap_and_select_all_uses_the_full_mask(sandb
     csv = ("id,half\n" + "\n".join(f"{i},{int(i) % 2}" for i in ids)).encode()
     at.file_uploader(key="ds_upload").set_value(("big.csv", csv, "text/csv"))
     at.run()
-    at.switch_page("pages/tag.py").run()
+    at.switch_page("app_pages/tag.py").run()
     text = " ".join(m.value for m in at.markdown)
     assert "showing 10,000 of 12,000 filtered rows" in text
     at.button(key="tag_select_all").click().run()
@@ -306,10 +305,10 @@ def test_a_changed_kind_role_rekeys_the_same_selected_rows() -> None:
     add_filter(at, "model_id", "equals", "6_countrycode")
     select_rows(at, [0])
     assert at.session_state["selected_ids"] == {key_of("column", "6_countrycode")}
-    at.switch_page("pages/dataset.py").run()
+    at.switch_page("app_pages/dataset.py").run()
     at.radio(key="ds_role_kind_mode_immuta").set_value("fixed").run()
     at.selectbox(key="ds_role_kind_fixed_immuta").set_value("column").run()
-    at.switch_page("pages/tag.py").run()
+    at.switch_page("app_pages/tag.py").run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     # no kind column now: the key is the id alone, still the same row
     assert at.session_state["selected_ids"] == {"6_countrycode"}

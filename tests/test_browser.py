@@ -16,7 +16,7 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame
+from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
 
 pytestmark = pytest.mark.browser
 # Screenshots go to test-results/ (ignored); `make screenshots` refreshes the README's docs/.

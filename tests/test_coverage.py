@@ -19,8 +19,8 @@ from tagging.coverage import (
     untagged_ids,
     untagged_keys,
 )
-from tagging.datasets import demo_datasets, parse_tag_column
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame, immuta_frame, nekt_frame
+from tagging.datasets import parse_tag_column
+from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame, demo_datasets, immuta_frame, nekt_frame
 from tagging.selection import key_of, row_keys
 from tests.conftest import KEYS, Sandbox
 

@@ -11,15 +11,14 @@ import pandas as pd
 import pytest
 
 from tagging.datasets import (
-    demo_datasets,
     id_column_report,
     load_dataset,
     parse_tag_column,
     suggest_id_columns,
     to_id_strings,
 )
+from tagging.demo import ATLAS_PROJECTION_ID, demo_datasets
 from tagging.errors import DatasetError
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 FRAME = pd.DataFrame(
     {

@@ -14,13 +14,13 @@ import pytest
 from conftest import KEYS, Sandbox
 
 from tagging.config import connect
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import AuthError
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.outcome import BatchOutcome, Progress
 from tagging.plan import Plan, TagOperation, plan
 from tagging.retry import RetryPolicy, next_delay, parse_retry_after
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 P = {"projection_id": ATLAS_PROJECTION_ID}

@@ -9,8 +9,8 @@ import pytest
 from conftest import ROOT, Sandbox
 from nbclient import NotebookClient
 
+from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
 from tagging.journal import Journal
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, atlas_frame
 
 NOTEBOOK = ROOT / "examples" / "quickstart.ipynb"
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tagging.demo import ATLAS_PROJECTION_ID, nekt_resource_id
 from tagging.errors import InputError
 from tagging.plan import TagOperation, plan
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, nekt_resource_id
 
 P = {"projection_id": ATLAS_PROJECTION_ID}
 

@@ -10,12 +10,12 @@ import pytest
 from conftest import KEYS, Sandbox
 
 from tagging.config import connect
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import AuthError, InputError
 from tagging.executor import push
 from tagging.plan import Batch, TagOperation, plan
 from tagging.providers.atlas import API
 from tagging.providers.base import ApiRequest
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 P = {"projection_id": ATLAS_PROJECTION_ID}
 

@@ -28,10 +28,10 @@ from streamlit.testing.v1 import AppTest
 import tagging.config
 from tagging.__main__ import run as cli_run
 from tagging.config import connect
+from tagging.demo import nekt_resource_id
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.plan import TagOperation, plan
-from tagging.sandbox.world import nekt_resource_id
 
 TABLE = nekt_resource_id("tables", 1)
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -350,7 +350,7 @@ def _upload(at: AppTest, case: Case) -> AppTest:
 
 
 def _tag(at: AppTest, case: Case) -> AppTest:
-    at.switch_page("pages/tag.py").run()
+    at.switch_page("app_pages/tag.py").run()
     select_rows(at, [0, 1])
     tag = case.args[case.args.index("--tag") + 1]
     at.text_input(key="tag_new").set_value(tag).run()

@@ -17,12 +17,12 @@ import httpx
 from conftest import KEYS, Sandbox, start_sandbox, stop_sandbox
 
 from tagging.config import Connection, connect
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.outcome import Progress
 from tagging.plan import TagOperation, plan
 from tagging.retry import RetryPolicy
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 TARGET = {"projection_id": ATLAS_PROJECTION_ID}

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from conftest import KEYS, Sandbox, free_port
 
+from tagging.demo import ATLAS_PROJECTION_ID, World, WorldSize
 from tagging.sandbox.app import SandboxConfig, create_app
 from tagging.sandbox.launcher import ensure_running, is_running
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, World, WorldSize
 
 ATLAS_UPDATE = "/atlas/v1/query/update/tag/ids"
 

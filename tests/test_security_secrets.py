@@ -23,10 +23,10 @@ from conftest import ROOT, Sandbox
 from streamlit.testing.v1 import AppTest
 
 from tagging.config import connect
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import TaggingError
 from tagging.export import to_excel_bytes
 from tagging.journal import Journal
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 KEY = "tw-SECRET-5f3a9c1e-7d2b-4e8f-b6a0-9c4d2e1f8a7b"
 WRONG = "tw-WRONG-0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"
@@ -165,7 +165,7 @@ def test_the_key_stays_out_of_the_app(
     at.sidebar.button(key="test_connection").click().run()
     assert at.sidebar.success[0].value.startswith("Connected")
 
-    at.switch_page("pages/tag.py").run()
+    at.switch_page("app_pages/tag.py").run()
     select_rows(at, [0, 1])
     at.text_input(key="tag_new").set_value("secure").run()
     at.button(key="tag_push").click().run()
@@ -173,7 +173,7 @@ def test_the_key_stays_out_of_the_app(
     assert [m.value for m in at.metric if m.label == "Applied"][-1] == "2"
     shown += page_text(at)
     assert "$NEKT_API_KEY" in shown  # copy as curl shows the placeholder
-    at.switch_page("pages/history.py").run()
+    at.switch_page("app_pages/history.py").run()
     assert not at.exception, at.exception
     shown += page_text(at)
     assert not leaks(shown)

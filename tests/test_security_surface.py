@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.core.result import Ok
 
 from tagging.config import connect
+from tagging.demo import ATLAS_PROJECTION_ID, World, WorldSize
 from tagging.executor import push
 from tagging.export import to_csv_bytes, to_excel_bytes
 from tagging.journal import Journal
@@ -29,7 +30,6 @@ from tagging.sandbox.atlas_api import create_atlas_app
 from tagging.sandbox.immuta_api import create_immuta_app
 from tagging.sandbox.nekt_api import create_nekt_app
 from tagging.sandbox.store import Store
-from tagging.sandbox.world import ATLAS_PROJECTION_ID, World, WorldSize
 
 HOSTILE = ["=1+1", "+SUM(A1:A9)", "-2+3", "@cmd|' /C calc'!A0", '=HYPERLINK("http://x")', "7"]
 AUTH = {
@@ -85,7 +85,12 @@ DANGEROUS = re.compile(r"\beval\(|\bexec\(|\.query\(|pd\.eval|__import__\(|pickl
 
 
 def test_no_eval_exec_or_query_on_user_text_in_the_code() -> None:
-    files = [*(ROOT / "tagging").rglob("*.py"), *(ROOT / "pages").rglob("*.py"), ROOT / "app.py"]
+    files = [
+        *(ROOT / "tagging").rglob("*.py"),
+        *(ROOT / "ui").rglob("*.py"),
+        *(ROOT / "app_pages").rglob("*.py"),
+        ROOT / "app.py",
+    ]
     assert len(files) > 20
     hits = [
         f"{path.relative_to(ROOT)}:{n}: {line.strip()}"

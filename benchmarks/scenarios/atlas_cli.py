@@ -17,7 +17,7 @@ from benchmarks.atlas_loop import atlas_ids, post_chunks
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import ROOT, SandboxProcess, sandbox
 from benchmarks.timing import best_of_pair, repeats_for
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
+from tagging.demo import ATLAS_PROJECTION_ID
 
 NAME = "atlas_cli"
 TITLE = "Atlas push via the CLI"

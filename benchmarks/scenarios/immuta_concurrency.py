@@ -11,9 +11,9 @@ from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
 from benchmarks.timing import best_of
 from tagging import providers
+from tagging.demo import SANDBOX_KEYS
 from tagging.executor import push
 from tagging.plan import TagOperation, plan
-from tagging.sandbox.world import SANDBOX_KEYS
 
 NAME = "immuta_concurrency"
 TITLE = "Immuta concurrent push"

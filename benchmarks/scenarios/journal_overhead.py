@@ -10,10 +10,10 @@ from benchmarks.atlas_loop import atlas_ids
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
 from benchmarks.timing import best_of_pair, repeats_for
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.plan import Plan, TagOperation, plan
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 NAME = "journal_overhead"
 TITLE = "Journal overhead"

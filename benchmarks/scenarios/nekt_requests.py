@@ -10,10 +10,10 @@ import time
 from benchmarks.counting import RequestCounter
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import sandbox
+from tagging.demo import World, WorldSize
 from tagging.executor import push
 from tagging.plan import TagOperation, plan
 from tagging.providers import nekt
-from tagging.sandbox.world import World, WorldSize
 
 NAME = "nekt_requests"
 TITLE = "Nekt requests per push"

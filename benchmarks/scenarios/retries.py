@@ -12,9 +12,9 @@ from benchmarks.atlas_loop import atlas_ids
 from benchmarks.counting import RequestCounter
 from benchmarks.results import Point, Result
 from benchmarks.sandbox_process import SandboxProcess, sandbox
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.executor import push
 from tagging.plan import TagOperation, plan
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 
 NAME = "retries"
 TITLE = "Retries under faults"

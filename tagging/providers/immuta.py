@@ -27,12 +27,12 @@ from tagging.providers.base import (
     json_or_none,
     raise_for_auth,
 )
-from tagging.sandbox.world import IMMUTA_MODEL_TYPES
 
 if TYPE_CHECKING:
     from tagging.plan import Batch, TagOperation
 
 TAG_PATH = "/tag"
+MODEL_TYPES = ("datasource", "column", "project")
 _SPELLINGS = {
     "datasource": "datasource",
     "data source": "datasource",
@@ -61,7 +61,7 @@ class ImmutaAPI:
         return {"Authorization": key}
 
     def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        return canonical_kinds(kinds, _SPELLINGS, IMMUTA_MODEL_TYPES, "Immuta", "model type")
+        return canonical_kinds(kinds, _SPELLINGS, MODEL_TYPES, "Immuta", "model type")
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         for tag in op.tags:

@@ -25,18 +25,28 @@ from tagging.providers.base import (
     json_or_none,
     raise_for_auth,
 )
-from tagging.sandbox.world import NEKT_TYPES
 
 if TYPE_CHECKING:
     from tagging.plan import Batch, TagOperation
 
+# The 8 catalog resource types, as the attach/detach bodies spell their keys.
+RESOURCE_TYPES = (
+    "sources",
+    "transformations",
+    "destinations",
+    "visualizations",
+    "layers",
+    "folders",
+    "tables",
+    "volumes",
+)
 ATTACH_PATH = "/api/v1/tags/attach/"
 DETACH_PATH = "/api/v1/tags/detach/"
 LIST_PATH = "/api/v1/tags/"
 MAX_NAME = 255
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # "source", "Sources", " tables " all mean the documented plural key.
-_SPELLINGS = {t: t for t in NEKT_TYPES} | {t[:-1]: t for t in NEKT_TYPES}
+_SPELLINGS = {t: t for t in RESOURCE_TYPES} | {t[:-1]: t for t in RESOURCE_TYPES}
 
 
 class NektAPI:
@@ -51,7 +61,7 @@ class NektAPI:
         return {"x-api-key": key}
 
     def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        return canonical_kinds(kinds, _SPELLINGS, NEKT_TYPES, "Nekt", "resource type")
+        return canonical_kinds(kinds, _SPELLINGS, RESOURCE_TYPES, "Nekt", "resource type")
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         for tag in op.tags:
@@ -81,7 +91,7 @@ class NektAPI:
         for rid, kind in zip(batch.ids, batch_kinds(op, batch), strict=True):
             grouped.setdefault(kind, []).append(rid)
         names = list(batch_tags(op, batch))
-        return {"names": names} | {t: grouped[t] for t in NEKT_TYPES if t in grouped}
+        return {"names": names} | {t: grouped[t] for t in RESOURCE_TYPES if t in grouped}
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
         path = ATTACH_PATH if op.action == "add" else DETACH_PATH
@@ -105,7 +115,7 @@ class NektAPI:
     def _without(self, request: ApiRequest, unknown: set[str]) -> RequestResult:
         """Nekt rejects the whole call for one unknown id: name those, resend the rest."""
         body = dict(request.body)
-        for rtype in NEKT_TYPES:
+        for rtype in RESOURCE_TYPES:
             if rtype in body:
                 body[rtype] = [i for i in body[rtype] if i not in unknown]
                 if not body[rtype]:
@@ -143,7 +153,7 @@ _INVALID_PK = re.compile(r'Invalid pk "([^"]+)" - object does not exist')
 def unknown_ids(data: object, sent: tuple[str, ...]) -> set[str]:
     """Ids named by `Invalid pk "<id>" - object does not exist.` messages, when those are
     the only errors; an empty set otherwise (then the call failed for another reason)."""
-    if not isinstance(data, dict) or not set(data) <= set(NEKT_TYPES):
+    if not isinstance(data, dict) or not set(data) <= set(RESOURCE_TYPES):
         return set()
     messages = [m for v in data.values() for m in (v if isinstance(v, list) else [v])]
     found = [_INVALID_PK.search(str(m)) for m in messages]

@@ -10,12 +10,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from tagging.demo import SANDBOX_KEYS, World, WorldSize
 from tagging.sandbox.atlas_api import create_atlas_app
 from tagging.sandbox.faults import FaultMiddleware, Faults
 from tagging.sandbox.immuta_api import create_immuta_app
 from tagging.sandbox.nekt_api import create_nekt_app
 from tagging.sandbox.store import Store
-from tagging.sandbox.world import SANDBOX_KEYS, World, WorldSize
 
 KEY_ENV = {p: f"TAGGING_SANDBOX_{p.upper()}_KEY" for p in SANDBOX_KEYS}
 

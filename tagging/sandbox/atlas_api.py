@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.datastructures import Headers
 
+from tagging.demo import ATLAS_ID_FIELDS, World
 from tagging.sandbox.auth import RequireKey, bearer_token
 from tagging.sandbox.store import Store, now_iso
-from tagging.sandbox.world import ATLAS_ID_FIELDS, World
 
 _TAG_NAMESPACE = uuid.UUID("0b8e9f3c-2a47-4c1e-9d51-7f3a6c2e8b90")
 

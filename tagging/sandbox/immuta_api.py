@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tagging.demo import World
 from tagging.sandbox import immuta_tags as tags
 from tagging.sandbox.auth import RequireKey, bearer_token
 from tagging.sandbox.immuta_tags import ImmutaError, Models
 from tagging.sandbox.store import Store
-from tagging.sandbox.world import World
 
 
 def create_immuta_app(store: Store, world: World, key: str) -> FastAPI:

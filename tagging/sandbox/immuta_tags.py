@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
+from tagging.demo import IMMUTA_FIRST_NEW_TAG_ID, World
+from tagging.providers.immuta import MODEL_TYPES as IMMUTA_MODEL_TYPES
 from tagging.sandbox.store import IMMUTA_USER_ID, now_iso
-from tagging.sandbox.world import IMMUTA_FIRST_NEW_TAG_ID, IMMUTA_MODEL_TYPES, World
 
 _TAG_COLUMNS = "id, name, source, deleted, system_created, created_by, created_at, updated_at"
 

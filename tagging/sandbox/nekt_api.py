@@ -24,9 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tagging.demo import World
+from tagging.providers.nekt import RESOURCE_TYPES as NEKT_TYPES
 from tagging.sandbox.auth import RequireKey
 from tagging.sandbox.store import Store, now_iso
-from tagging.sandbox.world import NEKT_TYPES, World
 
 PAGE_SIZE = 100
 MAX_NAME_LENGTH = 255

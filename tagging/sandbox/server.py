@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
+from tagging.demo import WorldSize
 from tagging.sandbox.app import SandboxConfig, create_app, keys_from_env
 from tagging.sandbox.faults import Faults
-from tagging.sandbox.world import WorldSize
 
 
 def serve(

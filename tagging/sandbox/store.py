@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tagging.sandbox.world import (
+from tagging.demo import (
     IMMUTA_FIRST_NEW_TAG_ID,
     IMMUTA_SEED_ASSIGNMENTS,
     IMMUTA_SEED_TAGS,

@@ -9,12 +9,12 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from pages import _session as session
-from pages._push_ui import run_with_progress, show_result
-from pages._sidebar import connection
 from tagging.errors import TaggingError
 from tagging.journal import Journal
 from tagging.outcome import PushResult
+from ui import session
+from ui.push_panel import run_with_progress, show_result
+from ui.sidebar import connection
 
 RESULT_KEY = "hist_result"  # (job id acted on, PushResult)
 EXPORTS: tuple[tuple[Literal["csv", "json"], str, str], ...] = (

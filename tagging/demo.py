@@ -1,16 +1,20 @@
-"""The deterministic demo world shared by the sandbox and the demo datasets.
+"""The deterministic demo world: what the sandbox serves and the demo datasets describe.
 
-Pure data: no FastAPI here, so the app can build demo datasets without the server.
+Pure data: no FastAPI here, so the app and notebooks build demo datasets without the server.
+Real provider facts (Nekt's resource types, Immuta's model types) live in the provider modules.
 The same sizes always give the same items, ids and names.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from tagging.providers.nekt import RESOURCE_TYPES as NEKT_TYPES
 
 # The keys the sandbox accepts unless told otherwise, and the ones clients use to reach it.
 SANDBOX_KEYS = {
@@ -24,17 +28,6 @@ ATLAS_PROJECTION_NAME = "research paper excerpts"
 # except `paper_id`. `my_unique_id_field` is the one the Atlas docs' example uses.
 ATLAS_ID_FIELDS = ("id", "my_unique_id_field")
 
-NEKT_TYPES = (
-    "sources",
-    "transformations",
-    "destinations",
-    "visualizations",
-    "layers",
-    "folders",
-    "tables",
-    "volumes",
-)
-IMMUTA_MODEL_TYPES = ("datasource", "column", "project")
 
 # Immuta tags from the docs, with the ids the docs show (the rest chosen here).
 # New tags get ids from 129 on, so the docs' "update a parent tag" example (ids 129-131)
@@ -189,3 +182,68 @@ def immuta_frame(world: World | None = None) -> pd.DataFrame:
             {"model_id": str(p["id"]), "model_type": "project", "name": p["name"], "domain": "-"}
         )
     return pd.DataFrame(rows)
+
+
+# --- demo datasets ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoDataset:
+    """A demo table describing the sandbox's items, with what the Tag page needs to push."""
+
+    key: str  # "atlas" | "nekt" | "immuta"
+    name: str
+    provider: str
+    id_column: str
+    kind_column: str | None  # Nekt resource type / Immuta model type, per row
+    target: Mapping[str, str]
+    facet: str  # a good default facet for coverage charts
+    description: str
+    build: Callable[[], pd.DataFrame]
+
+    def frame(self) -> pd.DataFrame:
+        """The table (ids as strings); built fresh each call, so cache it in the page."""
+        return self.build()
+
+
+def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
+    """The three demo tables matching the sandbox's default world, keyed by provider.
+
+    ``atlas_points`` must match the sandbox's ``--atlas-points`` for every id to exist.
+    """
+    return {
+        "atlas": DemoDataset(
+            key="atlas",
+            name=f"Atlas: {ATLAS_PROJECTION_NAME}",
+            provider="atlas",
+            id_column="id",
+            kind_column=None,
+            target={"projection_id": ATLAS_PROJECTION_ID},
+            facet="field",
+            description=f"{atlas_points:,} points of the demo Atlas map "
+            f"(ids '0'..'{atlas_points - 1}')",
+            build=lambda: atlas_frame(atlas_points),
+        ),
+        "nekt": DemoDataset(
+            key="nekt",
+            name="Nekt: catalog resources",
+            provider="nekt",
+            id_column="id",
+            kind_column="resource_type",
+            target={},
+            facet="resource_type",
+            description="Catalog resources of all 8 Nekt types (UUIDs), with owners",
+            build=nekt_frame,
+        ),
+        "immuta": DemoDataset(
+            key="immuta",
+            name="Immuta: data sources, columns and projects",
+            provider="immuta",
+            id_column="model_id",
+            kind_column="model_type",
+            target={},
+            facet="model_type",
+            description="Immuta data sources, their columns (<id>_<column>) and projects",
+            build=immuta_frame,
+        ),
+    }

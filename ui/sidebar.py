@@ -12,12 +12,12 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from pages import _session as session
-from pages._datasets import ensure_demo_loaded
 from tagging import providers
 from tagging.config import SANDBOX_KEYS, Connection, configured, connect
 from tagging.errors import TaggingError
 from tagging.sandbox.launcher import ensure_running
+from ui import session
+from ui.datasets import ensure_demo_loaded
 
 SANDBOX_DB = ".tagging/sandbox.db"
 CONN_KEY = "_connection"

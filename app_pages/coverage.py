@@ -8,8 +8,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import _session as session
-from pages._filter_builder import ID_FILTER_KEY, IdFilter
 from tagging import charts
 from tagging.coverage import (
     Coverage,
@@ -18,13 +16,15 @@ from tagging.coverage import (
     events_from_journal,
     untagged_keys,
 )
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
 from tagging.journal import Journal
 from tagging.known_state import dataset_tags, known_state, of_kind
 from tagging.providers import atlas
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import fingerprint, id_strings
+from ui import session
+from ui.filter_builder import ID_FILTER_KEY, IdFilter
 
 FACET_MAX_VALUES = 1_000  # columns with more distinct values make unreadable charts
 NONE = "(none)"
@@ -113,7 +113,7 @@ def _untagged_button(
         label = "untagged" + (f" by {', '.join(tags)}" if tags else "")
         restrict = IdFilter(label, frozenset(keys.dropna().tolist()), kind_column)
         st.session_state[ID_FILTER_KEY] = restrict
-        st.switch_page("pages/tag.py")
+        st.switch_page("app_pages/tag.py")
 
 
 st.title("Coverage", anchor=False)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from pages import _session as session
 from tagging.errors import TaggingError
 from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
 from tagging.membership import isin
 from tagging.selection import row_keys
+from ui import session
 
 ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
 PICKLIST_MAX = 300  # columns with at most this many values get a multiselect for "in"

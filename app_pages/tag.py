@@ -8,17 +8,13 @@ from typing import cast
 import pandas as pd
 import streamlit as st
 
-from pages import _filter_builder as filters
-from pages import _session as session
-from pages._push_ui import run_with_progress, show_result
-from pages._sidebar import connection
 from tagging.config import Connection
+from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import TaggingError
 from tagging.executor import push
 from tagging.known_state import dataset_tags, known_state
 from tagging.plan import Action, Plan, Provider, TagOperation, plan
 from tagging.providers import atlas
-from tagging.sandbox.world import ATLAS_PROJECTION_ID
 from tagging.selection import (
     add_ids,
     fingerprint,
@@ -31,6 +27,10 @@ from tagging.selection import (
     selected_positions,
     selected_rows,
 )
+from ui import filter_builder as filters
+from ui import session
+from ui.push_panel import run_with_progress, show_result
+from ui.sidebar import connection
 
 GRID_KEY = "tag_grid"  # the grid's widget key is GRID_KEY + "_" + a digest of the view
 GRID_KEY_STATE = "tag_grid_key"  # the current grid widget key, for tests and callbacks

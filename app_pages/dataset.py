@@ -7,11 +7,13 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from pages import _session as session
-from pages._datasets import demo_workset, upload_workset
-from tagging.datasets import IdReport, demo_datasets, id_column_report, suggest_id_columns
+from tagging.datasets import IdReport, id_column_report, suggest_id_columns
+from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
-from tagging.sandbox.world import IMMUTA_MODEL_TYPES, NEKT_TYPES
+from tagging.providers.immuta import MODEL_TYPES as IMMUTA_MODEL_TYPES
+from tagging.providers.nekt import RESOURCE_TYPES as NEKT_TYPES
+from ui import session
+from ui.datasets import demo_workset, upload_workset
 
 KIND_CHOICES = {"nekt": NEKT_TYPES, "immuta": IMMUTA_MODEL_TYPES}
 UPLOAD_TYPES = ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"]

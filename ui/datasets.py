@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import _session as session
-from tagging.datasets import demo_datasets, load_dataset, suggest_id_columns
+from tagging.datasets import load_dataset, suggest_id_columns
+from tagging.demo import demo_datasets
+from ui import session
 
 
 @st.cache_data(show_spinner="Building the demo dataset…", max_entries=6)
