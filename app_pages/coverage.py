@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from tagging import charts
+import tagging
+from tagging import charts, providers
 from tagging.coverage import (
     Coverage,
     coverage,
@@ -16,36 +17,25 @@ from tagging.coverage import (
     events_from_journal,
     untagged_keys,
 )
-from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
-from tagging.journal import Journal
 from tagging.known_state import dataset_tags, known_state, of_kind
-from tagging.providers import atlas
 from tagging.selection import fingerprint, id_strings
 from ui import session
 from ui.filter_builder import ID_FILTER_KEY, IdFilter
+from ui.target_form import current_target
 
 FACET_MAX_VALUES = 1_000  # columns with more distinct values make unreadable charts
 NONE = "(none)"
 
 
-def _target(ws: session.Workset, provider: str) -> dict[str, str]:
-    if provider != "atlas":
-        return {}
-    projection = st.session_state.get("tag_projection") or ws.target.get(
-        "projection_id", ATLAS_PROJECTION_ID
-    )
-    return atlas.target(str(projection), st.session_state.get("tag_id_field"))
-
-
 def _typed(ws: session.Workset, provider: str) -> bool:
     """Immuta model ids repeat across types (data source 2, project 2): match (type, id)."""
-    return provider == "immuta" and ws.kind_column is not None
+    return bool(providers.get(provider).kinds) and ws.kind_column is not None
 
 
 def _state(
-    ws: session.Workset, journal: Journal, provider: str, target: Mapping[str, str]
+    ws: session.Workset, journal: tagging.Journal, provider: str, target: Mapping[str, str]
 ) -> pd.DataFrame:
     """Known tags: the sandbox's state (sandbox mode) or the journal's, plus the tag column;
     with one type for every row, only that type's tags (and untyped ones)."""
@@ -119,7 +109,7 @@ def _untagged_button(
 st.title("Coverage", anchor=False)
 ws = session.loaded_workset()
 provider = session.provider()
-target = _target(ws, provider)
+target = current_target(ws, provider)
 journal = session.journal()
 try:
     state = _state(ws, journal, provider, target)
@@ -130,7 +120,7 @@ where = ", ".join(f"{k} {v}" for k, v in target.items())
 source = "the journal confirmed" if session.is_live() else "the sandbox holds"
 st.caption(
     f"{ws.name} against the tags {source} in "
-    f"{session.PROVIDER_LABELS[provider]}{' · ' + where if where else ''}"
+    f"{session.label(provider)}{' · ' + where if where else ''}"
     f"{' and the column ' + repr(ws.tags_column) if ws.tags_column else ''}."
 )
 

@@ -7,15 +7,13 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from tagging import providers
 from tagging.datasets import IdReport, id_column_report, suggest_id_columns
 from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
-from tagging.providers.immuta import MODEL_TYPES as IMMUTA_MODEL_TYPES
-from tagging.providers.nekt import RESOURCE_TYPES as NEKT_TYPES
 from ui import session
 from ui.datasets import demo_workset, upload_workset
 
-KIND_CHOICES = {"nekt": NEKT_TYPES, "immuta": IMMUTA_MODEL_TYPES}
 UPLOAD_TYPES = ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"]
 NONE = "(none)"
 
@@ -102,11 +100,13 @@ def _id_column(ws: session.Workset) -> None:
 
 
 def _kind(ws: session.Workset, provider: str) -> None:
-    choices = KIND_CHOICES.get(provider)
-    if choices is None:
-        st.caption("Atlas ids need no type: the projection is chosen on the Tag page.")
+    api = providers.get(provider)
+    choices = api.kinds
+    if not choices:
+        where = " (where they live is chosen on the Tag page)" if api.target_fields else ""
+        st.caption(f"{api.label} ids need no type{where}.")
         return
-    label = session.KIND_LABELS[provider]
+    label = session.kind_label(provider)
     columns = list(ws.frame.columns)
     mode = st.radio(
         label,

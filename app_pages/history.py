@@ -9,9 +9,8 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
+import tagging
 from tagging.errors import TaggingError
-from tagging.journal import Journal
-from tagging.outcome import PushResult
 from ui import session
 from ui.push_panel import run_with_progress, show_result
 from ui.sidebar import connection
@@ -40,7 +39,7 @@ def _jobs_frame(jobs: list[dict[str, Any]]) -> pd.DataFrame:
             {
                 "status": j["status"],
                 "created": pd.Timestamp(j["created_at"]).tz_convert(None),
-                "provider": session.PROVIDER_LABELS.get(j["provider"], j["provider"]),
+                "provider": session.label(j["provider"]),
                 "action": j["action"],
                 "tags": ", ".join(j["tags"]),
                 "ids": j["counts"]["ids"],
@@ -80,7 +79,7 @@ def _switch_provider(provider: str) -> None:
     st.session_state[session.PROVIDER_KEY] = provider
 
 
-def _act(journal: Journal, job: dict[str, Any], what: str) -> None:
+def _act(journal: tagging.Journal, job: dict[str, Any], what: str) -> None:
     """Resume/retry or undo a job with live progress; the result is kept for the next run."""
     try:
         conn = connection()
@@ -88,7 +87,7 @@ def _act(journal: Journal, job: dict[str, Any], what: str) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     job_id = job["id"]
-    result: PushResult | None
+    result: tagging.PushResult | None
     if what == "undo":
         result = run_with_progress(
             f"Undoing job {job_id}…", lambda report: journal.undo(job_id, conn, progress=report)
@@ -103,11 +102,11 @@ def _act(journal: Journal, job: dict[str, Any], what: str) -> None:
         st.rerun()
 
 
-def _actions(journal: Journal, job: dict[str, Any]) -> None:
+def _actions(journal: tagging.Journal, job: dict[str, Any]) -> None:
     counts = job["counts"]
     provider = session.provider()
     if job["provider"] != provider:
-        label = session.PROVIDER_LABELS[job["provider"]]
+        label = session.label(job["provider"])
         st.info(
             f"This job was sent to {label}; switch the provider to act on it.",
             icon=":material/swap_horiz:",
@@ -149,7 +148,7 @@ def _actions(journal: Journal, job: dict[str, Any]) -> None:
         _act(journal, job, "undo")
 
 
-def _job_detail(journal: Journal, job_id: str) -> None:
+def _job_detail(journal: tagging.Journal, job_id: str) -> None:
     try:
         job = journal.job(job_id)
         batches = journal.batches(job_id)
@@ -160,7 +159,7 @@ def _job_detail(journal: Journal, job_id: str) -> None:
     verb = "added to" if job["action"] == "add" else "removed from"
     st.markdown(
         f"**{', '.join(job['tags'])}** {verb} "
-        f"{session.PROVIDER_LABELS.get(job['provider'], job['provider'])} · "
+        f"{session.label(job['provider'])} · "
         f"{_target_text(job['target'])} · "
         f":{STATUS_COLORS.get(job['status'], 'gray')}-badge[{job['status']}]"
     )

@@ -8,13 +8,10 @@ from typing import cast
 import pandas as pd
 import streamlit as st
 
-from tagging.config import Connection
-from tagging.demo import ATLAS_PROJECTION_ID
-from tagging.errors import TaggingError
-from tagging.executor import push
-from tagging.known_state import dataset_tags, known_state
-from tagging.plan import Action, Plan, Provider, TagOperation, plan
-from tagging.providers import atlas
+import tagging
+from tagging import providers
+from tagging.known_state import dataset_tags
+from tagging.render import describe, plan_frame, request_count, to_curl
 from tagging.selection import (
     add_ids,
     fingerprint,
@@ -31,6 +28,7 @@ from ui import filter_builder as filters
 from ui import session
 from ui.push_panel import run_with_progress, show_result
 from ui.sidebar import connection
+from ui.target_form import target_inputs
 
 GRID_KEY = "tag_grid"  # the grid's widget key is GRID_KEY + "_" + a digest of the view
 GRID_KEY_STATE = "tag_grid_key"  # the current grid widget key, for tests and callbacks
@@ -175,37 +173,22 @@ def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
 # --- tags and target --------------------------------------------------------------------------
 
 
-def _target(ws: session.Workset, provider: str) -> dict[str, str]:
-    if provider != "atlas":
-        return {}
-    default = ws.target.get("projection_id", ATLAS_PROJECTION_ID)
-    if "tag_projection" not in st.session_state:
-        st.session_state["tag_projection"] = default
-    a, b = st.columns([3, 2])
-    projection = a.text_input("Atlas projection id", key="tag_projection", persist_state="session")
-    id_field = b.text_input(
-        "Id field (optional)",
-        key="tag_id_field",
-        persist_state="session",
-        help="Address points by another unique field of the map (the API's `id_field`).",
-    )
-    return atlas.target(projection, id_field)
-
-
-def _catalog(conn: Connection, target: Mapping[str, str], refresh: bool) -> list[str] | None:
+def _catalog(
+    conn: tagging.Connection, target: Mapping[str, str], refresh: bool
+) -> list[str] | None:
     """The provider's existing tags, asked once per connection and target."""
     cache: dict[tuple[object, ...], list[str]] = st.session_state.setdefault(CATALOG_KEY, {})
     key = (conn.provider, conn.base_url, tuple(sorted(target.items())))
     if refresh or key not in cache:
         try:
             cache[key] = sorted(conn.tags(dict(target)))
-        except TaggingError as exc:
+        except tagging.TaggingError as exc:
             st.warning(f"Could not list existing tags: {exc}", icon=":material/warning:")
             return None
     return cache[key]
 
 
-def _tag_picker(conn: Connection, provider: str, target: Mapping[str, str]) -> list[str]:
+def _tag_picker(conn: tagging.Connection, provider: str, target: Mapping[str, str]) -> list[str]:
     action_col, refresh_col = st.columns([4, 1], vertical_alignment="bottom")
     with action_col:
         st.segmented_control(
@@ -225,12 +208,11 @@ def _tag_picker(conn: Connection, provider: str, target: Mapping[str, str]) -> l
         persist_state="session",
         placeholder="Pick tags the provider already has",
     )
-    if provider == "immuta":
-        help_new = "Immuta only applies tags that exist; use a dotted leaf tag like A.B.C."
-    else:
-        help_new = "Tags that do not exist yet are created by the API."
     new = st.text_input(
-        "New tags (comma separated)", key="tag_new", persist_state="session", help=help_new
+        "New tags (comma separated)",
+        key="tag_new",
+        persist_state="session",
+        help=providers.get(provider).new_tag_hint,
     )
     tags = [*existing, *(t.strip() for t in (new or "").split(",") if t.strip())]
     st.session_state["_tag_catalog_now"] = catalog
@@ -240,20 +222,21 @@ def _tag_picker(conn: Connection, provider: str, target: Mapping[str, str]) -> l
 # --- plan, push and result --------------------------------------------------------------------
 
 
-def _known_state(
-    ws: session.Workset, provider: str, target: Mapping[str, str], rows: pd.DataFrame
-) -> pd.DataFrame:
-    """What we know is tagged already: the journal, plus the dataset's tag column."""
-    column = None
-    if ws.tags_column:
-        column = dataset_tags(rows, ws.tags_column, ws.id_column, ws.kinds(rows))
-    return known_state(session.journal(), provider, target, tag_column=column)
+def _tag_column(ws: session.Workset, rows: pd.DataFrame) -> pd.DataFrame | None:
+    """The dataset's own tag column as known state (rows that carry tags already)."""
+    if not ws.tags_column:
+        return None
+    return dataset_tags(rows, ws.tags_column, ws.id_column, ws.kinds(rows))
 
 
 def _plan(
-    ws: session.Workset, provider: str, target: dict[str, str], tags: list[str]
-) -> tuple[Plan | None, str | None]:
-    action: Action = "remove" if st.session_state.get("tag_action") == "remove" else "add"
+    ws: session.Workset,
+    conn: tagging.Connection,
+    provider: str,
+    target: dict[str, str],
+    tags: list[str],
+) -> tuple[tagging.Plan | None, str | None]:
+    action = "remove" if st.session_state.get("tag_action") == "remove" else "add"
     chunk = st.session_state.get("tag_chunk") or None
     catalog = st.session_state.get("_tag_catalog_now") or None
     jobs = session.journal().job_count()  # a job pushed elsewhere changes the known state
@@ -284,49 +267,52 @@ def _plan(
     rows, ids = rows[present], ids[present]
     kinds = ws.kinds(rows)
     try:
-        op = TagOperation(
-            provider=cast(Provider, provider),
-            action=action,
+        op = tagging.TagOperation(
+            provider=provider,
+            action=action,  # type: ignore[arg-type]
             tags=tuple(tags),
             ids=ids.tolist(),
             target=target,
             kinds=kinds if kinds is None or isinstance(kinds, str) else kinds.tolist(),
         )
-        result: tuple[Plan | None, str | None] = (
-            plan(op, _known_state(ws, provider, target, rows), chunk, catalog=catalog),
-            None,
+        known = _tag_column(ws, rows)
+        plan = tagging.prepare(
+            op, conn, journal=session.journal(), known=known, chunk_size=chunk, catalog=catalog
         )
-    except TaggingError as exc:
+        result: tuple[tagging.Plan | None, str | None] = (plan, None)
+    except tagging.TaggingError as exc:
         result = (None, str(exc))
     st.session_state[PLAN_KEY] = (digest, *result)
     return result
 
 
-def _preview(p: Plan, conn: Connection) -> None:
+def _preview(p: tagging.Plan, conn: tagging.Connection) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows selected", f"{p.requested:,}")
     label = "Already tagged" if p.operation.action == "add" else "Not carrying tags"
     c2.metric(label, f"{p.skipped:,}", help="Known from the journal and the dataset's tag column")
     c3.metric("To send", f"{p.to_send:,}")
-    c4.metric("Batches", f"{len(p.batches):,}", help=f"{p.request_count():,} requests")
+    c4.metric("Batches", f"{len(p.batches):,}", help=f"{request_count(p):,} requests")
     for warning in p.warnings:
         st.warning(warning, icon=":material/warning:")
-    st.markdown("\n".join(f"- {line}" for line in p.describe() if not line.startswith("warning")))
+    st.markdown("\n".join(f"- {line}" for line in describe(p) if not line.startswith("warning")))
     with st.expander("Batches and copy as curl", icon=":material/terminal:"):
-        st.dataframe(p.to_frame().head(200), hide_index=True, height=180)
-        for command in p.to_curl(base_url=conn.base_url):
+        st.dataframe(plan_frame(p).head(200), hide_index=True, height=180)
+        for command in to_curl(p, base_url=conn.base_url):
             st.code(command, language="bash")
         st.caption(f"The key is shown as `{conn.curl_env_var}`; export it before running.")
 
 
 def _target_label(provider: str, target: Mapping[str, str]) -> str:
-    name = session.PROVIDER_LABELS[provider]
+    name = session.label(provider)
     if target.get("projection_id"):
         return f"{name} projection {target['projection_id']}"
     return name
 
 
-def _push(p: Plan, conn: Connection, provider: str, target: Mapping[str, str]) -> None:
+def _push(
+    p: tagging.Plan, conn: tagging.Connection, provider: str, target: Mapping[str, str]
+) -> None:
     n = p.to_send
     needs_confirm = session.is_live() and n > CONFIRM_ABOVE
     confirmed = True
@@ -347,7 +333,7 @@ def _push(p: Plan, conn: Connection, provider: str, target: Mapping[str, str]) -
         journal = session.journal()
         result = run_with_progress(
             f"Pushing {n:,} ids to {_target_label(provider, target)}…",
-            lambda report: push(p, conn, journal=journal, progress=report),
+            lambda report: tagging.push(p, conn, journal=journal, progress=report),
         )
         _bump(JOURNAL_REV)
         st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
@@ -356,7 +342,7 @@ def _push(p: Plan, conn: Connection, provider: str, target: Mapping[str, str]) -
             st.rerun()  # redraw the preview against the new journal state
 
 
-def _retry_failed(conn: Connection) -> None:
+def _retry_failed(conn: tagging.Connection) -> None:
     result = st.session_state[RESULT_KEY]
     journal = session.journal()
     retried = run_with_progress(
@@ -375,7 +361,7 @@ ws = session.loaded_workset()
 provider = session.provider()
 try:
     conn = connection()
-except TaggingError as exc:
+except tagging.TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 st.caption(f"{ws.name} · {len(ws.frame):,} rows · ids from `{ws.id_column}`")
@@ -389,7 +375,7 @@ _selection_bar(ws, rows)
 
 st.subheader("2 · Choose tags", anchor=False)
 with st.container(border=True):
-    target = _target(ws, provider)
+    target = target_inputs(ws, provider)
     tags = _tag_picker(conn, provider, target)
     with st.expander("Advanced"):
         st.number_input(
@@ -406,7 +392,7 @@ if not session.selected_ids():
 elif not tags:
     st.info("Pick at least one tag.", icon=":material/info:")
 else:
-    the_plan, error = _plan(ws, provider, target, tags)
+    the_plan, error = _plan(ws, conn, provider, target, tags)
     if error:
         st.error(error, icon=":material/error:")
     elif the_plan is not None:

@@ -1,58 +1,43 @@
-"""Tag thousands or millions of records in Nomic Atlas, Nekt and Immuta.
+"""Tag thousands or millions of records in Nomic Atlas, Nekt and Immuta (or a plugged-in API).
 
-The public API; everything else is private. Flow:
-dataset -> filter -> selection -> TagOperation -> plan -> push -> journal -> coverage -> charts.
+The public API a notebook needs; everything else is private. Flow:
+dataset -> filter -> TagOperation -> prepare (known state) -> Plan -> push -> journal
+-> coverage -> charts.
 
     conn = tagging.connect("atlas")                    # env / secrets / explicit; sandbox default
     op = tagging.TagOperation("atlas", "add", ("Needs review",), ids,
                               target={"projection_id": P})
-    p = tagging.plan(op, known=state)                  # pure: no I/O
-    result = tagging.push(p, conn, journal=tagging.Journal())
+    journal = tagging.Journal()
+    p = tagging.prepare(op, conn, journal=journal)     # reads only: catalog, known state
+    result = tagging.push(p, conn, journal=journal, progress=True)
+
+Modules for apps built on the library (the workbench's pages use them): `tagging.providers`
+(the registry), `tagging.filters`, `tagging.selection`, `tagging.datasets`, `tagging.coverage`,
+`tagging.known_state`, `tagging.render`, `tagging.export`, `tagging.errors`, `tagging.charts`,
+`tagging.config` (what `connect` reads) and `tagging.demo` (the sandbox's demo world).
 """
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from tagging import errors
 from tagging.config import Connection, connect
-from tagging.coverage import (
-    Coverage,
-    coverage,
-    coverage_over_time,
-    events_from_journal,
-    state_from_sandbox,
-    tagged_mask,
-    untagged_ids,
-    untagged_keys,
-)
-from tagging.datasets import (
-    IdReport,
-    id_column_report,
-    load_dataset,
-    parse_tag_column,
-    suggest_id_columns,
-)
-from tagging.demo import DemoDataset, demo_datasets
-from tagging.errors import (
-    ApiError,
-    AuthError,
-    ConfigError,
-    DatasetError,
-    InputError,
-    JournalError,
-    TaggingError,
-)
+from tagging.coverage import coverage, coverage_over_time
+from tagging.datasets import load_dataset
+from tagging.demo import demo_datasets
+from tagging.errors import TaggingError
 from tagging.executor import push
-from tagging.export import to_csv_bytes, to_excel_bytes
 from tagging.filters import Condition, apply_filters
 from tagging.journal import Journal
-from tagging.known_state import read_state
-from tagging.outcome import BatchOutcome, Progress, PushResult
-from tagging.plan import Batch, Plan, TagOperation, plan
-from tagging.progress_bar import progress_bar
-from tagging.retry import RetryPolicy
+from tagging.plan import plan
+from tagging.prepare import prepare
+from tagging.render import describe, register_notebook_formatters
+from tagging.values import Plan, Progress, PushResult, TagOperation
 
 if TYPE_CHECKING:
     from tagging import charts
+
+register_notebook_formatters()  # plans and results render as tables in Jupyter
 
 
 def __getattr__(name: str) -> Any:
@@ -63,24 +48,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ApiError",
-    "AuthError",
-    "Batch",
-    "BatchOutcome",
     "Condition",
-    "ConfigError",
     "Connection",
-    "Coverage",
-    "DatasetError",
-    "DemoDataset",
-    "IdReport",
-    "InputError",
     "Journal",
-    "JournalError",
     "Plan",
     "Progress",
     "PushResult",
-    "RetryPolicy",
     "TagOperation",
     "TaggingError",
     "apply_filters",
@@ -89,19 +62,10 @@ __all__ = [
     "coverage",
     "coverage_over_time",
     "demo_datasets",
-    "events_from_journal",
-    "id_column_report",
+    "describe",
+    "errors",
     "load_dataset",
-    "parse_tag_column",
     "plan",
-    "progress_bar",
+    "prepare",
     "push",
-    "read_state",
-    "state_from_sandbox",
-    "suggest_id_columns",
-    "tagged_mask",
-    "to_csv_bytes",
-    "to_excel_bytes",
-    "untagged_ids",
-    "untagged_keys",
 ]

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import httpx
 
 from tagging import providers
-from tagging.demo import ATLAS_PROJECTION_ID, SANDBOX_KEYS
-from tagging.errors import ConfigError
+from tagging.demo import SANDBOX_KEYS
+from tagging.errors import ApiError, ConfigError
+from tagging.retry import RetryPolicy, send
+from tagging.values import ApiRequest
 
 SANDBOX_URL_ENV = "TAGGING_SANDBOX_URL"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
-PROVIDER_LABELS = {"atlas": "Nomic Atlas", "nekt": "Nekt", "immuta": "Immuta"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -31,6 +33,7 @@ class Connection:
     is_sandbox: bool
     client: httpx.Client = field(compare=False)
     _key: str = field(compare=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy, compare=False)
 
     def __repr__(self) -> str:
         where = "sandbox" if self.is_sandbox else "live"
@@ -43,29 +46,36 @@ class Connection:
         """The placeholder "copy as curl" shows instead of the key, e.g. `$NOMIC_API_KEY`."""
         return f"${providers.get(self.provider).key_env}"
 
+    @property
+    def host(self) -> str:
+        """Where requests go, for badges and confirmations ("api-atlas.nomic.ai")."""
+        url = httpx.URL(self.base_url)
+        return f"{url.host}:{url.port}" if url.port else url.host
+
+    def fetch(self, request: ApiRequest, policy: RetryPolicy | None = None) -> httpx.Response:
+        """Send one read under the retry policy (5xx, timeouts, dropped connections, 429 with
+        Retry-After) and return its final answer. An unreachable host or an API that stays
+        down raises ConfigError / ApiError; the caller reads the answer (auth errors too)."""
+        sent = send(self.client, request, policy or self.retry)
+        if sent.response is None:
+            raise ConfigError(f"cannot reach {self.base_url}: {self._reach_hint()}")
+        if sent.gave_up:
+            raise ApiError(self.provider, sent.response.status_code, sent.gave_up, "try again")
+        return sent.response
+
     def check(self, target: Mapping[str, str] | None = None) -> list[str]:
-        """List the provider's tags ("Test connection"). Atlas needs a projection_id.
+        """List the provider's tags ("Test connection"); some providers need a target.
 
         Raises AuthError (key rejected), ConfigError (host unreachable), ApiError (other).
         """
         api = providers.get(self.provider)
-        target = dict(target or {})
-        if self.provider == "atlas" and not target.get("projection_id"):
-            if not self.is_sandbox:
-                raise ConfigError("give a projection_id to test an Atlas connection")
-            target["projection_id"] = ATLAS_PROJECTION_ID
+        first_contact = replace(self.retry, refused_is_final=True)  # nothing listens: say so
         try:
-            return api.list_tags(self.client, target)
-        except httpx.TimeoutException:
-            raise ConfigError(
-                f"{self.base_url} did not answer in time: check {api.url_env} or the network"
-            ) from None
-        except httpx.TransportError:
-            raise ConfigError(f"cannot reach {self.base_url}: {self._reach_hint()}") from None
+            return api.list_tags(partial(self.fetch, policy=first_contact), dict(target or {}))
         except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or another shape
             raise ConfigError(
                 f"{self.base_url} answered with something that is not a tag list: "
-                f"check that {api.url_env} points at the {PROVIDER_LABELS[self.provider]} API"
+                f"check that {api.url_env} points at the {api.label} API"
             ) from None
 
     tags = check
@@ -93,6 +103,7 @@ def connect(
     secrets: Mapping[str, Any] | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
+    retry: RetryPolicy | None = None,
 ) -> Connection:
     """A Connection from arguments, secrets, environment, or the local sandbox."""
     api = providers.get(provider)
@@ -101,8 +112,10 @@ def connect(
     sandbox_base = _clean_url(
         os.environ.get(SANDBOX_URL_ENV) or DEFAULT_SANDBOX_URL, SANDBOX_URL_ENV
     )
-    label = PROVIDER_LABELS[provider]
+    label = api.label
     if url is None and key is None:
+        if provider not in SANDBOX_KEYS:
+            raise ConfigError(f"the sandbox has no {label}: set {api.url_env} and {api.key_env}")
         url, key = f"{sandbox_base}/{provider}", SANDBOX_KEYS[provider]
     elif url is None:
         if api.default_url is None:
@@ -119,7 +132,7 @@ def connect(
                 f"{api.key_env} is not set: set it to your {label} API key, "
                 f"or unset {api.url_env} to use the sandbox"
             )
-        key = SANDBOX_KEYS[provider]
+        key = SANDBOX_KEYS.get(provider, "")
     key = _clean_key(key, api.key_env)
     client = httpx.Client(
         base_url=url,
@@ -128,7 +141,7 @@ def connect(
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
         transport=transport,
     )
-    return Connection(provider, url, is_sandbox, client, key)
+    return Connection(provider, url, is_sandbox, client, key, retry or RetryPolicy())
 
 
 def configured(provider: str, secrets: Mapping[str, Any] | None = None) -> tuple[str, bool]:

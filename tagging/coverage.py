@@ -2,11 +2,9 @@
 
 Usage::
 
-    from tagging.coverage import coverage, state_from_sandbox, untagged_ids
+    from tagging.coverage import coverage, untagged_ids
 
     state = journal.state_for("atlas", {"projection_id": P})      # long ["id", "tag"]
-    state = state_from_sandbox(httpx.get(url + "/_sandbox/state").json(), "atlas",
-                               {"projection_id": P})
     state = parse_tag_column(df["tags"], ids=df["id"])            # tagging.datasets
     cov = coverage(df, "id", state, facet="field")
     cov.rows, cov.tagged, cov.untagged, cov.share
@@ -24,7 +22,7 @@ Ids are compared as strings. A row is tagged when its id carries at least one ta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tagging.datasets import to_id_strings
-from tagging.errors import DatasetError, InputError
+from tagging.errors import DatasetError
 from tagging.membership import isin, positions
 from tagging.selection import row_keys
 
@@ -206,59 +204,6 @@ def untagged_keys(
 
 
 # --- known state from other sources ----------------------------------------------------------
-
-
-def state_from_sandbox(
-    state_json: Mapping[str, Any],
-    provider: str,
-    target: Mapping[str, Any] | None = None,
-    *,
-    model_types: str | Sequence[str] | None = None,
-    typed_ids: bool = False,
-    kinds: bool = False,
-) -> pd.DataFrame:
-    """The sandbox's ``GET /_sandbox/state`` body -> long ["id", "tag"] for one provider.
-
-    state_json: the whole body, or just its ``[provider]`` part.
-    atlas:  ``{projection_id: {tag: [ids]}}``; ``target={"projection_id": P}`` picks the
-            projection (all projections when omitted).
-    nekt:   ``{resource_id: [tags]}``.
-    immuta: ``{"modelType:modelId": [tags]}``; ids are the model ids (what the demo dataset
-            holds), optionally only of ``model_types`` (e.g. "datasource" or
-            ("datasource", "column")). Model ids repeat across types (data source 2 and
-            project 2): pick one type, or pass ``kinds=True`` for a "kind" column (the model
-            type) that ``plan(known=...)`` and ``coverage(..., kind_column=...)`` match on;
-            ``typed_ids=True`` keeps "type:id" ids instead.
-    """
-    body = state_json.get(provider, state_json) if provider in state_json else state_json
-    if provider == "atlas":
-        projections: Mapping[str, Any] = body
-        wanted = (target or {}).get("projection_id")
-        if wanted is not None:
-            projections = {wanted: body.get(wanted, {})}
-        rows = [
-            (str(i), str(tag))
-            for by_tag in projections.values()
-            for tag, ids in by_tag.items()
-            for i in ids
-        ]
-        return _long(rows)
-    if provider == "nekt":
-        return _long([(str(rid), str(tag)) for rid, tags in body.items() for tag in tags])
-    if provider == "immuta":
-        types = {model_types} if isinstance(model_types, str) else set(model_types or ())
-        found: list[tuple[str, str, str]] = []  # (id, tag, model type)
-        for key, tags in body.items():
-            mtype, _, mid = str(key).partition(":")
-            if types and mtype not in types:
-                continue
-            found.extend((str(key) if typed_ids else mid, str(tag), mtype) for tag in tags)
-        if not kinds:
-            return _long([(i, tag) for i, tag, _ in found])
-        if not found:
-            return empty_state().assign(kind=pd.Series(dtype="str"))
-        return pd.DataFrame(found, columns=["id", "tag", "kind"]).astype("str")
-    raise InputError(f"unknown provider '{provider}': use atlas, nekt or immuta")
 
 
 def typed_row_ids(df: pd.DataFrame, id_column: str, kind_column: str) -> pd.Series:

@@ -8,12 +8,14 @@ The same sizes always give the same items, ids and names.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tagging.errors import InputError
 from tagging.providers.nekt import RESOURCE_TYPES as NEKT_TYPES
 
 # The keys the sandbox accepts unless told otherwise, and the ones clients use to reach it.
@@ -206,6 +208,12 @@ class DemoDataset:
         return self.build()
 
 
+def demo_target(provider: str) -> Mapping[str, str]:
+    """The demo world's target for a provider (the demo Atlas map), {} when it has none."""
+    demo = demo_datasets().get(provider)
+    return demo.target if demo is not None else {}
+
+
 def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
     """The three demo tables matching the sandbox's default world, keyed by provider.
 
@@ -247,3 +255,70 @@ def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
             build=immuta_frame,
         ),
     }
+
+
+# --- the sandbox's `GET /_sandbox/state`, as known state ----------------------------
+
+
+def state_from_sandbox(
+    state_json: Mapping[str, Any],
+    provider: str,
+    target: Mapping[str, Any] | None = None,
+    *,
+    model_types: str | Sequence[str] | None = None,
+    typed_ids: bool = False,
+    kinds: bool = False,
+) -> pd.DataFrame:
+    """The sandbox's ``GET /_sandbox/state`` body -> long ["id", "tag"] for one provider.
+
+    state_json: the whole body, or just its ``[provider]`` part.
+    atlas:  ``{projection_id: {tag: [ids]}}``; ``target={"projection_id": P}`` picks the
+            projection (all projections when omitted).
+    nekt:   ``{resource_id: [tags]}``.
+    immuta: ``{"modelType:modelId": [tags]}``; ids are the model ids (what the demo dataset
+            holds), optionally only of ``model_types`` (e.g. "datasource" or
+            ("datasource", "column")). Model ids repeat across types (data source 2 and
+            project 2): pick one type, or pass ``kinds=True`` for a "kind" column (the model
+            type) that ``plan(known=...)`` and ``coverage(..., kind_column=...)`` match on;
+            ``typed_ids=True`` keeps "type:id" ids instead.
+    """
+    body = state_json.get(provider, state_json) if provider in state_json else state_json
+    if provider == "atlas":
+        projections: Mapping[str, Any] = body
+        wanted = (target or {}).get("projection_id")
+        if wanted is not None:
+            projections = {wanted: body.get(wanted, {})}
+        rows = [
+            (str(i), str(tag))
+            for by_tag in projections.values()
+            for tag, ids in by_tag.items()
+            for i in ids
+        ]
+        return _long(rows)
+    if provider == "nekt":
+        return _long([(str(rid), str(tag)) for rid, tags in body.items() for tag in tags])
+    if provider == "immuta":
+        types = {model_types} if isinstance(model_types, str) else set(model_types or ())
+        found: list[tuple[str, str, str]] = []  # (id, tag, model type)
+        for key, tags in body.items():
+            mtype, _, mid = str(key).partition(":")
+            if types and mtype not in types:
+                continue
+            found.extend((str(key) if typed_ids else mid, str(tag), mtype) for tag in tags)
+        if not kinds:
+            return _long([(i, tag) for i, tag, _ in found])
+        if not found:
+            return _empty_state().assign(kind=pd.Series(dtype="str"))
+        return pd.DataFrame(found, columns=["id", "tag", "kind"]).astype("str")
+    raise InputError(f"the sandbox has no provider '{provider}': use atlas, nekt or immuta")
+
+
+def _long(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    if not rows:
+        return _empty_state()
+    out = pd.DataFrame(rows, columns=["id", "tag"]).drop_duplicates(ignore_index=True)
+    return out.astype({"id": "str", "tag": "str"})
+
+
+def _empty_state() -> pd.DataFrame:
+    return pd.DataFrame({"id": pd.Series(dtype="str"), "tag": pd.Series(dtype="str")})

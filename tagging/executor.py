@@ -19,11 +19,20 @@ from typing import Protocol
 from tagging import providers
 from tagging.config import Connection
 from tagging.errors import ConfigError
-from tagging.outcome import BatchOutcome, BatchStatus, JobStatus, Progress, PushResult
-from tagging.plan import Batch, Plan
 from tagging.progress_bar import ProgressCallback, progress_bar
-from tagging.providers.base import ApiRequest, ProviderAPI, RequestResult
+from tagging.providers import Provider
 from tagging.retry import RetryPolicy, send
+from tagging.values import (
+    ApiRequest,
+    Batch,
+    BatchOutcome,
+    BatchStatus,
+    JobStatus,
+    Plan,
+    Progress,
+    PushResult,
+    RequestResult,
+)
 
 
 class JournalLike(Protocol):
@@ -180,7 +189,7 @@ def _positions(ids: tuple[str, ...]) -> dict[str, list[int]]:
 class _Run:
     plan: Plan
     conn: Connection
-    api: ProviderAPI
+    api: Provider
     workers: int
     policy: RetryPolicy
     sleep: Callable[[float], None]

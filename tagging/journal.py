@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from tagging import providers
 from tagging.errors import JournalError
 from tagging.membership import isin
-from tagging.outcome import BatchOutcome, BatchStatus, JobStatus, Progress, PushResult
 from tagging.plan import Batch, Plan, TagOperation
+from tagging.values import BatchOutcome, BatchStatus, JobStatus, Progress, PushResult
 
 if TYPE_CHECKING:
     from tagging.config import Connection
@@ -611,7 +612,8 @@ class Journal:
             "ORDER BY b.updated_at, j.seq, b.idx",
             params,
         )
-        columns = ["id", "tag"] if provider == "atlas" else ["id", "tag", "kind"]
+        typed = bool(providers.get(provider).kinds)  # ids repeat across kinds: keep the kind
+        columns = ["id", "tag", "kind"] if typed else ["id", "tag"]
         id_parts: list[np.ndarray] = []
         kind_parts: list[np.ndarray] = []
         tag_parts: list[np.ndarray] = []
@@ -638,7 +640,7 @@ class Journal:
         )
         if ids is not None:
             ops = ops[isin(ops["id"], list(ids))]
-        key = ["id", "tag"] if provider == "atlas" else ["kind", "id", "tag"]
+        key = ["kind", "id", "tag"] if typed else ["id", "tag"]
         last = ops.drop_duplicates(key, keep="last")  # rows are in replay order
         out = last.loc[last["add"].to_numpy(), columns].reset_index(drop=True)
         return out.astype({"id": str, "tag": str})

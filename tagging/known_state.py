@@ -1,64 +1,93 @@
 """Known tag state, as the long ["id", "tag"] frame `plan(known=...)` diffs and coverage counts,
 plus a "kind" column where ids repeat across kinds (Immuta data source 6 and project 6).
 
-Two sources:
-- read back from the API (`read_state`): only Immuta data sources can be read per item
-  (`GET /dataSource/{id}/tags`); Atlas and Nekt have no such read in their documented APIs.
-- for the workbench pages (`known_state`): what the journal confirmed, or in sandbox mode the
-  sandbox's `GET /_sandbox/state` (the truth for demos: it also sees tags set by the CLI with
-  another journal, and the demo world's seeded assignments), plus the dataset's own tag column.
+Best first: what the provider says now (where it can read an item's tags), else what the
+journal confirmed, plus the dataset's own tag column. In sandbox mode the pages may also read
+the sandbox's `GET /_sandbox/state` (the truth for demos).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import numpy as np
 import pandas as pd
 
-from tagging.config import Connection
-from tagging.coverage import empty_state, state_from_sandbox
+from tagging import providers
 from tagging.datasets import parse_tag_column, to_id_strings
-from tagging.errors import ApiError, ConfigError
-from tagging.journal import Journal
-from tagging.plan import TagOperation
-from tagging.providers import immuta
-from tagging.retry import RetryPolicy, send
+from tagging.demo import state_from_sandbox
+from tagging.errors import ConfigError
+from tagging.plan import items
+from tagging.values import TagOperation
 
-# --- read back from the API --------------------------------------------------------------
+if TYPE_CHECKING:
+    from tagging.config import Connection
+    from tagging.journal import Journal
+
+KIND = "kind"
 
 
-def can_read_state(op: TagOperation) -> bool:
-    return op.provider == "immuta" and op.kinds == "datasource"
-
-
-def read_state(
+def current_state(
     conn: Connection,
-    op: TagOperation,
-    *,
-    concurrency: int = 16,
-    retry: RetryPolicy | None = None,
-) -> pd.DataFrame | None:
-    """The tags each id of `op` carries now, or None when the API cannot say."""
-    if not can_read_state(op):
+    provider: str,
+    target: Mapping[str, str],
+    ids: pd.Series,
+    kinds: pd.Series | None,
+    journal: Journal | None,
+) -> tuple[pd.DataFrame | None, str]:
+    """The tags these items carry, and where that came from ("provider", "journal",
+    "provider+journal", or "" with None: nothing is known). Reads only.
+
+    Items of a kind the provider can read are read back; the rest take the journal's
+    confirmed state across all its jobs for this provider and target.
+    """
+    api = providers.get(provider)
+    groups = (
+        {None: np.ones(len(ids), dtype=bool)}
+        if kinds is None
+        else {k: (kinds == k).to_numpy() for k in pd.unique(kinds)}
+    )
+    parts: list[pd.DataFrame] = []
+    unread: list[str | None] = []
+    for kind, rows in groups.items():
+        if not api.reads_state(kind):
+            unread.append(kind)
+            continue
+        frame = api.read_state(conn.fetch, target, ids[rows].tolist(), kind)
+        parts.append(frame.assign(**{KIND: kind}) if kind is not None else frame)
+    sources = ["provider"] if parts else []
+    if unread and journal is not None:
+        sources.append("journal")
+        confirmed = journal.state_for(provider, target)
+        if KIND in confirmed.columns and kinds is not None:
+            keep = confirmed[KIND].isna() | confirmed[KIND].isin(unread)
+            confirmed = confirmed[keep.to_numpy()]
+        parts.append(confirmed)
+    if not parts:
+        return None, ""
+    return _merge(parts), "+".join(sources)
+
+
+def read_state(conn: Connection, op: TagOperation) -> pd.DataFrame | None:
+    """The tags the operation's items carry now, read back from the provider; None when it
+    cannot read every one of them (Nekt resources, Immuta projects)."""
+    checked = items(op)
+    api = providers.get(op.provider)
+    kinds = [None] if checked.kinds is None else list(pd.unique(checked.kinds))
+    if not all(api.reads_state(kind) for kind in kinds):
         return None
-    policy = retry or RetryPolicy()
-    ids = list(dict.fromkeys(str(i) for i in op.ids))
+    state, _ = current_state(conn, op.provider, checked.op.target, checked.ids, checked.kinds, None)
+    return state
 
-    def tags_of(model_id: str) -> list[str]:
-        sent = send(conn.client, immuta.state_request(model_id), policy)
-        if sent.response is None:
-            raise ConfigError(f"cannot read tags from {conn.base_url}: {sent.gave_up}")
-        if sent.gave_up:
-            raise ApiError("immuta", sent.response.status_code, sent.gave_up, "try again later")
-        return immuta.read_state(sent.response)
 
-    with ThreadPoolExecutor(max(1, concurrency)) as pool:
-        found = list(pool.map(tags_of, ids))
-    rows = [(i, t, "datasource") for i, tags in zip(ids, found, strict=True) for t in tags]
-    return pd.DataFrame(rows, columns=["id", "tag", "kind"], dtype=object)
+def _merge(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    out = out.astype({"id": "str", "tag": "str"})
+    if KIND in out.columns:
+        out[KIND] = out[KIND].astype(object).where(out[KIND].notna(), None)
+    return out.drop_duplicates(ignore_index=True)
 
 
 # --- for the workbench pages -------------------------------------------------------------
@@ -117,12 +146,7 @@ def known_state(
         base = sandbox_state(sandbox_url, provider, target)
     else:
         base = journal.state_for(provider, target)
-    parts = [base] if tag_column is None else [base, tag_column]
-    out = pd.concat(parts, ignore_index=True) if parts else empty_state()
-    out = out.astype({"id": "str", "tag": "str"})
-    if "kind" in out.columns:
-        out["kind"] = out["kind"].astype(object).where(out["kind"].notna(), None)
-    return out.drop_duplicates(ignore_index=True)
+    return _merge([base] if tag_column is None else [base, tag_column])
 
 
 def of_kind(state: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -1,15 +1,10 @@
-"""A tagging operation becomes a Plan: batches of ids, diffed against known state. No I/O.
-
-CONTRACT (filled in by the library work): the dataclasses below are shared by providers,
-executor, journal, CLI and pages. Change them only together with every user.
-"""
+"""A TagOperation and the known state become a Plan: validated, de-duplicated, diffed and
+chunked. Pure: no I/O (`prepare` gathers the known state, then calls `plan`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from html import escape
-from typing import Literal
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,110 +13,7 @@ import pyarrow as pa
 from tagging import providers
 from tagging.errors import InputError
 from tagging.membership import first_occurrences, isin
-
-Provider = Literal["atlas", "nekt", "immuta"]
-Action = Literal["add", "remove"]
-
-
-@dataclass(frozen=True)
-class TagOperation:
-    """What the analyst asked for.
-
-    target: Atlas {"projection_id": P, "id_field": F (optional)}; Nekt and Immuta {}.
-    kinds:  Nekt resource type / Immuta model type; one string for all ids, or one per id
-            (same length as ids); None for Atlas.
-    """
-
-    provider: Provider
-    action: Action
-    tags: tuple[str, ...]
-    ids: Sequence[str]
-    target: Mapping[str, str] = field(default_factory=dict)
-    kinds: str | Sequence[str] | None = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One journaled unit of work: ids (with their kinds) that a provider turns into requests."""
-
-    index: int
-    ids: tuple[str, ...]
-    # Per id, when ids have different kinds; None when the operation's single kind applies.
-    kinds: tuple[str, ...] | None = None
-    # The tags this batch applies, when known state says only some of the operation's tags
-    # change for its ids; None: all of them.
-    tags: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    operation: TagOperation
-    batches: tuple[Batch, ...]
-    requested: int  # ids asked for (after de-duplication; on (kind, id) with per-id kinds)
-    skipped: int  # ids the known state says need no change
-    known_state: bool  # True when a diff against known state was made (undo is exact)
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def to_send(self) -> int:
-        return sum(len(b.ids) for b in self.batches)
-
-    @property
-    def provider(self) -> Provider:
-        return self.operation.provider
-
-    def tags_for(self, batch: Batch) -> tuple[str, ...]:
-        """The tags a batch applies: its own, or all the operation's."""
-        return batch.tags if batch.tags is not None else self.operation.tags
-
-    @property
-    def tags_differ(self) -> bool:
-        """True when some batch applies only part of the operation's tags."""
-        return any(b.tags is not None for b in self.batches)
-
-    def request_count(self) -> int:
-        """HTTP requests the plan needs when nothing is retried."""
-        api = providers.get(self.provider)
-        return sum(api.request_count(self.operation, b) for b in self.batches)
-
-    def describe(self) -> list[str]:
-        """Plain-text lines saying what a push of this plan will do."""
-        return describe(self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per batch: batch, ids, first id, last id, kinds, requests; plus the
-        batch's tags when batches apply different tags."""
-        api = providers.get(self.provider)
-        rows = [
-            {
-                "batch": b.index,
-                "ids": len(b.ids),
-                "first id": b.ids[0] if b.ids else "",
-                "last id": b.ids[-1] if b.ids else "",
-                "kinds": _kinds_label(self.operation, b),
-                "tags": ", ".join(self.tags_for(b)),
-                "requests": api.request_count(self.operation, b),
-            }
-            for b in self.batches
-        ]
-        columns = ["batch", "ids", "first id", "last id", "kinds", "requests"]
-        if self.tags_differ:
-            columns.insert(5, "tags")
-        return pd.DataFrame(rows, columns=columns)
-
-    def to_curl(self, max_ids: int = 5, base_url: str | None = None) -> list[str]:
-        """One curl command per kind of request, ids cut to `max_ids`, key as $VAR."""
-        from tagging.curl import plan_to_curl
-
-        return plan_to_curl(self, max_ids=max_ids, base_url=base_url)
-
-    def _repr_html_(self) -> str:
-        lines = "".join(f"<li>{escape(line)}</li>" for line in self.describe())
-        table = self.to_frame().head(20).to_html(index=False)
-        more = len(self.batches) - 20
-        tail = f"<p>… and {more} more batches</p>" if more > 0 else ""
-        return f"<ul>{lines}</ul>{table}{tail}"
-
+from tagging.values import Batch, Plan, TagOperation
 
 # --- building a plan ---------------------------------------------------------------------
 
@@ -129,12 +21,51 @@ KNOWN_COLUMNS = ["id", "tag"]
 KIND_COLUMN = "kind"  # optional in known state: the id's Nekt resource / Immuta model type
 
 
+@dataclass(frozen=True, eq=False)
+class Items:
+    """An operation's items, checked: tags cleaned, kinds canonical, ids de-duplicated (on
+    (kind, id) where ids have kinds). What known state is read for, and what is planned."""
+
+    op: TagOperation
+    ids: pd.Series  # text, 0..n-1 index
+    kinds: pd.Series | None  # per id (also when one kind was given), or None
+    requested: int
+
+
+def items(op: TagOperation) -> Items:
+    """Validate and de-duplicate an operation (InputError for anything the API would reject).
+    No I/O."""
+    api = providers.get(op.provider)
+    tags = _clean_tags(op.tags)
+    if op.action not in ("add", "remove"):
+        raise InputError(f"action must be 'add' or 'remove', not {op.action!r}")
+    ids = _id_series(op.ids)
+    if ids.empty:
+        raise InputError("no ids to tag: select at least one row")
+    kinds = api.normalize_kinds(_kind_series(op, len(ids)), len(ids))
+    op = replace(op, tags=tags)
+    if isinstance(op.kinds, str) and kinds is not None:
+        op = replace(op, kinds=str(kinds.iloc[0]))
+    api.validate(op, ids, kinds)
+    keep = _first_occurrences(ids, kinds)
+    unique = ids[keep].reset_index(drop=True)
+    # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
+    per_id_kinds = None
+    if kinds is not None:
+        per_id_kinds = (
+            kinds[keep] if len(kinds) == len(keep) else _repeat(kinds.iloc[0], len(unique))
+        )
+        per_id_kinds = per_id_kinds.reset_index(drop=True)
+    return Items(op, unique, per_id_kinds, int(keep.sum()))
+
+
 def plan(
-    op: TagOperation,
+    op: TagOperation | Items,
     known: pd.DataFrame | None = None,
     chunk_size: int | None = None,
     *,
     catalog: Collection[str] | None = None,
+    state_source: str = "",
 ) -> Plan:
     """Validate, de-duplicate, diff against known state and chunk an operation. No I/O.
 
@@ -148,29 +79,10 @@ def plan(
     catalog: tag names the API already has (from `Connection.tags()`); lets Immuta plans warn
              about parent tags and refuse tags that do not exist.
     """
-    api = providers.get(op.provider)
-    tags = _clean_tags(op.tags)
-    if op.action not in ("add", "remove"):
-        raise InputError(f"action must be 'add' or 'remove', not {op.action!r}")
-    ids = _id_series(op.ids)
-    if ids.empty:
-        raise InputError("no ids to tag: select at least one row")
-    kinds = api.normalize_kinds(_kind_series(op, len(ids)), len(ids))
-    op = replace(op, tags=tags)
-    if isinstance(op.kinds, str) and kinds is not None:
-        op = replace(op, kinds=str(kinds.iloc[0]))
-    api.validate(op, ids, kinds)
-    warnings = tuple(api.warnings(op, catalog))
-
-    keep = _first_occurrences(ids, kinds)
-    requested = int(keep.sum())
-    ids = ids[keep].reset_index(drop=True)
-    # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
-    per_id_kinds = None
-    if kinds is not None:
-        per_id_kinds = kinds[keep] if len(kinds) == len(keep) else _repeat(kinds.iloc[0], len(ids))
-        per_id_kinds = per_id_kinds.reset_index(drop=True)
-
+    checked = op if isinstance(op, Items) else items(op)
+    api = providers.get(checked.op.provider)
+    warnings = tuple(api.warnings(checked.op, catalog))
+    ids, per_id_kinds = checked.ids, checked.kinds
     size = chunk_size or api.default_chunk
     if size < 1:
         raise InputError(f"chunk size must be at least 1, not {size}")
@@ -178,7 +90,7 @@ def plan(
     if known is None:
         groups = [(np.arange(len(ids)), None)]
     else:
-        groups = _groups(op.tags, _changes(op, ids, known, per_id_kinds))
+        groups = _groups(checked.op.tags, _changes(checked.op, ids, known, per_id_kinds))
     batches: list[Batch] = []
     for positions, tags_of_group in groups:
         part_kinds = per_id_kinds.iloc[positions] if per_id_kinds is not None else None
@@ -186,12 +98,13 @@ def plan(
             _chunk(ids.iloc[positions], part_kinds, size, start=len(batches), tags=tags_of_group)
         )
     return Plan(
-        operation=op,
+        operation=checked.op,
         batches=tuple(batches),
-        requested=requested,
-        skipped=requested - sum(len(b.ids) for b in batches),
+        requested=checked.requested,
+        skipped=checked.requested - sum(len(b.ids) for b in batches),
         known_state=known is not None,
         warnings=warnings,
+        state_source=state_source if known is not None else "",
     )
 
 
@@ -363,64 +276,3 @@ def _chunk(
         )
         batches.append(Batch(index=index, ids=part, kinds=part_kinds, tags=tags))
     return batches
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def describe(p: Plan) -> list[str]:
-    op = p.operation
-    verb = "add" if op.action == "add" else "remove"
-    tags = ", ".join(repr(t) for t in op.tags)
-    where = _target_label(op)
-    lines = [f"{verb} {tags} {'to' if verb == 'add' else 'from'} {p.to_send:,} {where}"]
-    if p.requested != p.to_send or p.known_state:
-        reason = "already tagged" if op.action == "add" else "not carrying these tags"
-        lines.append(f"{p.skipped:,} of {p.requested:,} ids skipped: {reason}")
-    if p.tags_differ:
-        lines.extend(_partial_tag_lines(p))
-    if p.batches:
-        largest = max(len(b.ids) for b in p.batches)
-        lines.append(
-            f"{len(p.batches):,} batches of up to {largest:,} ids, "
-            f"{p.request_count():,} requests to {op.provider}"
-        )
-    else:
-        lines.append("nothing to send")
-    lines.extend(f"warning: {w}" for w in p.warnings)
-    return lines
-
-
-def _partial_tag_lines(p: Plan) -> list[str]:
-    """How many ids get which tags, when known state says only some tags change for some."""
-    counts: dict[tuple[str, ...], int] = {}
-    for b in p.batches:
-        tags = p.tags_for(b)
-        counts[tags] = counts.get(tags, 0) + len(b.ids)
-    verb = "get" if p.operation.action == "add" else "lose"
-    rest = "already" if p.operation.action == "add" else "not"
-    lines = []
-    for tags, n in counts.items():
-        label = ", ".join(repr(t) for t in tags)
-        if tags == p.operation.tags:
-            lines.append(f"{n:,} ids {verb} all of {label}")
-        else:
-            lines.append(f"{n:,} ids {verb} only {label} (the other tags are {rest} on them)")
-    return lines
-
-
-def _target_label(op: TagOperation) -> str:
-    if op.provider == "atlas":
-        label = f"points of Atlas projection {op.target.get('projection_id', '?')}"
-        if op.target.get("id_field"):
-            label += f" (by {op.target['id_field']})"
-        return label
-    noun = "resources" if op.provider == "nekt" else "models"
-    kind = f" ({op.kinds})" if isinstance(op.kinds, str) else ""
-    return f"{op.provider.capitalize()} {noun}{kind}"
-
-
-def _kinds_label(op: TagOperation, batch: Batch) -> str:
-    if batch.kinds is not None:
-        return ", ".join(sorted(set(batch.kinds)))
-    return op.kinds if isinstance(op.kinds, str) else ""

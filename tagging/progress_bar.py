@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tagging.outcome import Progress
-from tagging.plan import Plan
+from tagging.values import Plan, Progress
 
 ProgressCallback = Callable[[Progress], None]
 

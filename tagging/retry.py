@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tagging.providers.base import ApiRequest, body_excerpt
+from tagging.values import ApiRequest
 
 if TYPE_CHECKING:
     import tenacity
@@ -29,6 +29,9 @@ class RetryPolicy:
     max_delay: float = 30.0  # cap on one backoff
     max_retry_after: float = 60.0  # cap on one server-requested wait
     max_rate_limit_wait: float = 300.0  # total 429 waiting per request before giving up
+    # A refused connection (nothing listens) is final: the first contact with a host says so
+    # at once instead of retrying for a minute. Dropped connections and timeouts still retry.
+    refused_is_final: bool = False
 
 
 def is_retryable(status: int) -> bool:
@@ -155,7 +158,9 @@ def send(
     def attempt() -> httpx.Response:
         nonlocal count
         count += 1
-        response = client.request(request.method, request.path, json=request.body)
+        response = client.request(
+            request.method, request.path, json=request.body, params=request.params
+        )
         if is_retryable(response.status_code):
             raise _RetryableResponse(response)
         return response
@@ -164,8 +169,12 @@ def send(
     # (tenacity and a seeded Random cost more CPU than a local request).
     try:
         return Sent(attempt(), count)
-    except (httpx.TransportError, _RetryableResponse) as exc:
+    except httpx.ConnectError as exc:
+        if policy.refused_is_final:
+            return Sent(None, count, _gave_up(count, _transport_line(exc)))
         first_failure: BaseException | None = exc
+    except (httpx.TransportError, _RetryableResponse) as exc:
+        first_failure = exc
 
     def retried() -> httpx.Response:
         nonlocal first_failure
@@ -197,7 +206,8 @@ def _gave_up(count: int, what: str) -> str:
 
 
 def _status_line(response: httpx.Response) -> str:
-    excerpt = body_excerpt(response)[:120]
+    text = response.text if response.content else ""
+    excerpt = " ".join(text.split())[:120]
     return f"HTTP {response.status_code}" + (f" {excerpt}" if excerpt else "")
 
 

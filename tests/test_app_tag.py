@@ -191,7 +191,8 @@ def test_bad_regex_filter_is_one_error_line_and_not_added() -> None:
 
 def test_failed_ids_downloadable_and_retry(sandbox) -> None:  # type: ignore[no-untyped-def]
     at = tag_page("atlas")
-    at.text_input(key="tag_projection").set_value("00000000-0000-0000-0000-000000000000").run()
+    # The map exists (its tags list), but it has no such id field: every request is refused.
+    at.text_input(key="tag_id_field").set_value("no_such_field").run()
     select_rows(at, [0, 1, 2])
     at.text_input(key="tag_new").set_value("t").run()
     push(at)
@@ -200,7 +201,17 @@ def test_failed_ids_downloadable_and_retry(sandbox) -> None:  # type: ignore[no-
     (download,) = [d for d in at.get("download_button") if "Failed ids" in d.proto.label]
     assert download.proto.label == "Failed ids (3)"
     at.button(key="tag_retry").click().run()
-    assert metrics(at)["Failed"] == "3"  # the projection still does not exist
+    assert metrics(at)["Failed"] == "3"  # the field still does not exist
+    assert sandbox.state()["atlas"] == {}
+
+
+def test_an_unknown_projection_is_refused_before_anything_is_sent(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("atlas")
+    at.text_input(key="tag_projection").set_value("00000000-0000-0000-0000-000000000000").run()
+    select_rows(at, [0, 1, 2])
+    at.text_input(key="tag_new").set_value("t").run()
+    assert any("HTTP 404" in e for e in errors(at)), errors(at)
+    assert not [b for b in at.button if b.key == "tag_push"]
     assert sandbox.state()["atlas"] == {}
 
 

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cli_support import P, atlas_tagged, cli_args, cli_env, journal_arg, run_cli, run_json
-from conftest import ROOT, Sandbox
+from conftest import KEYS, ROOT, Sandbox
 
+import tagging
 from tagging.journal import Journal
 
 
@@ -139,11 +140,15 @@ def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, tmp_path: Path) -> N
 
 
 def test_undo_without_known_state_warns(sandbox: Sandbox, tmp_path: Path) -> None:
+    # A job a script journaled with a plan made without any known state (plan(op) alone):
+    # the CLI always plans against what it knows, so it cannot make one itself.
     j = journal_arg(tmp_path)
     before = sandbox.state()
-    push = ("push", "--provider", "atlas", "--projection-id", P, "--tag", "Undo me")
-    done = run_json(sandbox, *push, "--ids", "1,2,3", *j)
-    undone = run_cli(sandbox, "undo", done["job_id"], *j)
+    op = tagging.TagOperation("atlas", "add", ("Undo me",), ["1", "2", "3"], {"projection_id": P})
+    conn = tagging.connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
+    job = tagging.push(tagging.plan(op), conn, journal=Journal(j[1])).job_id
+    assert job is not None and atlas_tagged(sandbox, "Undo me") == {"1", "2", "3"}
+    undone = run_cli(sandbox, "undo", job, *j)
     assert undone.returncode == 0, undone.stderr
     assert undone.stderr.startswith("warning: ") and "prior state" in undone.stderr
     assert undone.stderr.count("\n") == 1

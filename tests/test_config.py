@@ -8,6 +8,7 @@ from conftest import KEYS, PROVIDER_VARS, Sandbox, free_port
 
 from tagging.config import connect
 from tagging.errors import ApiError, AuthError, ConfigError
+from tagging.retry import RetryPolicy
 
 SECRET = "sk-live-0123456789abcdef"
 
@@ -164,12 +165,28 @@ def test_check_of_unreachable_sandbox_says_how_to_start_it(
 
 
 def test_check_maps_other_errors_to_api_error() -> None:
-    transport = httpx.MockTransport(lambda r: httpx.Response(500, text="<html>oops</html>"))
-    conn = connect("immuta", url="https://immuta.example.com", key=SECRET, transport=transport)
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500, text="<html>oops</html>")
+
+    no_wait = RetryPolicy(base_delay=0.0)
+    conn = connect(
+        "immuta",
+        url="https://immuta.example.com",
+        key=SECRET,
+        transport=httpx.MockTransport(answer),
+        retry=no_wait,
+    )
     with pytest.raises(ApiError) as err:
         conn.check()
     assert err.value.status == 500
-    assert str(err.value) == "immuta API answered HTTP 500: <html>oops</html>"
+    assert len(sent) == no_wait.max_attempts  # reads go through the retry policy too
+    assert str(err.value) == (
+        "immuta API answered HTTP 500: gave up after 8 attempts: HTTP 500 <html>oops</html>. "
+        "try again"
+    )
 
 
 def test_live_atlas_check_needs_a_projection() -> None:

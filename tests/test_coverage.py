@@ -13,14 +13,20 @@ from tagging.coverage import (
     coverage,
     coverage_over_time,
     events_from_journal,
-    state_from_sandbox,
     tagged_mask,
     typed_row_ids,
     untagged_ids,
     untagged_keys,
 )
 from tagging.datasets import parse_tag_column
-from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame, demo_datasets, immuta_frame, nekt_frame
+from tagging.demo import (
+    ATLAS_PROJECTION_ID,
+    atlas_frame,
+    demo_datasets,
+    immuta_frame,
+    nekt_frame,
+    state_from_sandbox,
+)
 from tagging.selection import key_of, row_keys
 from tests.conftest import KEYS, Sandbox
 

@@ -18,9 +18,9 @@ from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import AuthError
 from tagging.executor import push
 from tagging.journal import Journal
-from tagging.outcome import BatchOutcome, Progress
 from tagging.plan import Plan, TagOperation, plan
 from tagging.retry import RetryPolicy, next_delay, parse_retry_after
+from tagging.values import BatchOutcome, Progress
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 P = {"projection_id": ATLAS_PROJECTION_ID}

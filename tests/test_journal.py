@@ -17,8 +17,9 @@ from conftest import KEYS, Sandbox
 
 from tagging.errors import JournalError
 from tagging.journal import Journal
-from tagging.outcome import BatchOutcome, Progress
 from tagging.plan import Batch, Plan, TagOperation
+from tagging.render import request_count
+from tagging.values import BatchOutcome, Progress
 
 P = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
 
@@ -310,7 +311,7 @@ def test_cancelled_push_resumes_and_undo_restores_prior_state(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     from tagging.config import connect
-    from tagging.coverage import state_from_sandbox
+    from tagging.demo import state_from_sandbox
     from tagging.executor import push
     from tagging.plan import plan
 
@@ -447,7 +448,7 @@ def test_atlas_undo_keeps_tags_the_ids_had_before(sandbox: Sandbox, tmp_path: Pa
     journal = Journal(tmp_path / "journal.db")
     result = push(the_plan, conn, journal=journal, concurrency=1)
     assert (result.applied, result.failed) == (6, 0)
-    assert len(sent) == the_plan.request_count() == 1 + 1 + 2 + 2  # one per tag per batch
+    assert len(sent) == request_count(the_plan) == 1 + 1 + 2 + 2  # one per tag per batch
     assert _atlas_pairs(sandbox.state(), ("A", "B")) == {(i, t) for i in ids for t in "AB"}
 
     assert result.job_id is not None
@@ -470,7 +471,7 @@ def test_single_tag_plan_sends_one_request_per_batch(sandbox: Sandbox) -> None:
     sent: list[str] = []
     conn.client.event_hooks["request"].append(lambda r: sent.append(r.url.path))
     assert push(the_plan, conn).applied == 5
-    assert len(sent) == the_plan.request_count() == 3
+    assert len(sent) == request_count(the_plan) == 3
 
 
 def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: Path) -> None:

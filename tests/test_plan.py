@@ -9,6 +9,7 @@ import pytest
 from tagging.demo import ATLAS_PROJECTION_ID, nekt_resource_id
 from tagging.errors import InputError
 from tagging.plan import TagOperation, plan
+from tagging.render import describe, plan_frame, plan_html, request_count, to_curl
 
 P = {"projection_id": ATLAS_PROJECTION_ID}
 
@@ -117,7 +118,7 @@ def test_three_tags_group_ids_by_the_tags_that_change_for_them() -> None:
     ]
     assert (add.requested, add.skipped) == (9, 1)  # 4 carries all three
     # Atlas sends one request per tag of each batch.
-    assert add.request_count() == 2 + 1 + 3 + 3 + 2
+    assert request_count(add) == 2 + 1 + 3 + 3 + 2
 
     remove = plan(atlas(ids, "remove", ("a", "b", "c")), known=known)
     assert [(b.index, b.ids, b.tags) for b in remove.batches] == [
@@ -144,14 +145,14 @@ def test_partial_tags_keep_kinds_aligned_and_show_in_renderings() -> None:
         (("6_x",), ("column",), ("B",)),
         (("2",), ("project",), None),
     ]
-    assert p.describe()[1:4] == [
+    assert describe(p)[1:4] == [
         "1 of 4 ids skipped: already tagged",
         "1 ids get only 'A' (the other tags are already on them)",
         "1 ids get only 'B' (the other tags are already on them)",
     ]
-    assert p.describe()[4] == "1 ids get all of 'A', 'B'"
-    assert list(p.to_frame()["tags"]) == ["A", "B", "A, B"]
-    commands = p.to_curl(base_url="https://immuta.example.com")
+    assert describe(p)[4] == "1 ids get all of 'A', 'B'"
+    assert list(plan_frame(p)["tags"]) == ["A", "B", "A, B"]
+    commands = to_curl(p, base_url="https://immuta.example.com")
     assert [c.splitlines()[0] for c in commands] == [
         'curl -L "https://immuta.example.com/tag/datasource/1" \\',
         'curl -L "https://immuta.example.com/tag/column/6_x" \\',
@@ -166,18 +167,18 @@ def test_single_tag_and_no_known_state_plans_are_one_group() -> None:
     known = pd.DataFrame({"id": ids[::3], "tag": "a"})
     single = plan(atlas(ids, tags=("a",)), known=known, chunk_size=10)
     assert [b.tags for b in single.batches] == [None, None]
-    assert single.request_count() == 2  # one request per batch, as before
-    assert "tags" not in single.to_frame().columns
+    assert request_count(single) == 2  # one request per batch, as before
+    assert "tags" not in plan_frame(single).columns
     blind = plan(atlas(ids, tags=("a", "b")), chunk_size=10)
     assert [b.tags for b in blind.batches] == [None, None, None]
-    assert blind.request_count() == 6
+    assert request_count(blind) == 6
 
 
 def test_nothing_left_to_send_is_an_empty_plan() -> None:
     known = pd.DataFrame({"id": ["1"], "tag": ["New Tag"]})
     p = plan(atlas(["1"]), known=known)
     assert p.batches == ()
-    assert p.describe()[-1] == "nothing to send"
+    assert describe(p)[-1] == "nothing to send"
 
 
 def test_known_state_needs_id_and_tag_columns() -> None:
@@ -217,11 +218,11 @@ def test_a_million_ids_with_two_tags_partly_known() -> None:
 
 def test_describe_and_frame() -> None:
     p = plan(atlas([str(i) for i in range(12)], tags=("a", "b")), chunk_size=5)
-    assert p.describe() == [
+    assert describe(p) == [
         f"add 'a', 'b' to 12 points of Atlas projection {ATLAS_PROJECTION_ID}",
         "3 batches of up to 5 ids, 6 requests to atlas",
     ]
-    frame = p.to_frame()
+    frame = plan_frame(p)
     assert frame.to_dict("records")[2] == {
         "batch": 2,
         "ids": 2,
@@ -230,14 +231,14 @@ def test_describe_and_frame() -> None:
         "kinds": "",
         "requests": 2,
     }
-    html = p._repr_html_()
+    html = plan_html(p)
     assert "<li>3 batches of up to 5 ids, 6 requests to atlas</li>" in html
     assert "<table" in html
 
 
 def test_curl_uses_the_key_placeholder_and_cuts_ids() -> None:
     p = plan(atlas([str(i) for i in range(100)], tags=("a", "b")))
-    commands = p.to_curl(max_ids=3)
+    commands = to_curl(p, max_ids=3)
     assert len(commands) == 2  # one per tag: Atlas takes a single tag_name
     assert commands[0].startswith('curl -L "https://api-atlas.nomic.ai/v1/query/update/tag/ids"')
     assert '-H "Authorization: Bearer $NOMIC_API_KEY"' in commands[0]
@@ -247,7 +248,7 @@ def test_curl_uses_the_key_placeholder_and_cuts_ids() -> None:
 
 def test_curl_for_immuta_shows_one_model_and_escapes_quotes() -> None:
     op = TagOperation("immuta", "remove", ("A.b", "It's"), ["22", "523"], kinds="datasource")
-    commands = plan(op).to_curl(base_url="https://immuta.example.com")
+    commands = to_curl(plan(op), base_url="https://immuta.example.com")
     assert commands == [
         'curl -L "https://immuta.example.com/tag/datasource/22/A.b" \\\n  -X DELETE \\\n'
         '  -H "Content-Type: application/json" \\\n  -H "Authorization: $IMMUTA_API_KEY"',
@@ -255,8 +256,8 @@ def test_curl_for_immuta_shows_one_model_and_escapes_quotes() -> None:
         '  -H "Content-Type: application/json" \\\n  -H "Authorization: $IMMUTA_API_KEY"',
     ]
     add = plan(TagOperation("immuta", "add", ("It's",), ["22"], kinds="datasource"))
-    assert "-d '[\n  {\n    \"name\": \"It'\\''s\"," in add.to_curl()[0]
-    assert add.to_curl()[0].startswith('curl -L "$IMMUTA_API_URL/tag/datasource/22"')
+    assert "-d '[\n  {\n    \"name\": \"It'\\''s\"," in to_curl(add)[0]
+    assert to_curl(add)[0].startswith('curl -L "$IMMUTA_API_URL/tag/datasource/22"')
 
 
 def test_typed_known_state_keeps_immuta_ids_of_different_types_apart() -> None:

@@ -14,7 +14,7 @@ from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.errors import AuthError, InputError
 from tagging.executor import push
 from tagging.plan import Batch, TagOperation, plan
-from tagging.providers.atlas import API
+from tagging.providers.atlas import PROVIDER as API
 from tagging.providers.base import ApiRequest
 
 P = {"projection_id": ATLAS_PROJECTION_ID}
@@ -164,10 +164,12 @@ def test_requests_carry_exactly_the_documented_json(sandbox: Sandbox) -> None:
 
 
 def test_target_from_typed_text_drops_spaces_and_empty_id_field() -> None:
-    from tagging.providers.atlas import target
+    target = API.target
 
-    assert target(" 52fcac24 ", "  ") == {"projection_id": "52fcac24"}
-    assert target("p", " my_unique_id_field ") == {
+    assert target({"projection_id": " 52fcac24 ", "id_field": "  "}) == {
+        "projection_id": "52fcac24"
+    }
+    assert target({"projection_id": "p", "id_field": " my_unique_id_field "}) == {
         "projection_id": "p",
         "id_field": "my_unique_id_field",
     }

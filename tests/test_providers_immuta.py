@@ -13,7 +13,8 @@ from tagging.executor import push
 from tagging.known_state import read_state
 from tagging.plan import TagOperation, plan
 from tagging.providers.base import ApiRequest
-from tagging.providers.immuta import API
+from tagging.providers.immuta import PROVIDER as API
+from tagging.render import describe, request_count
 
 
 def conn_to(sandbox: Sandbox):
@@ -100,7 +101,7 @@ def test_parent_tags_are_warned_about() -> None:
     leaf = TagOperation("immuta", "add", ("Discovered.Country.Canada",), ["1"], kinds="project")
     assert plan(leaf, catalog=catalog).warnings == ()
     assert (
-        "warning: 'Discovered.Country' is a parent tag" in plan(op, catalog=catalog).describe()[-1]
+        "warning: 'Discovered.Country' is a parent tag" in describe(plan(op, catalog=catalog))[-1]
     )
 
 
@@ -203,7 +204,7 @@ def test_a_batch_with_its_own_tags_sends_only_those() -> None:
         ("DELETE", "/tag/datasource/8/A"),
         ("DELETE", "/tag/datasource/8/B"),
     ]
-    assert p.request_count() == 3
+    assert request_count(p) == 3
     add = plan(TagOperation("immuta", "add", ("A", "B"), ["7"], kinds="datasource"), known)
     assert [r.body for r in API.requests(add.operation, add.batches[0])] == [
         [{"name": "A", "source": "curated"}]

@@ -14,7 +14,8 @@ from tagging.errors import InputError
 from tagging.executor import push
 from tagging.plan import TagOperation, plan
 from tagging.providers.base import ApiRequest
-from tagging.providers.nekt import API
+from tagging.providers.nekt import PROVIDER as API
+from tagging.render import request_count
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -154,4 +155,4 @@ def test_a_batch_with_its_own_tags_names_only_those() -> None:
         {"names": ["pii"], "tables": [ids[0]]},
         {"names": ["finance", "pii"], "tables": [ids[1]]},
     ]
-    assert p.request_count() == 2
+    assert request_count(p) == 2

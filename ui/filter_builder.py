@@ -9,8 +9,7 @@ import streamlit as st
 
 from tagging.errors import TaggingError
 from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
-from tagging.membership import isin
-from tagging.selection import row_keys
+from tagging.selection import is_selected, row_keys
 from ui import session
 
 ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
@@ -56,7 +55,7 @@ def _mask(
     if restrict is not None:
         # A kind column since dropped from the dataset: its keys match no row.
         kind = restrict.kind_column if restrict.kind_column in _frame.columns else None
-        mask &= isin(row_keys(_frame, id_column, kind), restrict.ids)
+        mask &= is_selected(row_keys(_frame, id_column, kind), restrict.ids)
     return mask
 
 

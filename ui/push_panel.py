@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from tagging import Progress, PushResult
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
-from tagging.outcome import Progress, PushResult
 
 ProgressCallback = Callable[[Progress], None]
 

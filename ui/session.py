@@ -11,12 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from tagging.config import PROVIDER_LABELS as PROVIDER_LABELS  # what pages call providers
-from tagging.journal import Journal
-from tagging.providers import PROVIDERS as PROVIDERS
-
-# What a row's "kind" is called for each provider (Atlas ids have none).
-KIND_LABELS = {"nekt": "Nekt resource type", "immuta": "Immuta model type"}
+import tagging
+from tagging import providers
 
 PROVIDER_KEY = "provider"
 MODE_KEY = "mode"
@@ -54,8 +50,23 @@ class Workset:
         return replace(self, **roles)
 
 
+def provider_names() -> tuple[str, ...]:
+    return providers.names()
+
+
+def label(provider: str) -> str:
+    """What pages call a provider ("Nomic Atlas"); a name no longer registered as it is."""
+    return providers.get(provider).label if provider in providers.names() else provider
+
+
+def kind_label(provider: str) -> str:
+    """What a row's "kind" is called ("Nekt resource type"); "" when ids have no kinds."""
+    api = providers.get(provider)
+    return f"{api.label} {api.kind_noun}" if api.kinds else ""
+
+
 def provider() -> str:
-    return str(st.session_state.get(PROVIDER_KEY, PROVIDERS[0]))
+    return str(st.session_state.get(PROVIDER_KEY, provider_names()[0]))
 
 
 def is_live() -> bool:
@@ -70,9 +81,14 @@ def journal_path() -> str:
     return os.environ.get("TAGGING_JOURNAL", DEFAULT_JOURNAL)
 
 
-def journal() -> Journal:
-    """A journal handle for this run (cheap: one SQLite connection)."""
-    return Journal(journal_path())
+def journal() -> tagging.Journal:
+    """The journal, opened once per server process and path (it is safe to share)."""
+    return _open_journal(journal_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _open_journal(path: str) -> tagging.Journal:
+    return tagging.Journal(path)
 
 
 def workset() -> Workset | None:

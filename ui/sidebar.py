@@ -12,12 +12,14 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from tagging import providers
-from tagging.config import SANDBOX_KEYS, Connection, configured, connect
+from tagging import Connection, connect, providers
+from tagging.config import configured
+from tagging.demo import SANDBOX_KEYS
 from tagging.errors import TaggingError
 from tagging.sandbox.launcher import ensure_running
 from ui import session
 from ui.datasets import ensure_demo_loaded
+from ui.target_form import current_target
 
 SANDBOX_DB = ".tagging/sandbox.db"
 CONN_KEY = "_connection"
@@ -90,14 +92,9 @@ def _connection_form(provider: str) -> None:
 
 
 def _test_connection() -> None:
-    ws = session.workset()
-    projection = st.session_state.get("tag_projection") or (ws.target if ws else {}).get(
-        "projection_id"
-    )
-    target = {"projection_id": str(projection)} if projection else None
     try:
         conn = connection()
-        tags = conn.check(target if conn.provider == "atlas" else None)
+        tags = conn.check(current_target(session.workset(), conn.provider))
     except TaggingError as exc:
         st.session_state[CHECK_KEY] = ("error", str(exc))
         return
@@ -110,8 +107,8 @@ def render_sidebar() -> None:
     with st.sidebar:
         st.selectbox(
             "Provider",
-            session.PROVIDERS,
-            format_func=session.PROVIDER_LABELS.__getitem__,
+            session.provider_names(),
+            format_func=session.label,
             key=session.PROVIDER_KEY,
             # st.switch_page (Coverage -> Tag) sends no widget states: keep these across it.
             persist_state="session",

@@ -23,7 +23,7 @@ QUICK_SIZES = (1_000, 10_000)
 
 def run(quick: bool) -> list[Result]:
     sizes = QUICK_SIZES if quick else SIZES
-    chunk = nekt.API.default_chunk
+    chunk = nekt.PROVIDER.default_chunk
     points: list[Point] = []
     seconds: dict[int, float] = {}
     with sandbox("--nekt-resources", str(max(sizes))) as sb:

@@ -8,32 +8,41 @@ Atlas never says which ids it did not know.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import httpx
 import pandas as pd
 
-from tagging.errors import InputError
+from tagging.errors import ConfigError, InputError
 from tagging.providers.base import (
-    ApiRequest,
-    RequestResult,
+    BaseProvider,
+    Fetch,
+    TargetField,
     batch_tags,
-    ensure_ok,
     failure,
     json_or_none,
     raise_for_auth,
 )
-
-if TYPE_CHECKING:
-    from tagging.plan import Batch, TagOperation
+from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 
 TAG_PATH = "/v1/query/update/tag/ids"
 LIST_TAGS_PATH = "/v1/project/projection/tags/get/all"
 
 
-class AtlasAPI:
+class Atlas(BaseProvider):
     name = "atlas"
+    label = "Nomic Atlas"
+    item_noun = "points"
+    target_fields = (
+        TargetField("projection_id", "Atlas projection id", "The map's id, on its dataset page."),
+        TargetField(
+            "id_field",
+            "Id field (optional)",
+            "Address points by another unique field of the map (the API's `id_field`).",
+            required=False,
+        ),
+    )
     default_chunk = 10_000
     default_concurrency = 4
     key_env = "NOMIC_API_KEY"
@@ -43,8 +52,11 @@ class AtlasAPI:
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
 
-    def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        return None
+    def target_label(self, target: Mapping[str, str], kind: str | None = None) -> str:
+        label = f"points of Atlas projection {target.get('projection_id', '?')}"
+        if target.get("id_field"):
+            label += f" (by {target['id_field']})"
+        return label
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         projection = op.target.get("projection_id", "")
@@ -62,9 +74,6 @@ class AtlasAPI:
         empty = ids.str.len() == 0
         if empty.any():
             raise InputError(f"Atlas ids must be non-empty strings (row {_first(empty)} is empty)")
-
-    def warnings(self, op: TagOperation, catalog: Collection[str] | None) -> list[str]:
-        return []
 
     def body(self, op: TagOperation, tag: str, ids: list[str]) -> dict[str, Any]:
         body: dict[str, Any] = {"projection_id": op.target["projection_id"], "tag_name": tag}
@@ -86,45 +95,38 @@ class AtlasAPI:
         raise_for_auth(self.name, response, self.key_env)
         data = json_or_none(response)
         if response.status_code >= 400:
-            return failure(request, response, error_reason(data))
+            return failure(request, response, self.error_reason(data))
         if not isinstance(data, dict) or not data.get("success", False):
             return failure(request, response, "Atlas did not confirm the operation")
         tagged = int(data.get("points_tagged", 0))
         return RequestResult(ids=request.ids, not_found=max(0, len(request.ids) - tagged))
 
-    def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]:
+    def list_tags(self, fetch: Fetch, target: Mapping[str, str]) -> list[str]:
+        if not target.get("projection_id"):
+            raise ConfigError("give a projection_id to list an Atlas map's tags")
         params = {"projection_id": target["projection_id"]}
-        response = client.get(LIST_TAGS_PATH, params=params)
-        ensure_ok(self.name, response, self.key_env, error_reason(json_or_none(response)))
+        response = fetch(ApiRequest("GET", LIST_TAGS_PATH, None, params=params))
+        self.ensure_ok(response)
         return [str(t["tag_name"]) for t in response.json()]
 
-
-def target(projection_id: str, id_field: str | None = None) -> dict[str, str]:
-    """An Atlas target from what a user typed: stray spaces dropped, an empty id_field left out."""
-    out = {"projection_id": projection_id.strip()}
-    if id_field and id_field.strip():
-        out["id_field"] = id_field.strip()
-    return out
-
-
-def error_reason(data: object) -> str:
-    """Atlas (FastAPI) errors: {"detail": "text"} or {"detail": [{"loc", "msg", "type"}]}."""
-    if not isinstance(data, dict) or "detail" not in data:
-        return ""
-    detail = data["detail"]
-    if isinstance(detail, list):
-        parts = []
-        for item in detail[:3]:
-            if isinstance(item, dict):
-                loc = [str(x) for x in item.get("loc", []) if x != "body"]
-                where = ".".join(loc)
-                parts.append(f"{where}: {item.get('msg', '')}" if where else str(item.get("msg")))
-        return "; ".join(parts)
-    return str(detail)
+    def error_reason(self, data: object) -> str:
+        """Atlas (FastAPI) errors: {"detail": "text"} or {"detail": [{"loc", "msg", "type"}]}."""
+        if not isinstance(data, dict) or "detail" not in data:
+            return ""
+        detail = data["detail"]
+        if isinstance(detail, list):
+            parts = []
+            for item in detail[:3]:
+                if isinstance(item, dict):
+                    where = ".".join(str(x) for x in item.get("loc", []) if x != "body")
+                    msg = str(item.get("msg", ""))
+                    parts.append(f"{where}: {msg}" if where else msg)
+            return "; ".join(parts)
+        return str(detail)
 
 
 def _first(mask: pd.Series) -> int:
     return int(mask.to_numpy().nonzero()[0][0])
 
 
-API = AtlasAPI()
+PROVIDER = Atlas()

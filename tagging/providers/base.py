@@ -1,66 +1,70 @@
-"""What every provider module offers: requests to build, responses to read, tags to list.
+"""What a provider is: everything the workbench needs to know about one tagging API.
 
-The executor only sees `ApiRequest` and `RequestResult`; it never knows which API it talks to.
+Each provider module describes itself once (a `Provider` object); the planner, executor,
+journal, coverage, CLI, config and pages ask the registry (`tagging.providers.get`) and never
+branch on a provider's name. The executor only sees `ApiRequest` and `RequestResult`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import httpx
 import pandas as pd
 
 from tagging.errors import ApiError, AuthError, InputError
+from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 
-if TYPE_CHECKING:
-    from tagging.plan import Batch, TagOperation
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One HTTP request of a batch, and the ids whose fate its answer decides."""
-
-    method: str
-    path: str  # relative to the connection's base URL, already percent-encoded
-    body: Any  # JSON body, or None
-    ids: tuple[str, ...]
-    # The positions of `ids` in their batch (ids repeat across kinds); empty: find them by id.
-    at: tuple[int, ...] = ()
+# Sends one read (with the retry policy) and returns its final answer; raises on auth errors,
+# an unreachable host or an API that stays down.
+Fetch = Callable[[ApiRequest], httpx.Response]
 
 
 @dataclass(frozen=True)
-class RequestResult:
-    """What one request's final answer (after retries) says about its ids."""
+class TargetField:
+    """One field of a target (where the ids live), e.g. Atlas's projection_id."""
 
-    ids: tuple[str, ...]
-    at: tuple[int, ...] = ()  # the request's `at`, set by the executor
-    not_found: int = 0  # ids the API did not know (a count when it does not name them)
-    not_found_ids: tuple[str, ...] = ()
-    reason: str = ""  # non-empty: every id of the request failed, for this reason
-    transient: bool = False  # failed because the API stayed down (resumable), not bad input
-    attempts: int = 1
-    # Send this next for the rest of the ids (Nekt rejects a whole call for one unknown id).
-    followup: ApiRequest | None = None
+    name: str  # the key in TagOperation.target
+    label: str  # for forms
+    help: str
+    required: bool = True
 
     @property
-    def failed(self) -> bool:
-        return bool(self.reason)
+    def flag(self) -> str:
+        """The CLI option: `--projection-id` for `projection_id`."""
+        return "--" + self.name.replace("_", "-")
 
 
-class ProviderAPI(Protocol):
-    """The interface the planner, executor and connections use."""
+class Provider(Protocol):
+    """The description every provider module exports as `PROVIDER`."""
 
-    name: str
-    default_chunk: int
-    default_concurrency: int
+    name: str  # registry key and journal value, e.g. "atlas"
+    label: str  # for people, e.g. "Nomic Atlas"
+    item_noun: str  # what an id names, plural: "points", "resources", "models"
+    kinds: tuple[str, ...]  # canonical kinds of ids (Nekt resource types); () when none
+    kind_noun: str  # "resource type"; "" when there are no kinds
+    kind_flag: str  # the CLI option naming one kind for all ids, e.g. "--resource-type"
+    new_tag_hint: str  # what happens to a tag name the API does not know yet
+    target_fields: tuple[TargetField, ...]
     key_env: str
     url_env: str
     default_url: str | None  # None: no public default (Immuta is self-hosted)
+    default_chunk: int
+    default_concurrency: int
 
     def auth_headers(self, key: str) -> dict[str, str]: ...
+
+    def target(self, values: Mapping[str, str | None]) -> dict[str, str]:
+        """A target from what a user typed: stray spaces dropped, empty optional fields left
+        out. Validation happens in `validate`."""
+        ...
+
+    def target_label(self, target: Mapping[str, str], kind: str | None = None) -> str:
+        """Where the ids live, for people: "points of Atlas projection P"."""
+        ...
 
     def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
         """Per-id kinds in canonical spelling, or None when the API has none (Atlas)."""
@@ -71,7 +75,8 @@ class ProviderAPI(Protocol):
         ...
 
     def warnings(self, op: TagOperation, catalog: Collection[str] | None) -> list[str]:
-        """Things worth saying before sending (Immuta parent tags), one line each."""
+        """Things worth saying before sending (Immuta parent tags), one line each; raises
+        InputError for what the catalog says the API would refuse."""
         ...
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]: ...
@@ -80,7 +85,93 @@ class ProviderAPI(Protocol):
 
     def read(self, request: ApiRequest, response: httpx.Response) -> RequestResult: ...
 
-    def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]: ...
+    def error_reason(self, data: object) -> str:
+        """The one-line reason of an error body in this API's own shape."""
+        ...
+
+    def list_tags(self, fetch: Fetch, target: Mapping[str, str]) -> list[str]:
+        """The tag names the API knows (for a target where tags are per target)."""
+        ...
+
+    def reads_state(self, kind: str | None) -> bool:
+        """True when the API can say which tags an item of this kind carries now."""
+        ...
+
+    def read_state(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> pd.DataFrame:
+        """["id", "tag"] rows: the tags these ids (of one kind) carry now. Only called when
+        `reads_state(kind)`; may send several requests (the caller runs calls concurrently)."""
+        ...
+
+
+class BaseProvider:
+    """Defaults a provider inherits (and overrides where its API differs): no kinds, no
+    target, no read-back, nothing to warn about, errors as `{"detail": ...}` or plain text."""
+
+    kinds: tuple[str, ...] = ()
+    kind_noun = ""
+    kind_flag = ""
+    kind_spellings: Mapping[str, str] = {}  # other spellings users type -> canonical kind
+    new_tag_hint = "Tags that do not exist yet are created by the API."
+    target_fields: tuple[TargetField, ...] = ()
+    default_url: str | None = None
+    default_chunk = 1_000
+    default_concurrency = 4
+    name = ""
+    label = ""
+    item_noun = "items"
+    key_env = ""
+    url_env = ""
+
+    def target(self, values: Mapping[str, str | None]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for f in self.target_fields:
+            value = (values.get(f.name) or "").strip()
+            if value or f.required:
+                out[f.name] = value  # a missing required field is reported by validate()
+        return out
+
+    def target_label(self, target: Mapping[str, str], kind: str | None = None) -> str:
+        return f"{self.label} {self.item_noun}" + (f" ({kind})" if kind else "")
+
+    def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
+        if not self.kinds:
+            return None
+        spellings = {k: k for k in self.kinds} | dict(self.kind_spellings)
+        return canonical_kinds(kinds, spellings, self.kinds, self.label, self.kind_noun)
+
+    def warnings(self, op: TagOperation, catalog: Collection[str] | None) -> list[str]:
+        return []
+
+    def error_reason(self, data: object) -> str:
+        if isinstance(data, dict) and "detail" in data:
+            return str(data["detail"])
+        return ""
+
+    def reads_state(self, kind: str | None) -> bool:
+        return False
+
+    def read_state(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> pd.DataFrame:
+        raise NotImplementedError(f"{self.label} cannot say which tags its items carry")
+
+    def ensure_ok(self, response: httpx.Response) -> None:
+        """For reads: auth errors and other error answers raise, in this API's words."""
+        ensure_ok(self.name, response, self.key_env, self.error_reason(json_or_none(response)))
+
+
+def fetch_all(
+    fetch: Fetch, requests: Sequence[ApiRequest], concurrency: int
+) -> list[httpx.Response]:
+    """Send reads concurrently (one model per request APIs), answers in request order."""
+    if len(requests) <= 1:
+        return [fetch(r) for r in requests]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, min(concurrency, len(requests)))) as pool:
+        return list(pool.map(fetch, requests))
 
 
 def batch_tags(op: TagOperation, batch: Batch) -> tuple[str, ...]:

@@ -8,8 +8,7 @@ Real Immuta silently ignores parent tags of a hierarchy, so plans warn before us
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 import httpx
@@ -17,29 +16,19 @@ import pandas as pd
 
 from tagging.errors import InputError
 from tagging.providers.base import (
-    ApiRequest,
-    RequestResult,
+    BaseProvider,
+    Fetch,
     batch_kinds,
     batch_tags,
-    canonical_kinds,
-    ensure_ok,
     failure,
+    fetch_all,
     json_or_none,
     raise_for_auth,
 )
-
-if TYPE_CHECKING:
-    from tagging.plan import Batch, TagOperation
+from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 
 TAG_PATH = "/tag"
 MODEL_TYPES = ("datasource", "column", "project")
-_SPELLINGS = {
-    "datasource": "datasource",
-    "data source": "datasource",
-    "data_source": "datasource",
-    "column": "column",
-    "project": "project",
-}
 _ID_PATTERNS = {"datasource": r"\d+", "project": r"\d+", "column": r"\d+_.+"}
 _ID_HINTS = {
     "datasource": "a number such as 22",
@@ -48,8 +37,15 @@ _ID_HINTS = {
 }
 
 
-class ImmutaAPI:
+class Immuta(BaseProvider):
     name = "immuta"
+    label = "Immuta"
+    item_noun = "models"
+    kinds = MODEL_TYPES
+    kind_noun = "model type"
+    kind_flag = "--model-type"
+    kind_spellings = {"data source": "datasource", "data_source": "datasource"}
+    new_tag_hint = "Immuta only applies tags that exist; use a dotted leaf tag like A.B.C."
     default_chunk = 100  # models per batch: each is its own request
     default_concurrency = 32  # each request is one model: latency, not CPU, bounds a push
     key_env = "IMMUTA_API_KEY"
@@ -59,9 +55,6 @@ class ImmutaAPI:
     def auth_headers(self, key: str) -> dict[str, str]:
         # An API key goes as is; a session token is already "Bearer …".
         return {"Authorization": key}
-
-    def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        return canonical_kinds(kinds, _SPELLINGS, MODEL_TYPES, "Immuta", "model type")
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         for tag in op.tags:
@@ -130,13 +123,40 @@ class ImmutaAPI:
         if response.status_code == 404 and request.method == "DELETE":
             return RequestResult(ids=request.ids)  # the tag was not on the model: nothing to do
         if response.status_code >= 400:
-            return failure(request, response, error_reason(json_or_none(response)))
+            return failure(request, response, self.error_reason(json_or_none(response)))
         return RequestResult(ids=request.ids)
 
-    def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]:
-        response = client.get(TAG_PATH)
-        ensure_ok(self.name, response, self.key_env, error_reason(json_or_none(response)))
+    def list_tags(self, fetch: Fetch, target: Mapping[str, str]) -> list[str]:
+        response = fetch(ApiRequest("GET", TAG_PATH, None))
+        self.ensure_ok(response)
         return [str(t["name"]) for t in response.json() if not t.get("deleted", False)]
+
+    def error_reason(self, data: object) -> str:
+        """Immuta errors: {"statusCode", "error", "message"}."""
+        if isinstance(data, dict):
+            return str(data.get("message") or data.get("error") or "")
+        return ""
+
+    def reads_state(self, kind: str | None) -> bool:
+        return kind == "datasource"  # `GET /dataSource/{id}/tags`; no per-item read for others
+
+    def read_state(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> pd.DataFrame:
+        """The tags each data source carries now (an unknown data source carries none)."""
+        requests = [
+            ApiRequest("GET", f"/dataSource/{quote(i, safe='')}/tags", None, (i,)) for i in ids
+        ]
+        rows: list[tuple[str, str]] = []
+        for request, response in zip(
+            requests, fetch_all(fetch, requests, self.default_concurrency), strict=True
+        ):
+            if response.status_code == 404:
+                continue
+            self.ensure_ok(response)
+            data = response.json()
+            rows.extend((request.ids[0], str(t["name"])) for t in data if not t.get("deleted"))
+        return pd.DataFrame(rows, columns=["id", "tag"], dtype=object)
 
 
 def check_tag_name(tag: str) -> None:
@@ -160,31 +180,8 @@ def _model_missing(request: ApiRequest, response: httpx.Response) -> bool:
     """A 404 names either the model (not found) or, for DELETE, a tag it does not carry."""
     if request.method == "POST":
         return True
-    message = error_reason(json_or_none(response)).lower()
+    message = PROVIDER.error_reason(json_or_none(response)).lower()
     return not ("tag" in message and "model" not in message)
 
 
-def error_reason(data: object) -> str:
-    """Immuta errors: {"statusCode", "error", "message"}."""
-    if isinstance(data, dict):
-        return str(data.get("message") or data.get("error") or "")
-    return ""
-
-
-def state_request(datasource_id: str) -> ApiRequest:
-    """`GET /dataSource/{id}/tags`: the tags a data source carries now."""
-    return ApiRequest(
-        "GET", f"/dataSource/{quote(datasource_id, safe='')}/tags", None, (datasource_id,)
-    )
-
-
-def read_state(response: httpx.Response) -> list[str]:
-    """Tag names from a `GET /dataSource/{id}/tags` answer (a 404: an unknown data source)."""
-    raise_for_auth("immuta", response, API.key_env)
-    if response.status_code == 404:
-        return []
-    ensure_ok("immuta", response, API.key_env, error_reason(json_or_none(response)))
-    return [str(t["name"]) for t in response.json() if not t.get("deleted", False)]
-
-
-API = ImmutaAPI()
+PROVIDER = Immuta()

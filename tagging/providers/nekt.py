@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pandas as pd
 
 from tagging.errors import InputError
 from tagging.providers.base import (
-    ApiRequest,
-    RequestResult,
+    BaseProvider,
+    Fetch,
     batch_kinds,
     batch_tags,
-    canonical_kinds,
-    ensure_ok,
     failure,
     json_or_none,
     raise_for_auth,
 )
-
-if TYPE_CHECKING:
-    from tagging.plan import Batch, TagOperation
+from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 
 # The 8 catalog resource types, as the attach/detach bodies spell their keys.
 RESOURCE_TYPES = (
@@ -45,12 +41,17 @@ DETACH_PATH = "/api/v1/tags/detach/"
 LIST_PATH = "/api/v1/tags/"
 MAX_NAME = 255
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# "source", "Sources", " tables " all mean the documented plural key.
-_SPELLINGS = {t: t for t in RESOURCE_TYPES} | {t[:-1]: t for t in RESOURCE_TYPES}
 
 
-class NektAPI:
+class Nekt(BaseProvider):
     name = "nekt"
+    label = "Nekt"
+    item_noun = "resources"
+    kinds = RESOURCE_TYPES
+    kind_noun = "resource type"
+    kind_flag = "--resource-type"
+    # "source", "Sources", " tables " all mean the documented plural key.
+    kind_spellings = {t[:-1]: t for t in RESOURCE_TYPES}
     default_chunk = 1_000
     default_concurrency = 4
     key_env = "NEKT_API_KEY"
@@ -59,9 +60,6 @@ class NektAPI:
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-api-key": key}
-
-    def normalize_kinds(self, kinds: pd.Series | None, n: int) -> pd.Series | None:
-        return canonical_kinds(kinds, _SPELLINGS, RESOURCE_TYPES, "Nekt", "resource type")
 
     def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
         for tag in op.tags:
@@ -109,7 +107,7 @@ class NektAPI:
             if unknown:
                 return self._without(request, unknown)
         if response.status_code >= 400:
-            return failure(request, response, error_reason(data))
+            return failure(request, response, self.error_reason(data))
         return RequestResult(ids=request.ids)
 
     def _without(self, request: ApiRequest, unknown: set[str]) -> RequestResult:
@@ -129,14 +127,14 @@ class NektAPI:
             ids=request.ids, not_found=len(named), not_found_ids=named, followup=followup
         )
 
-    def list_tags(self, client: httpx.Client, target: Mapping[str, str]) -> list[str]:
+    def list_tags(self, fetch: Fetch, target: Mapping[str, str]) -> list[str]:
         """All tag names, following `next` pages (only on this connection's own host)."""
         names: list[str] = []
         page: str | None = None
         for _ in range(10_000):  # a bound, not an expected page count
             params = {"page": page} if page else None
-            response = client.get(LIST_PATH, params=params)
-            ensure_ok(self.name, response, self.key_env, error_reason(json_or_none(response)))
+            response = fetch(ApiRequest("GET", LIST_PATH, None, params=params))
+            self.ensure_ok(response)
             data = response.json()
             if isinstance(data, list):  # an unpaginated answer
                 return names + [str(t["name"]) for t in data]
@@ -145,6 +143,17 @@ class NektAPI:
             if page is None:
                 break
         return names
+
+    def error_reason(self, data: object) -> str:
+        """Nekt (DRF) errors: {field: [messages]}, possibly nested per list item, or {"detail"}."""
+        if isinstance(data, dict):
+            parts = [
+                f"{k}: {_flatten(v)}" if k != "detail" else _flatten(v) for k, v in data.items()
+            ]
+            return "; ".join(parts[:3])
+        if isinstance(data, list):
+            return _flatten(data)
+        return ""
 
 
 _INVALID_PK = re.compile(r'Invalid pk "([^"]+)" - object does not exist')
@@ -169,16 +178,6 @@ def _next_page(url: object) -> str | None:
     return httpx.URL(str(url)).params.get("page")
 
 
-def error_reason(data: object) -> str:
-    """Nekt (DRF) errors: {field: [messages]}, possibly nested per list item, or {"detail"}."""
-    if isinstance(data, dict):
-        parts = [f"{k}: {_flatten(v)}" if k != "detail" else _flatten(v) for k, v in data.items()]
-        return "; ".join(parts[:3])
-    if isinstance(data, list):
-        return _flatten(data)
-    return ""
-
-
 def _flatten(value: object) -> str:
     if isinstance(value, dict):
         return " ".join(_flatten(v) for v in value.values())
@@ -187,4 +186,4 @@ def _flatten(value: object) -> str:
     return str(value)
 
 
-API = NektAPI()
+PROVIDER = Nekt()
