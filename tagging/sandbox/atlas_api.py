@@ -209,6 +209,9 @@ def _quadtree_file(
         return tiles.data_tile(size, key)
     if sidecar.startswith("_tag."):
         wanted = sidecar.removeprefix("_tag.")
+        with store.tx() as db:  # an outdated definition is gone, cached or not
+            if _defined_tag(db, projection_id, wanted) is None:
+                return None
         return cache.tile(wanted, key, lambda: _tag_tiles(store, projection_id, size, wanted))
     return None
 
@@ -216,16 +219,21 @@ def _quadtree_file(
 def _tag_tiles(store: Store, projection_id: str, size: int, wanted: str) -> dict[str, bytes]:
     """All tiles of the tag whose current definition is `wanted`; none if it is outdated."""
     with store.tx() as db:
-        epoch = atlas_epoch(db)
-        rows = db.execute(
-            "SELECT id, uuid, revision FROM atlas_tags WHERE projection_id = ?", (projection_id,)
-        ).fetchall()
-        row = next((r for r in rows if definition_id(epoch, r[1], r[2]) == wanted), None)
-        if row is None:
+        tag = _defined_tag(db, projection_id, wanted)
+        if tag is None:
             return {}
-        cursor = db.execute("SELECT point FROM atlas_points WHERE tag = ?", (row[0],))
+        cursor = db.execute("SELECT point FROM atlas_points WHERE tag = ?", (tag,))
         tagged = np.fromiter((p for (p,) in cursor), dtype=np.int64)
     return tiles.tag_tiles(size, tagged)
+
+
+def _defined_tag(db: sqlite3.Connection, projection_id: str, wanted: str) -> int | None:
+    """The row id of the tag whose current definition is `wanted`, if any."""
+    epoch = atlas_epoch(db)
+    rows = db.execute(
+        "SELECT id, uuid, revision FROM atlas_tags WHERE projection_id = ?", (projection_id,)
+    ).fetchall()
+    return next((int(r[0]) for r in rows if definition_id(epoch, r[1], r[2]) == wanted), None)
 
 
 def definition_id(epoch: str, tag_id: str, revision: int) -> str:
