@@ -39,7 +39,8 @@ def test_api_key_exchange_gives_a_token_the_routes_accept(sandbox: Sandbox) -> N
     assert user.status_code == 200 and user.json()["id"] == 2
     bad = _call(sandbox, "POST", "/bim/apikey/authenticate", {"apikey": "wrong"}, None)
     assert _error(bad, 401) == "Invalid API key"
-    assert _error(_call(sandbox, "POST", "/bim/apikey/authenticate", {}, None), 400)
+    missing = _call(sandbox, "POST", "/bim/apikey/authenticate", {}, None)
+    assert _error(missing, 401) == "Missing API key"
     assert _call(sandbox, "GET", "/tag", auth="Bearer not-a-token").status_code == 401
 
 

@@ -27,9 +27,11 @@ class Tokens:
 
     def exchange(self, payload: Any) -> dict[str, str]:
         """The body of `POST /bim/apikey/authenticate`."""
-        if not isinstance(payload, dict) or not isinstance(payload.get("apikey"), str):
-            raise ImmutaError(400, '"apikey" is required')
-        if not secrets.compare_digest(payload["apikey"], self._key):
+        # A missing key is an authentication failure like a wrong one: 401, never a token.
+        given = payload.get("apikey") if isinstance(payload, dict) else None
+        if not isinstance(given, str) or not given:
+            raise ImmutaError(401, "Missing API key")
+        if not secrets.compare_digest(given.encode(), self._key.encode()):
             raise ImmutaError(401, "Invalid API key")
         token = secrets.token_hex(16)
         with self._lock:
