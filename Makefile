@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 CHROMIUM := /usr/bin/chromium
+CLIENTS := .venv-clients
 
-.PHONY: run test lint typecheck pytest sandbox bench screenshots clean
+.PHONY: run test lint typecheck pytest clients sandbox bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,16 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
+
+# The real nomic and fh-immuta-utils clients for the fidelity tests, one venv each: their
+# pins clash with ours. Rebuilt from scratch when their pinned list changes.
+$(CLIENTS)/%/.installed: requirements-clients-%.txt
+	rm -rf $(CLIENTS)/$*
+	$(PYTHON) -m venv $(CLIENTS)/$*
+	$(CLIENTS)/$*/bin/pip install --quiet -r $<
+	touch $@
+
+clients: $(CLIENTS)/nomic/.installed $(CLIENTS)/immuta/.installed
 
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
@@ -37,7 +48,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev $(CHROMIUM)
+pytest: $(VENV)/.dev $(CHROMIUM) clients
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
@@ -50,4 +61,4 @@ bench: $(VENV)/.runtime
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .tagging .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CLIENTS) .tagging .pytest_cache .mypy_cache .ruff_cache

@@ -73,9 +73,16 @@ def sandbox(
     fail_rate: float = typer.Option(0.0, help="Share of API requests answered 500/502/503."),
     rate_limit: int = typer.Option(0, help="Requests per second before 429 (0: no limit)."),
     seed: int = typer.Option(0, help="Seed for the fault dice."),
+    atlas_port: int | None = typer.Option(None, help="Also serve Atlas at the root of this port."),
+    nekt_port: int | None = typer.Option(None, help="Also serve Nekt at the root of this port."),
+    immuta_port: int | None = typer.Option(
+        None, help="Also serve Immuta at the root of this port (for absolute-path clients)."
+    ),
 ) -> None:
     """Run the local sandbox that speaks all three tagging APIs."""
     from tagging.sandbox.server import serve
+
+    own_ports = {"atlas": atlas_port, "nekt": nekt_port, "immuta": immuta_port}
 
     serve(
         host=host,
@@ -88,6 +95,7 @@ def sandbox(
         fail_rate=fail_rate,
         rate_limit=rate_limit,
         seed=seed,
+        provider_ports={p: n for p, n in own_ports.items() if n is not None},
     )
 
 

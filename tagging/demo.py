@@ -26,6 +26,11 @@ SANDBOX_KEYS = {
 }
 ATLAS_PROJECTION_ID = "52fcac24-9ab0-4545-8065-0d2fe8350d09"
 ATLAS_PROJECTION_NAME = "research paper excerpts"
+# The dataset (project) that holds the map, as the nomic client addresses it:
+# `AtlasDataset("sandbox/research-paper-excerpts")` or `AtlasDataset(dataset_id=...)`.
+ATLAS_ORG_SLUG = "sandbox"
+ATLAS_DATASET_SLUG = "research-paper-excerpts"
+ATLAS_DATASET_ID = "8d1f4c52-3a6b-4e0f-9c27-5b8e1d3f6a94"
 # Id fields a point can be addressed by (`id_field`); all hold the same values as `id`
 # except `paper_id`. `my_unique_id_field` is the one the Atlas docs' example uses.
 ATLAS_ID_FIELDS = ("id", "my_unique_id_field")

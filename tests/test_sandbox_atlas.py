@@ -42,20 +42,43 @@ def test_add_is_idempotent_and_tag_id_stable(sandbox: Sandbox) -> None:
     assert sandbox.state()["atlas"][PROJECTION]["T"] == ["1", "2", "3"]
 
 
-def test_remove_counts_ids_found_in_the_projection(sandbox: Sandbox) -> None:
+def test_remove_counts_only_ids_that_carried_the_tag(sandbox: Sandbox) -> None:
     _update(sandbox, ids=["1", "2", "3"])
-    # "4" exists but is not tagged: it still counts (points_tagged = ids found in projection).
+    # "4" exists but is not tagged, "123456" does not exist: neither counts.
     response = _update(sandbox, ids=["2", "4", "123456"], operation="remove")
     assert response.status_code == 200
-    assert response.json()["points_tagged"] == 2
+    assert response.json()["points_tagged"] == 1
     assert sandbox.state()["atlas"][PROJECTION]["T"] == ["1", "3"]
+    again = _update(sandbox, ids=["2"], operation="remove")
+    assert again.json() == {
+        "success": True,
+        "tag_id": response.json()["tag_id"],
+        "points_tagged": 0,
+    }
 
 
-def test_remove_of_an_unknown_tag_creates_nothing(sandbox: Sandbox) -> None:
+def test_remove_of_a_tag_never_created_is_404_and_creates_nothing(sandbox: Sandbox) -> None:
     response = _update(sandbox, tag_name="never", ids=["1"], operation="remove")
-    assert response.status_code == 200 and response.json()["success"] is True
+    assert response.status_code == 404
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "tag_name"] and error["type"] == "not_found"
     with _client(sandbox) as client:
         assert client.get(LIST, params={"projection_id": PROJECTION}).json() == []
+
+
+@pytest.mark.parametrize("operation", ["add", "remove"])
+def test_empty_ids_are_rejected_and_create_no_tag(sandbox: Sandbox, operation: str) -> None:
+    assert _errors(_update(sandbox, ids=[], operation=operation)) == [
+        (("body", "ids"), "too_short")
+    ]
+    with _client(sandbox) as client:
+        assert client.get(LIST, params={"projection_id": PROJECTION}).json() == []
+
+
+def test_tag_names_are_at_most_255_characters(sandbox: Sandbox) -> None:
+    assert _update(sandbox, tag_name="x" * 255, ids=["1"]).status_code == 200
+    too_long = _update(sandbox, tag_name="x" * 256, ids=["1"])
+    assert _errors(too_long) == [(("body", "tag_name"), "string_too_long")]
 
 
 def test_state_sorts_ids_numerically(sandbox: Sandbox) -> None:

@@ -56,6 +56,17 @@ def test_attach_creates_missing_names_once_and_reuses_existing(sandbox: Sandbox)
     assert sandbox.state()["nekt"] == {source: ["a", "b", "c"]}
 
 
+def test_names_are_trimmed_as_drf_does(sandbox: Sandbox) -> None:
+    source = _first(sandbox, "sources")
+    attached = _post(sandbox, ATTACH, {"names": [" pii ", "pii", "\tb\n"], "sources": [source]})
+    assert [t["name"] for t in attached.json()] == ["pii", "b"]
+    padded = "  " + "x" * 255 + "  "  # 255 characters once trimmed
+    assert _post(sandbox, ATTACH, {"names": [padded], "sources": [source]}).status_code == 200
+    detached = _post(sandbox, DETACH, {"names": ["  pii"], "sources": [source]})
+    assert [t["name"] for t in detached.json()] == ["pii"]
+    assert sandbox.state()["nekt"] == {source: sorted(["b", "x" * 255])}
+
+
 def test_uuids_are_accepted_in_any_case(sandbox: Sandbox) -> None:
     source = _first(sandbox, "sources")
     response = _post(sandbox, ATTACH, {"names": ["x"], "sources": [source.upper()]})

@@ -289,3 +289,50 @@ def test_banner_prints_urls_and_keys() -> None:
     text = banner(SandboxConfig(), "127.0.0.1", 8765)
     for provider, key in KEYS.items():
         assert f"http://127.0.0.1:8765/{provider}" in text and key in text
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_each_api_at_the_root_of_its_own_port(sandbox_factory: Callable[..., Sandbox]) -> None:
+    ports = {p: free_port() for p in ("atlas", "nekt", "immuta")}
+    flags = [f for p, n in ports.items() for f in (f"--{p}-port", str(n))]
+    sb = sandbox_factory(*flags, "--rate-limit", "1000")
+    roots = {p: f"http://127.0.0.1:{n}" for p, n in ports.items()}
+    for root in roots.values():
+        _wait_for(root)
+    body = {"projection_id": ATLAS_PROJECTION_ID, "tag_name": "T", "ids": ["1"]}
+    atlas = httpx.post(
+        f"{roots['atlas']}/v1/query/update/tag/ids",
+        json=body | {"operation": "add"},
+        headers={"Authorization": f"Bearer {KEYS['atlas']}"},
+    )
+    assert atlas.status_code == 200
+    nekt = httpx.get(f"{roots['nekt']}/api/v1/tags/", headers={"x-api-key": KEYS["nekt"]})
+    assert nekt.status_code == 200
+    immuta_auth = {"Authorization": KEYS["immuta"]}
+    user = httpx.get(f"{roots['immuta']}/bim/rpc/user/current", headers=immuta_auth)
+    assert user.status_code == 200
+    # Same state and keys as the prefixed mounts; no inspection routes on the API ports.
+    assert sb.state()["atlas"] == {ATLAS_PROJECTION_ID: {"T": ["1"]}}
+    assert httpx.get(f"{roots['immuta']}/tag").status_code == 401
+    assert httpx.get(f"{roots['atlas']}/_sandbox/state").status_code == 401
+
+
+def test_faults_apply_on_the_provider_ports(sandbox_factory: Callable[..., Sandbox]) -> None:
+    port = free_port()
+    sb = sandbox_factory("--immuta-port", str(port), "--fail-rate", "1")
+    root = f"http://127.0.0.1:{port}"
+    _wait_for(root)
+    response = httpx.get(f"{root}/tag", headers={"Authorization": KEYS["immuta"]})
+    assert response.status_code in (500, 502, 503)
+    assert httpx.get(f"{sb.url}/_sandbox/state").status_code == 200

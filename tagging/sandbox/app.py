@@ -1,4 +1,8 @@
-"""The sandbox as one ASGI app: the three provider APIs under prefixes, plus inspection."""
+"""The sandbox as one ASGI app: the three provider APIs under prefixes, plus inspection.
+
+`provider_root_app` serves one provider's API at the root of a port of its own (same state,
+same keys, same faults) for clients that use absolute paths.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from tagging.demo import SANDBOX_KEYS, World, WorldSize
 from tagging.sandbox.atlas_api import create_atlas_app
-from tagging.sandbox.faults import FaultMiddleware, Faults
+from tagging.sandbox.faults import FaultMiddleware, Faults, FaultState
 from tagging.sandbox.immuta_api import create_immuta_app
 from tagging.sandbox.nekt_api import create_nekt_app
 from tagging.sandbox.store import Store
@@ -64,8 +69,25 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         store.reset()
         return {"reset": True}
 
-    app.mount("/atlas", create_atlas_app(store, world, config.keys["atlas"]))
-    app.mount("/nekt", create_nekt_app(store, world, config.keys["nekt"]))
-    app.mount("/immuta", create_immuta_app(store, world, config.keys["immuta"]))
-    app.add_middleware(FaultMiddleware, faults=config.faults)
+    providers = {
+        "atlas": create_atlas_app(store, world, config.keys["atlas"]),
+        "nekt": create_nekt_app(store, world, config.keys["nekt"]),
+        "immuta": create_immuta_app(store, world, config.keys["immuta"]),
+    }
+    for name, provider_app in providers.items():
+        app.mount(f"/{name}", provider_app)
+    app.state.providers = providers
+    app.state.fault_state = FaultState(config.faults.seed)
+    app.add_middleware(FaultMiddleware, faults=config.faults, state=app.state.fault_state)
     return app
+
+
+def provider_root_app(app: FastAPI, provider: str) -> ASGIApp:
+    """`provider`'s API of the sandbox `app` at the root path, behind the same faults."""
+    config: SandboxConfig = app.state.config
+    return FaultMiddleware(
+        app.state.providers[provider],
+        faults=config.faults,
+        state=app.state.fault_state,
+        provider=provider,
+    )

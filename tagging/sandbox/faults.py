@@ -1,7 +1,9 @@
 """Injected faults for the provider APIs: latency, 5xx failures and a rate limit.
 
-Only paths under the provider prefixes are affected, never `/_sandbox/*`. Every decision is
-made before the request reaches its handler, so a failed request has changed nothing.
+Only paths under the provider prefixes are affected, never `/_sandbox/*`; on a provider's
+own port (`--atlas-port` ...) every path is that provider's. Every decision is made before
+the request reaches its handler, so a failed request has changed nothing. The dice and the
+rate limit's window are shared by all ports of one process (`FaultState`).
 """
 
 from __future__ import annotations
@@ -51,16 +53,32 @@ _HTML = (
 )
 
 
+class FaultState:
+    """The dice and the rate limit's current one-second window."""
+
+    def __init__(self, seed: int) -> None:
+        self.dice = random.Random(seed)
+        self.window = -1
+        self.count = 0
+
+
 class FaultMiddleware:
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        faults: Faults,
+        state: FaultState | None = None,
+        provider: str | None = None,
+    ) -> None:
         self.app = app
         self.faults = faults
-        self._dice = random.Random(faults.seed)
-        self._window = -1
-        self._count = 0
+        self.state = state or FaultState(faults.seed)
+        self.provider = provider  # set: every path is this provider's (its own port)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        provider = provider_of(scope.get("path", "")) if scope["type"] == "http" else None
+        provider = None
+        if scope["type"] == "http":
+            provider = self.provider or provider_of(scope.get("path", ""))
         if provider is None:
             await self.app(scope, receive, send)
             return
@@ -72,7 +90,7 @@ class FaultMiddleware:
             return
         if self.faults.latency_ms > 0:
             await asyncio.sleep(self.faults.latency_ms / 1000)
-        if self.faults.fail_rate > 0 and self._dice.random() < self.faults.fail_rate:
+        if self.faults.fail_rate > 0 and self.state.dice.random() < self.faults.fail_rate:
             await _drain(receive)
             await self._fail(send, provider)
             return
@@ -81,15 +99,16 @@ class FaultMiddleware:
     def _over_rate_limit(self) -> bool:
         if self.faults.rate_limit <= 0:
             return False
+        state = self.state
         window = int(time.monotonic())
-        if window != self._window:
-            self._window, self._count = window, 0
-        self._count += 1
-        return self._count > self.faults.rate_limit
+        if window != state.window:
+            state.window, state.count = window, 0
+        state.count += 1
+        return state.count > self.faults.rate_limit
 
     async def _fail(self, send: Send, provider: str) -> None:
         # One in three a JSON error in the provider's style, otherwise a proxy's HTML page.
-        status = self._dice.choice((500, 502, 503))
+        status = self.state.dice.choice((500, 502, 503))
         if status == 500:
             body = error_json(provider, 500, "Internal server error")
             await _respond(send, 500, body, "application/json")

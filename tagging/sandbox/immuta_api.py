@@ -1,7 +1,9 @@
-"""Immuta tag endpoints, mounted under `/immuta`.
+"""Immuta endpoints, mounted under `/immuta` (or at the root of `--immuta-port`).
 
 Immuta answers errors as `{statusCode, error, message}` (hapi style) and takes the key as
-`Authorization: KEY` or `Authorization: Bearer KEY`.
+`Authorization: KEY` or `Authorization: Bearer KEY`, or a token from the API-key exchange
+(`immuta_session`) as `Authorization: Bearer TOKEN`. Besides the documented tag endpoints:
+the exchange, the current user, data sources and data dictionaries (`immuta_datasources`).
 """
 
 from __future__ import annotations
@@ -19,22 +21,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tagging.demo import World
 from tagging.sandbox import immuta_tags as tags
 from tagging.sandbox.auth import RequireKey, bearer_token
+from tagging.sandbox.immuta_datasources import DataSources, page_params
+from tagging.sandbox.immuta_session import Tokens, current_user
 from tagging.sandbox.immuta_tags import ImmutaError, Models
 from tagging.sandbox.store import Store
+
+LOGIN_PATH = "/bim/apikey/authenticate"
 
 
 def create_immuta_app(store: Store, world: World, key: str) -> FastAPI:
     app = FastAPI(title="Immuta (sandbox)", openapi_url=None, docs_url=None, redoc_url=None)
     models = Models(world)
+    sources = DataSources(world)
+    tokens = Tokens(key)
 
     def accepts(headers: Headers) -> bool:
-        return key in (headers.get("authorization", "").strip(), bearer_token(headers))
+        token = bearer_token(headers)
+        return key in (headers.get("authorization", "").strip(), token) or tokens.valid(token)
 
     def reject(headers: Headers) -> JSONResponse:
         message = "Invalid token" if headers.get("authorization") else "Missing authentication"
         return JSONResponse(ImmutaError(401, message).body(), status_code=401)
 
-    app.add_middleware(RequireKey, accepts=accepts, reject=reject)
+    app.add_middleware(
+        RequireKey, accepts=accepts, reject=reject, open_paths=frozenset({LOGIN_PATH})
+    )
 
     @app.exception_handler(ImmutaError)
     async def _immuta_error(_: Request, exc: ImmutaError) -> JSONResponse:
@@ -101,6 +112,41 @@ def create_immuta_app(store: Store, world: World, key: str) -> FastAPI:
         hierarchy = _bool_param(request.query_params.get("deleteHierarchy"), "deleteHierarchy")
         with store.tx() as db:
             return tags.delete_tag(db, tag, bool(hierarchy))
+
+    @app.post(LOGIN_PATH)
+    async def authenticate(request: Request) -> dict[str, str]:
+        return tokens.exchange(await _json_body(request))
+
+    @app.get("/bim/rpc/user/current")
+    def user() -> dict[str, Any]:
+        return current_user()
+
+    @app.get("/dataSource")
+    def list_datasources(request: Request) -> dict[str, Any]:
+        query = request.query_params
+        size, offset = page_params(query.get("size"), query.get("offset"))
+        return sources.search(query.get("searchText"), query.get("schema"), size, offset)
+
+    @app.get("/dataSource/name/{name}")
+    def datasource_by_name(name: str) -> dict[str, Any]:
+        return sources.by_name(name)
+
+    @app.get("/dataSource/{datasource_id}")
+    def datasource(datasource_id: str) -> dict[str, Any]:
+        return sources.get(datasource_id)
+
+    @app.get("/dictionary/{datasource_id}")
+    def dictionary(datasource_id: str) -> dict[str, Any]:
+        with store.tx() as db:
+            return sources.dictionary(db, datasource_id)
+
+    @app.put("/dictionary/{datasource_id}")
+    async def put_dictionary(datasource_id: str, request: Request) -> dict[str, Any]:
+        # fh-immuta-utils sends the body as a string without a JSON content type.
+        payload = await _json_body(request)
+        return await run_in_threadpool(
+            _in_tx, store, sources.put_dictionary, datasource_id, payload
+        )
 
     @app.get("/dataSource/{datasource_id}/tags")
     def datasource_tags(datasource_id: str) -> list[dict[str, Any]]:

@@ -6,6 +6,13 @@ when the request is invalid, so a rejected call changes nothing.
 The hierarchy lives in the names ("Discovered.Country.Canada"): every ancestor is a tag row
 of its own, created after the requested tags so the docs' ids (129..131) come out right.
 A tag "has children" when another non-deleted tag's name starts with its name and a dot.
+
+Tags Immuta created (the seeds, `systemCreated`) are `protected: true` and cannot be
+updated: renaming one by id, or naming one as `rootTag`, answers 403 (the docs say only
+"cannot be updated"; 403 is hapi's answer for a well-formed request that is not allowed).
+A `rootTag` that does not exist yet is created with its children (fh-immuta-utils creates
+every hierarchy that way), and a tag named like the root itself is the root.
+Names are at most `MAX_TAG_NAME_LENGTH` (255) characters in all: the docs give no limit.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from tagging.demo import IMMUTA_FIRST_NEW_TAG_ID, World
 from tagging.providers.immuta import MODEL_TYPES as IMMUTA_MODEL_TYPES
 from tagging.sandbox.store import IMMUTA_USER_ID, now_iso
 
+MAX_TAG_NAME_LENGTH = 255
 _TAG_COLUMNS = "id, name, source, deleted, system_created, created_by, created_at, updated_at"
 
 
@@ -50,7 +58,7 @@ def tag_json(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
         "source": source,
         "deleted": bool(deleted),
         "systemCreated": bool(system),
-        "protected": False,
+        "protected": bool(system),
         "createdBy": created_by,
         "createdAt": created_at,
         "updatedAt": updated_at,
@@ -62,6 +70,9 @@ def check_tag_name(name: Any, where: str) -> str:
         raise ImmutaError(400, f'"{where}" must be a non-empty string')
     if any(not part.strip() for part in name.split(".")):
         raise ImmutaError(400, f'"{where}" has an empty level in "{name}"')
+    if len(name) > MAX_TAG_NAME_LENGTH:
+        message = f'"{where}" length must be less than or equal to {MAX_TAG_NAME_LENGTH} characters'
+        raise ImmutaError(400, message)
     return name
 
 
@@ -72,15 +83,18 @@ def create_or_update(db: sqlite3.Connection, payload: Any) -> list[dict[str, Any
     """`POST /tag`: create tags (and missing ancestors), or rename by id under `rootTag`."""
     tags, root, delete_hierarchy = _parse_create(payload)
     if root is not None:
-        root_row = _active(db, root)
-        if root_row is None:
-            raise ImmutaError(404, f'Tag "{root}" not found')
         for tag in tags:
-            if not tag["name"].startswith(root + "."):
+            if tag["name"] != root and not tag["name"].startswith(root + "."):
                 raise ImmutaError(400, f'Tag "{tag["name"]}" is not a child of "{root}"')
     for tag in tags:
-        if "id" in tag and _by_id(db, tag["id"]) is None:
-            raise ImmutaError(404, f"Tag with id {tag['id']} not found")
+        if "id" in tag:
+            row = _by_id(db, tag["id"])
+            if row is None:
+                raise ImmutaError(404, f"Tag with id {tag['id']} not found")
+            _check_unprotected(row)
+    root_row = _active(db, root) if root is not None else None
+    if root_row is not None:
+        _check_unprotected(root_row)
     stamp = now_iso()
     if root is not None and delete_hierarchy:
         keep = {t["id"] for t in tags if "id" in t}
@@ -90,6 +104,11 @@ def create_or_update(db: sqlite3.Connection, payload: Any) -> list[dict[str, Any
     for name in _ancestors(t["name"] for t in tags):
         _upsert(db, {"name": name}, stamp)
     return [tag_json(_by_id(db, i)) for i in ids]  # type: ignore[arg-type]
+
+
+def _check_unprotected(row: tuple[Any, ...]) -> None:
+    if row[4]:  # system_created
+        raise ImmutaError(403, f'Tag "{row[1]}" is protected and cannot be updated')
 
 
 def _parse_create(payload: Any) -> tuple[list[dict[str, Any]], str | None, bool]:
@@ -331,6 +350,15 @@ def _assignment_json(name: str, source: str, added_by: int) -> dict[str, Any]:
 
 
 # --- Lookups ------------------------------------------------------------------------
+
+
+def active_tag(db: sqlite3.Connection, name: str) -> tuple[Any, ...] | None:
+    """The tag row of that name unless deleted (columns as `_TAG_COLUMNS`)."""
+    return _active(db, name)
+
+
+def has_children(db: sqlite3.Connection, name: str) -> bool:
+    return bool(_descendants(db, name))
 
 
 def _active(db: sqlite3.Connection, name: str) -> tuple[Any, ...] | None:

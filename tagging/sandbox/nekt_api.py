@@ -9,6 +9,9 @@ Choices where the docs are silent:
   exist.` Nothing is attached or detached then.
 - Detach skips names that are not tags of the organisation and returns the tag objects of
   the names that are (whether or not any listed resource carried them).
+- Names are trimmed of leading and trailing whitespace before they are validated, stored or
+  looked up, as DRF's `CharField(trim_whitespace=True)` does: " pii " is the tag "pii", and
+  the 255-character limit applies to the trimmed name.
 """
 
 from __future__ import annotations
@@ -151,19 +154,23 @@ def _names(value: Any, present: bool, errors: Errors) -> list[str]:
         errors["names"] = ["This list may not be empty."]
         return []
     messages: list[str] = []
-    for i, name in enumerate(value):
-        if not isinstance(name, str):
+    names: list[str] = []
+    for i, raw in enumerate(value):
+        name = raw.strip() if isinstance(raw, str) else None
+        if name is None:
             messages.append(f"Item {i}: Not a valid string.")
-        elif not name.strip():
+        elif not name:
             messages.append(f"Item {i}: This field may not be blank.")
         elif len(name) > MAX_NAME_LENGTH:
             messages.append(
                 f"Item {i}: Ensure this field has no more than {MAX_NAME_LENGTH} characters."
             )
+        else:
+            names.append(name)
     if messages:
         errors["names"] = messages
         return []
-    return list(dict.fromkeys(value))
+    return list(dict.fromkeys(names))
 
 
 def _uuids(value: Any, field: str, errors: Errors) -> list[str]:

@@ -1,11 +1,20 @@
-"""`python -m tagging sandbox`: serve the sandbox with uvicorn until stopped."""
+"""`python -m tagging sandbox`: serve the sandbox with uvicorn until stopped.
+
+With `--atlas-port` (and the like) one process runs several uvicorn servers on one event
+loop: the main app on `port`, and each of those providers' APIs at the root of its port.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import uvicorn
 
 from tagging.demo import WorldSize
-from tagging.sandbox.app import SandboxConfig, create_app, keys_from_env
+from tagging.sandbox.app import SandboxConfig, create_app, keys_from_env, provider_root_app
 from tagging.sandbox.faults import Faults
 
 
@@ -21,11 +30,13 @@ def serve(
     rate_limit: int = 0,
     seed: int = 0,
     keys: dict[str, str] | None = None,
+    provider_ports: Mapping[str, int] | None = None,
 ) -> None:
     """Print the base URLs and keys, then serve until interrupted.
 
     `keys` overrides the default keys per provider (they also come from
-    `TAGGING_SANDBOX_ATLAS_KEY`, `..._NEKT_KEY`, `..._IMMUTA_KEY`).
+    `TAGGING_SANDBOX_ATLAS_KEY`, `..._NEKT_KEY`, `..._IMMUTA_KEY`). `provider_ports`
+    (`{"immuta": 8767}`) also serves those APIs at the root of their own ports.
     """
     config = SandboxConfig(
         db=db,
@@ -37,19 +48,65 @@ def serve(
         faults=Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=seed),
         keys=keys_from_env() | (keys or {}),
     )
+    ports = dict(provider_ports or {})
     app = create_app(config)
-    print(banner(config, host, port), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    print(banner(config, host, port, ports), flush=True)
+    if not ports:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    servers = [_server(app, host, port, lifespan="on")]
+    servers += [
+        _server(provider_root_app(app, p), host, n, lifespan="off") for p, n in ports.items()
+    ]
+    asyncio.run(_serve_all(servers))
 
 
-def banner(config: SandboxConfig, host: str, port: int) -> str:
+class _Server(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Each server would take SIGINT/SIGTERM for itself alone; `_serve_all` stops them all.
+        yield
+
+
+def _server(app: object, host: str, port: int, lifespan: str) -> _Server:
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan=lifespan,  # type: ignore[arg-type]
+    )
+    return _Server(config)
+
+
+async def _serve_all(servers: list[_Server]) -> None:
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    # The main app (with the lifespan that closes the store) stops last.
+    await asyncio.gather(*(s.serve() for s in reversed(servers)))
+
+
+def banner(
+    config: SandboxConfig, host: str, port: int, ports: Mapping[str, int] | None = None
+) -> str:
     base = f"http://{host}:{port}"
+    ports = ports or {}
+    own = {p: f"  and http://{host}:{n}" for p, n in ports.items()}
     f = config.faults
     lines = [
         f"Tagging sandbox on {base}  (state: {config.db})",
-        f"  Atlas   {base}/atlas    key: {config.keys['atlas']}   (Authorization: Bearer KEY)",
-        f"  Nekt    {base}/nekt     key: {config.keys['nekt']}   (x-api-key: KEY)",
-        f"  Immuta  {base}/immuta   key: {config.keys['immuta']}   (Authorization: KEY)",
+        f"  Atlas   {base}/atlas    key: {config.keys['atlas']}   (Authorization: Bearer KEY)"
+        + own.get("atlas", ""),
+        f"  Nekt    {base}/nekt     key: {config.keys['nekt']}   (x-api-key: KEY)"
+        + own.get("nekt", ""),
+        f"  Immuta  {base}/immuta   key: {config.keys['immuta']}   (Authorization: KEY)"
+        + own.get("immuta", ""),
         f"  Inspect {base}/_sandbox/state  {base}/_sandbox/world  POST {base}/_sandbox/reset",
     ]
     if f.latency_ms or f.fail_rate or f.rate_limit:

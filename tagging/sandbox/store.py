@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS atlas_tags (
     name TEXT NOT NULL,
     uuid TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0,  -- bumped when its points change: tag_definition_id
     UNIQUE (projection_id, name)
 );
 -- A tag belongs to one projection, so (tag, point) is the (projection, tag, point) key.
@@ -100,6 +102,7 @@ class Store:
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
         with self.tx() as db:
+            _migrate(db)
             seeded = db.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
             if seeded is None:  # a new file or memory; an existing file keeps its state
                 _seed(db)
@@ -154,6 +157,32 @@ class Store:
                     ORDER BY l.model_type, l.model_id, t.name""",
             )
         return {"atlas": atlas, "nekt": nekt, "immuta": immuta}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a state file from an older sandbox up to this schema; give the store its epoch."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(atlas_tags)")}
+    if "revision" not in columns:
+        db.execute("ALTER TABLE atlas_tags ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
+    # A random epoch per state (kept across resets, new for a new file or memory), so ids
+    # derived from revisions never repeat with other content: clients cache tiles by them.
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('atlas_epoch', ?)", (str(uuid.uuid4()),)
+    )
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('atlas_revision', '0')")
+
+
+def next_atlas_revision(db: sqlite3.Connection) -> int:
+    """A state-wide counter that never goes back, not even on reset."""
+    (value,) = db.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'atlas_revision'"
+        " RETURNING value"
+    ).fetchone()
+    return int(value)
+
+
+def atlas_epoch(db: sqlite3.Connection) -> str:
+    return str(db.execute("SELECT value FROM meta WHERE key = 'atlas_epoch'").fetchone()[0])
 
 
 def _grouped(db: sqlite3.Connection, sql: str) -> dict[str, list[str]]:
