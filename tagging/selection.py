@@ -236,3 +236,18 @@ def _on_edge(
     within_x = (px >= min(xa, xb)) & (px <= max(xa, xb))
     within_y = (py >= min(ya, yb)) & (py <= max(ya, yb))
     return collinear & within_x & within_y
+
+
+def combine(selected: frozenset[str], keys: pd.Series, mode: str) -> frozenset[str]:
+    """The selection after a lasso or box over rows with `keys`, as Atlas combines them:
+    "replace", "add" (union), "subtract" (difference) or "intersect"."""
+    hit = frozenset(keys.dropna().astype("str").tolist())
+    if mode == "add":
+        return selected | hit
+    if mode == "subtract":
+        return selected - hit
+    if mode == "intersect":
+        return selected & hit
+    if mode == "replace":
+        return hit
+    raise ValueError(f"unknown selection mode {mode!r}: use replace, add, subtract or intersect")
