@@ -79,7 +79,7 @@ def test_big_frames_draw_a_stratified_sample_over_a_density_layer() -> None:
     fig = map_figure(big, "x", "y", color="field", max_points=20_000)
     drawn = {t.name: len(t.x) for t in scatter(fig)}
     assert sum(drawn.values()) <= 20_000 + 7 * MIN_PER_GROUP
-    assert drawn["rare"] == 100
+    assert drawn["rare"] == 100  # all of it: below the floor
     assert isinstance(fig.data[0], go.Heatmap)
     assert "drawing" in fig.layout.title.text
 
@@ -90,7 +90,7 @@ def test_sample_is_deterministic_and_proportional() -> None:
     assert np.array_equal(first, again)
     assert np.all(np.diff(first) > 0)
     counts = groups.iloc[first].value_counts()
-    assert counts["a"] == 9_000 and counts["b"] == 1_000
+    assert abs(counts["a"] - 9_000) < 300 and abs(counts["b"] - 1_000) < 100
 
 
 def test_selected_rows_are_highlighted_and_drawn_even_when_sampled() -> None:
