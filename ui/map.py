@@ -43,9 +43,7 @@ def map_panel(
         return
     x, y = str(ws.x_column), str(ws.y_column)
     color, mode = _controls(ws)
-    selected = session.selected_ids()
-    mask = is_selected(keys, selected) if selected else None
-    fig = _figure(ws, rows, color, mask)
+    fig = _figure(ws, rows, keys, color)
     event = st.plotly_chart(
         fig, key=MAP_KEY, on_select="rerun", selection_mode=("points", "box", "lasso"),
         config={"displaylogo": False, "scrollZoom": True},
@@ -75,7 +73,7 @@ def _controls(ws: session.Workset) -> tuple[str | None, str]:
 
 
 def _figure(
-    ws: session.Workset, rows: pd.DataFrame, color: str | None, mask: np.ndarray | None
+    ws: session.Workset, rows: pd.DataFrame, keys: pd.Series, color: str | None
 ) -> go.Figure:
     """The map figure, rebuilt only when the rows, colours, tags or selection changed."""
     state = _known_tags(ws) if color in (charts.BY_TAGGED, charts.BY_TAG) else None
@@ -86,6 +84,8 @@ def _figure(
     )  # fmt: skip
     cached = st.session_state.get(FIGURE_KEY)
     if cached is None or cached[0] != digest:
+        selected = session.selected_ids()
+        mask = is_selected(keys, selected) if selected else None  # 1 s at 5M rows: on a miss
         fig = charts.map_figure(
             rows, str(ws.x_column), str(ws.y_column), color=color, state=state,
             id_column=ws.id_column, kind_column=ws.kind_column,
