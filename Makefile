@@ -55,7 +55,7 @@ test: lint typecheck pytest
 
 # Refresh the README's screenshots from the browser test.
 screenshots: $(VENV)/.dev $(CHROMIUM)
-	TAGGING_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_browser.py -q
+	TAGGING_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_browser.py tests/test_browser_map.py -q
 
 bench: $(VENV)/.runtime
 	$(BIN)/python -m benchmarks

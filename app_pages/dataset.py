@@ -150,6 +150,23 @@ def _tags_column(ws: session.Workset) -> None:
         session.update_roles(tags_column=chosen)
 
 
+def _map_columns(ws: session.Workset) -> None:
+    """The map's x and y: numeric columns; picked on load when names say so (x/y, umap_*)."""
+    numeric = [c for c in ws.frame.columns if pd.api.types.is_numeric_dtype(ws.frame[c])]
+    options = [NONE, *numeric]
+    left, right = st.columns(2)
+    x = left.selectbox(
+        "Map x", options, index=_position(options, ws.x_column), key="ds_role_map_x",
+        help="Two numeric columns (an embedding's 2-D projection) draw the Tag page's map.",
+    )  # fmt: skip
+    y = right.selectbox(
+        "Map y", options, index=_position(options, ws.y_column), key="ds_role_map_y"
+    )
+    chosen = (None if x == NONE else x, None if y == NONE else y)
+    if chosen != (ws.x_column, ws.y_column):
+        session.update_roles(x_column=chosen[0], y_column=chosen[1])
+
+
 def _dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -183,6 +200,7 @@ with roles, st.container(border=True):
     _id_column(ws)
     _kind(session.workset() or ws, provider)
     _tags_column(session.workset() or ws)
+    _map_columns(session.workset() or ws)
 with preview:
     tab_rows, tab_types = st.tabs(["Preview", "Columns and types"])
     tab_rows.dataframe(ws.frame.head(200), hide_index=True, height=420, key="ds_preview")

@@ -26,6 +26,7 @@ from tagging.selection import (
 )
 from ui import filter_builder as filters
 from ui import session
+from ui.map import map_panel
 from ui.push_panel import run_with_progress, show_result
 from ui.sidebar import connection
 from ui.target_form import target_inputs
@@ -370,6 +371,7 @@ st.subheader("1 · Find and select rows", anchor=False)
 filters.render(ws)
 _sync_keying(ws)
 rows = filters.filtered(ws)
+map_panel(ws, rows, _keys(ws, rows), on_change=lambda: _bump(GRID_NONCE))
 _grid(ws, rows)
 _selection_bar(ws, rows)
 

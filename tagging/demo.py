@@ -132,24 +132,48 @@ def nekt_resource_id(rtype: str, n: int) -> str:
 
 
 def atlas_frame(points: int = 10_000) -> pd.DataFrame:
-    """One row per Atlas point: id, title, field, year, citations, excerpt (vectorised)."""
+    """One row per Atlas point: id, title, field, year, citations, published, and the map's
+    coordinates x, y (a cluster per field). Vectorised."""
     rng = np.random.default_rng(7)
     idx = np.arange(points)
     w1 = _WORDS[rng.integers(0, len(_WORDS), points)]
     w2 = _WORDS[rng.integers(0, len(_WORDS), points)]
     title = np.char.add(np.char.add(np.char.capitalize(w1.astype(str)), " "), w2.astype(str))
     title = np.char.add(title, " networks")
-    return pd.DataFrame(
+    fields = rng.integers(0, len(_FIELDS), points)
+    frame = pd.DataFrame(
         {
             "id": idx.astype(str),
             "title": title,
-            "field": _FIELDS[rng.integers(0, len(_FIELDS), points)],
+            "field": _FIELDS[fields],
             "year": rng.integers(2015, 2026, points),
             "citations": rng.poisson(12, points),
             "published": pd.to_datetime("2015-01-01")
             + pd.to_timedelta(rng.integers(0, 3650, points), unit="D"),
         }
     )
+    frame["x"], frame["y"] = _map_coordinates(fields)
+    return frame
+
+
+# Where each field's cluster sits on the demo map: a loose ring, neighbours in topic nearby.
+_FIELD_CENTRES = np.array(
+    [[0.0, 6.0], [5.5, 2.5], [4.0, -4.5], [-1.0, 0.5], [-4.5, -4.0], [-5.5, 3.0]]
+)
+
+
+def _map_coordinates(fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D embedding of the points, like an Atlas map: a Gaussian blob per field, each a
+    little elongated, with a sub-cluster, so a lasso around a blob catches nearly its field.
+    Its own random stream: the other columns stay as they were before the map existed."""
+    rng = np.random.default_rng(1207)
+    n = len(fields)
+    centre = _FIELD_CENTRES[fields]
+    sub = rng.random(n) < 0.3  # a smaller satellite cluster beside each main blob
+    offset = np.where(sub[:, None], np.array([1.6, -1.2]), 0.0)
+    spread = np.where(sub, 0.45, 1.0)[:, None] * np.array([1.0, 0.75])
+    xy = centre + offset + rng.standard_normal((n, 2)) * spread
+    return xy[:, 0], xy[:, 1]
 
 
 def nekt_frame(world: World | None = None) -> pd.DataFrame:

@@ -119,3 +119,135 @@ def fingerprint(*parts: object) -> str:
         digest.update(repr(part).encode())
         digest.update(b"\x00")
     return digest.hexdigest()[:12]
+
+
+# --- the map's lasso and box ------------------------------------------------------------------
+# Above this many edges, sorting the candidates by y once and testing each edge only against
+# the points in its y-band beats testing every edge against every candidate (a box has 4).
+_SORT_ABOVE_EDGES = 12
+
+
+def points_in_polygon(
+    x: Sequence[float] | np.ndarray | pd.Series,
+    y: Sequence[float] | np.ndarray | pd.Series,
+    polygon: Sequence[tuple[float, float]] | np.ndarray,
+) -> np.ndarray:
+    """Which points (x[i], y[i]) lie inside `polygon`, as a bool array of len(x).
+
+    `polygon` is a sequence of (x, y) vertices, closed implicitly (a lasso; a repeated first
+    vertex at the end is harmless). Inside follows the even-odd rule, so a self-overlapping
+    lasso has holes where it overlaps itself. Boundary rule: a point exactly on an edge or a
+    vertex is inside (what the lasso line touches is selected, as a box's edges are), tested
+    exactly in floating point. Fewer than 3 vertices select nothing; NaN coordinates never
+    match. Vectorised: a bounding-box prefilter, then a crossing test per edge over the
+    candidates (over only the candidates in the edge's y-band for lassos with many edges).
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    if xs.ndim != 1 or xs.shape != ys.shape:
+        raise ValueError(f"x and y must be 1-D of equal length, got {xs.shape} and {ys.shape}")
+    vertices = _vertices(polygon)
+    inside = np.zeros(len(xs), dtype=bool)
+    if len(vertices) < 3:
+        return inside
+    (x0, y0), (x1, y1) = vertices.min(axis=0), vertices.max(axis=0)
+    in_box = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+    if _is_box(vertices):
+        return in_box
+    candidates = np.flatnonzero(in_box)
+    if len(vertices) > _SORT_ABOVE_EDGES:
+        inside[candidates] = _banded(xs[candidates], ys[candidates], vertices)
+    else:
+        inside[candidates] = _per_edge(xs[candidates], ys[candidates], vertices)
+    return inside
+
+
+def _vertices(polygon: Sequence[tuple[float, float]] | np.ndarray) -> np.ndarray:
+    """The polygon as an (n, 2) float array, without NaN vertices."""
+    vertices = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    return vertices[~np.isnan(vertices).any(axis=1)]
+
+
+def _is_box(vertices: np.ndarray) -> bool:
+    """An axis-aligned rectangle (a box selection): its bounding box is the answer."""
+    if len(vertices) == 5 and (vertices[0] == vertices[-1]).all():
+        vertices = vertices[:4]
+    if len(vertices) != 4 or len({(float(a), float(b)) for a, b in vertices}) != 4:
+        return False
+    xa, ya, xb, yb = _edges(vertices)
+    # Four distinct corners of a 2x2 grid joined by axis-aligned edges: not a bow-tie.
+    return bool(((xa == xb) | (ya == yb)).all()) and len(set(xa)) == 2 and len(set(ya)) == 2
+
+
+def _edges(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end coordinates of every edge, the closing one included."""
+    xa, ya = vertices[:, 0], vertices[:, 1]
+    return xa, ya, np.roll(xa, -1), np.roll(ya, -1)
+
+
+def _per_edge(px: np.ndarray, py: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Even-odd parity plus boundary, every edge against every point."""
+    parity = np.zeros(len(px), dtype=bool)
+    boundary = np.zeros(len(px), dtype=bool)
+    for xa, ya, xb, yb in zip(*_edges(vertices), strict=True):
+        parity ^= _crossings(px, py, xa, ya, xb, yb)
+        boundary |= _on_edge(px, py, xa, ya, xb, yb)
+    return parity | boundary
+
+
+def _banded(px: np.ndarray, py: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """The same answer as `_per_edge`, with the points sorted by y: an edge can only cross
+    the ray of, or touch, points whose y lies between its ends, a contiguous slice."""
+    order = np.argsort(py, kind="stable")
+    sx, sy = px[order], py[order]
+    xa, ya, xb, yb = _edges(vertices)
+    low, high = np.minimum(ya, yb), np.maximum(ya, yb)
+    starts = np.searchsorted(sy, low, side="left")
+    ends = np.searchsorted(sy, high, side="right")
+    parity = np.zeros(len(sx), dtype=bool)
+    boundary = np.zeros(len(sx), dtype=bool)
+    for i in np.flatnonzero(ends > starts):
+        s, e = starts[i], ends[i]
+        bx, by = sx[s:e], sy[s:e]
+        parity[s:e] ^= _crossings(bx, by, xa[i], ya[i], xb[i], yb[i])
+        boundary[s:e] |= _on_edge(bx, by, xa[i], ya[i], xb[i], yb[i])
+    out = np.empty(len(sx), dtype=bool)
+    out[order] = parity | boundary
+    return out
+
+
+def _crossings(
+    px: np.ndarray, py: np.ndarray, xa: float, ya: float, xb: float, yb: float
+) -> np.ndarray:
+    """Does edge a-b cross the ray from each point towards +x? Half-open in y (an edge
+    counts for ya <= y < yb), so a ray through a vertex is counted once."""
+    spans = (ya > py) != (yb > py)
+    if ya == yb:
+        return spans  # all False: a horizontal edge never crosses a horizontal ray
+    with np.errstate(invalid="ignore"):
+        return spans & (px < xa + (py - ya) * ((xb - xa) / (yb - ya)))
+
+
+def _on_edge(
+    px: np.ndarray, py: np.ndarray, xa: float, ya: float, xb: float, yb: float
+) -> np.ndarray:
+    """Is each point exactly on segment a-b (zero cross product, inside its extent)?"""
+    collinear = (xb - xa) * (py - ya) == (yb - ya) * (px - xa)
+    within_x = (px >= min(xa, xb)) & (px <= max(xa, xb))
+    within_y = (py >= min(ya, yb)) & (py <= max(ya, yb))
+    return collinear & within_x & within_y
+
+
+def combine(selected: frozenset[str], keys: pd.Series, mode: str) -> frozenset[str]:
+    """The selection after a lasso or box over rows with `keys`, as Atlas combines them:
+    "replace", "add" (union), "subtract" (difference) or "intersect"."""
+    hit = frozenset(keys.dropna().astype("str").tolist())
+    if mode == "add":
+        return selected | hit
+    if mode == "subtract":
+        return selected - hit
+    if mode == "intersect":
+        return selected & hit
+    if mode == "replace":
+        return hit
+    raise ValueError(f"unknown selection mode {mode!r}: use replace, add, subtract or intersect")

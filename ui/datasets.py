@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tagging.charts import suggest_map_columns
 from tagging.datasets import load_dataset, suggest_id_columns
 from tagging.demo import demo_datasets
 from ui import session
@@ -17,14 +18,18 @@ def demo_frame(key: str) -> pd.DataFrame:
 
 def demo_workset(key: str) -> session.Workset:
     demo = demo_datasets()[key]
+    frame = demo_frame(key)
+    x, y = suggest_map_columns(frame) or (None, None)
     return session.Workset(
         name=demo.name,
-        frame=demo_frame(key),
+        frame=frame,
         id_column=demo.id_column,
         kind_column=demo.kind_column,
         demo_of=demo.provider,
         target=dict(demo.target),
         facet=demo.facet,
+        x_column=x,
+        y_column=y,
     )
 
 
@@ -40,4 +45,5 @@ def upload_workset(uploaded: object, name: str) -> session.Workset:
     frame = load_dataset(uploaded, name)
     suggested = suggest_id_columns(frame)
     id_column = suggested[0] if suggested else str(frame.columns[0])
-    return session.Workset(name=name, frame=frame, id_column=id_column)
+    x, y = suggest_map_columns(frame) or (None, None)
+    return session.Workset(name=name, frame=frame, id_column=id_column, x_column=x, y_column=y)

@@ -38,6 +38,8 @@ class Workset:
     demo_of: str | None = None  # provider whose demo dataset this is
     target: Mapping[str, str] = field(default_factory=dict)  # Atlas: {"projection_id": P}
     facet: str | None = None  # a good default facet for coverage
+    x_column: str | None = None  # the map's coordinates (both or neither)
+    y_column: str | None = None
     version: int = 0  # bumped on every load: a cheap cache and widget key
 
     def kinds(self, frame: pd.DataFrame) -> str | pd.Series | None:
@@ -45,6 +47,10 @@ class Workset:
         if self.kind_column:
             return frame[self.kind_column].astype(str)
         return self.fixed_kind
+
+    @property
+    def has_map(self) -> bool:
+        return bool(self.x_column and self.y_column)
 
     def with_roles(self, **roles: Any) -> Workset:
         return replace(self, **roles)

@@ -8,6 +8,7 @@ from benchmarks.scenarios import (
     atlas_cli,
     immuta_concurrency,
     journal_overhead,
+    map_selection,
     nekt_requests,
     retries,
     sandbox_store,
@@ -24,5 +25,6 @@ SCENARIOS: dict[str, ModuleType] = {
         retries,
         workbench,
         journal_overhead,
+        map_selection,
     )
 }

@@ -1,0 +1,202 @@
+"""The Tag page's map: the filtered rows drawn from two numeric columns, a lasso or box that
+selects every row inside it (not only the drawn sample), combined with the current selection
+the way Atlas combines them (replace, add, subtract, intersect)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from tagging import charts
+from tagging.demo import ATLAS_PROJECTION_ID
+from tagging.known_state import dataset_tags, known_state, of_kind
+from tagging.providers import atlas
+from tagging.selection import combine, fingerprint, is_selected, points_in_polygon
+from ui import session
+
+MAP_KEY = "tag_map"  # the chart's widget key: its selection event is session_state[MAP_KEY]
+MODE_KEY = "tag_map_mode"
+COLOR_KEY = "tag_map_color"
+APPLIED_KEY = "_tag_map_applied"  # digest of the last event applied: reruns repeat events
+LAST_KEY = "_tag_map_last"  # (rows inside, mode) of the last lasso, for the caption
+FIGURE_KEY = "_tag_map_figure"  # (digest, figure): a million-row map takes a second to build
+STATE_KEY = "_tag_map_state"  # (digest, known tags)
+MODES = {"replace": "Replace", "add": "Add", "subtract": "Subtract", "intersect": "Intersect"}
+NONE = "(none)"
+
+
+def map_panel(
+    ws: session.Workset,
+    rows: pd.DataFrame,
+    keys: pd.Series,
+    on_change: Callable[[], None] | None = None,
+) -> None:
+    """Draw the map of `rows` (the filtered rows; `keys` their selection keys, aligned) and
+    apply a new lasso, box or click to the selection; `on_change` runs when it changed."""
+    if not ws.has_map:
+        st.caption("No map: pick its x and y columns on the Dataset page.")
+        return
+    x, y = str(ws.x_column), str(ws.y_column)
+    color, mode = _controls(ws)
+    fig = _figure(ws, rows, keys, color)
+    event = st.plotly_chart(
+        fig, key=MAP_KEY, on_select="rerun", selection_mode=("points", "box", "lasso"),
+        config={"displaylogo": False, "scrollZoom": True},
+    )  # fmt: skip
+    # A dict when AppTest sets the state; PlotlyState (a dict too) from a browser.
+    if _apply(event["selection"], rows[x], rows[y], keys, mode):
+        if on_change is not None:
+            on_change()
+        st.rerun()  # redraw the map with the new selection highlighted
+    _caption(rows, fig)
+
+
+def _controls(ws: session.Workset) -> tuple[str | None, str]:
+    skip = {ws.id_column, ws.x_column, ws.y_column}
+    columns = [str(c) for c in ws.frame.columns if c not in skip]
+    options = [NONE, charts.BY_TAGGED, charts.BY_TAG, *columns]
+    if COLOR_KEY not in st.session_state or st.session_state[COLOR_KEY] not in options:
+        st.session_state[COLOR_KEY] = ws.facet if ws.facet in options else NONE
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    color = left.selectbox("Colour the map by", options, key=COLOR_KEY)
+    mode = right.segmented_control(
+        "A lasso or box…", list(MODES), default="replace", key=MODE_KEY,
+        format_func=MODES.__getitem__, help="How a new lasso, box or click combines with the "
+        "current selection (grid ticks, select all filtered, earlier lassos).",
+    )  # fmt: skip
+    return (None if color == NONE else str(color)), str(mode or "replace")
+
+
+def _figure(
+    ws: session.Workset, rows: pd.DataFrame, keys: pd.Series, color: str | None
+) -> go.Figure:
+    """The map figure, rebuilt only when the rows, colours, tags or selection changed."""
+    state = _known_tags(ws) if color in (charts.BY_TAGGED, charts.BY_TAG) else None
+    digest = fingerprint(
+        ws.version, ws.x_column, ws.y_column, ws.id_column, ws.kind_column, color,
+        len(rows), int(pd.util.hash_pandas_object(rows.index, index=False).sum()),
+        session.selection_rev(), None if state is None else st.session_state[STATE_KEY][0],
+    )  # fmt: skip
+    cached = st.session_state.get(FIGURE_KEY)
+    if cached is None or cached[0] != digest:
+        selected = session.selected_ids()
+        mask = is_selected(keys, selected) if selected else None  # 1 s at 5M rows: on a miss
+        fig = charts.map_figure(
+            rows, str(ws.x_column), str(ws.y_column), color=color, state=state,
+            id_column=ws.id_column, kind_column=ws.kind_column,
+            title_column=charts.title_column_of(rows, ws.id_column), selected=mask,
+        )  # fmt: skip
+        cached = (digest, fig)
+        st.session_state[FIGURE_KEY] = cached
+    return cached[1]
+
+
+def _known_tags(ws: session.Workset) -> pd.DataFrame:
+    """Who carries which tag now: the sandbox (sandbox mode) or the journal, plus the tag
+    column; read again after every push (a new job), so the map recolours by itself."""
+    provider = session.provider()
+    target = _target(ws, provider)
+    journal = session.journal()
+    digest = fingerprint(
+        provider, sorted(target.items()), session.is_live(), ws.version, ws.tags_column,
+        ws.fixed_kind, journal.job_count(), st.session_state.get("journal_rev", 0),
+    )  # fmt: skip
+    cached = st.session_state.get(STATE_KEY)
+    if cached is None or cached[0] != digest:
+        column = None
+        if ws.tags_column:
+            column = dataset_tags(ws.frame, ws.tags_column, ws.id_column, ws.kinds(ws.frame))
+        state = known_state(
+            journal, provider, target, tag_column=column,
+            sandbox_url=None if session.is_live() else session.sandbox_url(),
+        )  # fmt: skip
+        cached = (digest, of_kind(state, ws.fixed_kind) if ws.fixed_kind else state)
+        st.session_state[STATE_KEY] = cached
+    return cached[1]
+
+
+def _target(ws: session.Workset, provider: str) -> dict[str, str]:
+    if provider != "atlas":
+        return {}
+    projection = st.session_state.get("tag_projection") or ws.target.get(
+        "projection_id", ATLAS_PROJECTION_ID
+    )
+    return atlas.target(str(projection), st.session_state.get("tag_id_field"))
+
+
+def _apply(
+    selection: Mapping[str, Any], xs: pd.Series, ys: pd.Series, keys: pd.Series, mode: str
+) -> bool:
+    """Apply a new lasso, box or click once; True when the selection changed."""
+    areas = polygons(selection)
+    clicked = [] if areas else clicked_positions(selection)
+    if not areas and not clicked:
+        st.session_state[APPLIED_KEY] = None  # the chart was cleared or redrawn
+        return False
+    digest = fingerprint(mode, [a.tolist() for a in areas], clicked, len(keys))
+    if st.session_state.get(APPLIED_KEY) == digest:
+        return False
+    st.session_state[APPLIED_KEY] = digest
+    if areas:
+        hit = area_mask(xs.to_numpy(np.float64, na_value=np.nan),
+                        ys.to_numpy(np.float64, na_value=np.nan), areas)  # fmt: skip
+    else:
+        hit = np.zeros(len(keys), dtype=bool)
+        hit[[p for p in clicked if 0 <= p < len(keys)]] = True
+    st.session_state[LAST_KEY] = (int(hit.sum()), mode, "lasso or box" if areas else "click")
+    before = session.selected_ids()
+    after = combine(before, keys[hit], mode)
+    session.set_selected_ids(after)
+    return after != before
+
+
+def polygons(selection: Mapping[str, Any]) -> list[np.ndarray]:
+    """Every box and lasso of a plotly_chart selection event as an (n, 2) vertex array
+    (a box {"x": [x0, x1], "y": [y0, y1]} becomes its four corners)."""
+    out = []
+    for box in selection.get("box") or []:
+        (x0, x1), (y0, y1) = box["x"][:2], box["y"][:2]
+        out.append(np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float64))
+    for lasso in selection.get("lasso") or []:
+        out.append(np.column_stack([lasso["x"], lasso["y"]]).astype(np.float64))
+    return [p for p in out if len(p) >= 3]
+
+
+def area_mask(xs: np.ndarray, ys: np.ndarray, areas: list[np.ndarray]) -> np.ndarray:
+    """Rows inside any of the areas (plotly unites shift-drawn selections)."""
+    hit = np.zeros(len(xs), dtype=bool)
+    for polygon in areas:
+        hit |= points_in_polygon(xs, ys, polygon)
+    return hit
+
+
+def clicked_positions(selection: Mapping[str, Any]) -> list[int]:
+    """Row positions of clicked points: their customdata (the density layer has none)."""
+    out = []
+    for point in selection.get("points") or []:
+        data = point.get("customdata")
+        if isinstance(data, list):
+            data = data[0] if data else None
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            out.append(int(data))
+    return sorted(set(out))
+
+
+def _caption(rows: pd.DataFrame, fig: go.Figure) -> None:
+    drawn = sum(len(t.x) for t in fig.data if isinstance(t, go.Scattergl))
+    note = (
+        f"Drawing {drawn:,} of {len(rows):,} filtered rows (a sample per colour, over the "
+        "density of all of them); a lasso or box selects every row inside it."
+        if drawn < len(rows)
+        else f"{len(rows):,} filtered rows; a lasso or box selects every row inside it."
+    )
+    last = st.session_state.get(LAST_KEY)
+    if last is not None:
+        inside, mode, how = last
+        note += f" Last {how}: **{inside:,} rows** ({MODES[mode].lower()})."
+    st.caption(note)
