@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import tagging
 from tagging import charts, providers
 from tagging.coverage import (
     Coverage,
@@ -19,10 +16,10 @@ from tagging.coverage import (
 )
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
-from tagging.known_state import dataset_tags, known_state, of_kind
 from tagging.selection import fingerprint, id_strings
 from ui import session
 from ui.filter_builder import ID_FILTER_KEY, IdFilter
+from ui.known_tags import known_tags
 from ui.target_form import current_target
 
 FACET_MAX_VALUES = 1_000  # columns with more distinct values make unreadable charts
@@ -32,24 +29,6 @@ NONE = "(none)"
 def _typed(ws: session.Workset, provider: str) -> bool:
     """Immuta model ids repeat across types (data source 2, project 2): match (type, id)."""
     return bool(providers.get(provider).kinds) and ws.kind_column is not None
-
-
-def _state(
-    ws: session.Workset, journal: tagging.Journal, provider: str, target: Mapping[str, str]
-) -> pd.DataFrame:
-    """Known tags: the sandbox's state (sandbox mode) or the journal's, plus the tag column;
-    with one type for every row, only that type's tags (and untyped ones)."""
-    column = None
-    if ws.tags_column:
-        column = dataset_tags(ws.frame, ws.tags_column, ws.id_column, ws.kinds(ws.frame))
-    state = known_state(
-        journal,
-        provider,
-        target,
-        tag_column=column,
-        sandbox_url=None if session.is_live() else session.sandbox_url(),
-    )
-    return of_kind(state, ws.fixed_kind) if ws.fixed_kind else state
 
 
 @st.cache_data(show_spinner="Counting tags…", max_entries=16)
@@ -112,7 +91,7 @@ provider = session.provider()
 target = current_target(ws, provider)
 journal = session.journal()
 try:
-    state = _state(ws, journal, provider, target)
+    state = known_tags(ws, provider, target)
 except TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -133,8 +112,8 @@ facet_choice = c1.selectbox(
     index=[NONE, *facets].index(default_facet),
     key="cov_facet",
 )
-known_tags = sorted(state["tag"].unique().tolist())
-tags = c2.multiselect("Only these tags", known_tags, key="cov_tags", placeholder="All tags")
+tag_names = sorted(state["tag"].unique().tolist())
+tags = c2.multiselect("Only these tags", tag_names, key="cov_tags", placeholder="All tags")
 facet = None if facet_choice == NONE else facet_choice
 
 kind_column = ws.kind_column if _typed(ws, provider) else None

@@ -13,11 +13,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from tagging import charts
-from tagging.demo import ATLAS_PROJECTION_ID
-from tagging.known_state import dataset_tags, known_state, of_kind
-from tagging.providers import atlas
 from tagging.selection import combine, fingerprint, is_selected, points_in_polygon
 from ui import session
+from ui.known_tags import CACHE_KEY as KNOWN_TAGS_KEY
+from ui.known_tags import known_tags
+from ui.target_form import current_target
 
 MAP_KEY = "tag_map"  # the chart's widget key: its selection event is session_state[MAP_KEY]
 MODE_KEY = "tag_map_mode"
@@ -25,7 +25,6 @@ COLOR_KEY = "tag_map_color"
 APPLIED_KEY = "_tag_map_applied"  # digest of the last event applied: reruns repeat events
 LAST_KEY = "_tag_map_last"  # (rows inside, mode) of the last lasso, for the caption
 FIGURE_KEY = "_tag_map_figure"  # (digest, figure): a million-row map takes a second to build
-STATE_KEY = "_tag_map_state"  # (digest, known tags)
 MODES = {"replace": "Replace", "add": "Add", "subtract": "Subtract", "intersect": "Intersect"}
 NONE = "(none)"
 
@@ -76,11 +75,15 @@ def _figure(
     ws: session.Workset, rows: pd.DataFrame, keys: pd.Series, color: str | None
 ) -> go.Figure:
     """The map figure, rebuilt only when the rows, colours, tags or selection changed."""
-    state = _known_tags(ws) if color in (charts.BY_TAGGED, charts.BY_TAG) else None
+    state = (
+        known_tags(ws, session.provider(), current_target(ws, session.provider()))
+        if color in (charts.BY_TAGGED, charts.BY_TAG)
+        else None
+    )
     digest = fingerprint(
         ws.version, ws.x_column, ws.y_column, ws.id_column, ws.kind_column, color,
         len(rows), int(pd.util.hash_pandas_object(rows.index, index=False).sum()),
-        session.selection_rev(), None if state is None else st.session_state[STATE_KEY][0],
+        session.selection_rev(), None if state is None else st.session_state[KNOWN_TAGS_KEY][0],
     )  # fmt: skip
     cached = st.session_state.get(FIGURE_KEY)
     if cached is None or cached[0] != digest:
@@ -94,39 +97,6 @@ def _figure(
         cached = (digest, fig)
         st.session_state[FIGURE_KEY] = cached
     return cached[1]
-
-
-def _known_tags(ws: session.Workset) -> pd.DataFrame:
-    """Who carries which tag now: the sandbox (sandbox mode) or the journal, plus the tag
-    column; read again after every push (a new job), so the map recolours by itself."""
-    provider = session.provider()
-    target = _target(ws, provider)
-    journal = session.journal()
-    digest = fingerprint(
-        provider, sorted(target.items()), session.is_live(), ws.version, ws.tags_column,
-        ws.fixed_kind, journal.job_count(), st.session_state.get("journal_rev", 0),
-    )  # fmt: skip
-    cached = st.session_state.get(STATE_KEY)
-    if cached is None or cached[0] != digest:
-        column = None
-        if ws.tags_column:
-            column = dataset_tags(ws.frame, ws.tags_column, ws.id_column, ws.kinds(ws.frame))
-        state = known_state(
-            journal, provider, target, tag_column=column,
-            sandbox_url=None if session.is_live() else session.sandbox_url(),
-        )  # fmt: skip
-        cached = (digest, of_kind(state, ws.fixed_kind) if ws.fixed_kind else state)
-        st.session_state[STATE_KEY] = cached
-    return cached[1]
-
-
-def _target(ws: session.Workset, provider: str) -> dict[str, str]:
-    if provider != "atlas":
-        return {}
-    projection = st.session_state.get("tag_projection") or ws.target.get(
-        "projection_id", ATLAS_PROJECTION_ID
-    )
-    return atlas.target(str(projection), st.session_state.get("tag_id_field"))
 
 
 def _apply(

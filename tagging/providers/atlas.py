@@ -99,6 +99,10 @@ class Atlas(BaseProvider):
         if not isinstance(data, dict) or not data.get("success", False):
             return failure(request, response, "Atlas did not confirm the operation")
         tagged = int(data.get("points_tagged", 0))
+        if request.body.get("operation") == "remove":
+            # A remove counts only the points that carried the tag: the rest exist or not,
+            # the answer cannot say which (the map's read-back can).
+            return RequestResult(ids=request.ids)
         return RequestResult(ids=request.ids, not_found=max(0, len(request.ids) - tagged))
 
     def list_tags(self, fetch: Fetch, target: Mapping[str, str]) -> list[str]:

@@ -1,0 +1,40 @@
+"""Who carries which tag, as the Coverage page and the map show it: the sandbox's state in
+sandbox mode (the truth for demos), else the journal's, plus the dataset's tag column.
+
+Remembered per session until a job is journaled (here or elsewhere) or the inputs change, so a
+map coloured by tag recolours after a push by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import streamlit as st
+
+from tagging.known_state import dataset_tags, known_state, of_kind
+from tagging.selection import fingerprint
+from ui import session
+
+CACHE_KEY = "_known_tags"  # (digest, state)
+
+
+def known_tags(ws: session.Workset, provider: str, target: Mapping[str, str]) -> pd.DataFrame:
+    """Raises TaggingError (one line) when the sandbox cannot be read."""
+    journal = session.journal()
+    digest = fingerprint(
+        provider, sorted(target.items()), session.is_live(), ws.version, ws.tags_column,
+        ws.fixed_kind, journal.job_count(), st.session_state.get("journal_rev", 0),
+    )  # fmt: skip
+    cached = st.session_state.get(CACHE_KEY)
+    if cached is None or cached[0] != digest:
+        column = None
+        if ws.tags_column:
+            column = dataset_tags(ws.frame, ws.tags_column, ws.id_column, ws.kinds(ws.frame))
+        state = known_state(
+            journal, provider, target, tag_column=column,
+            sandbox_url=None if session.is_live() else session.sandbox_url(),
+        )  # fmt: skip
+        cached = (digest, of_kind(state, ws.fixed_kind) if ws.fixed_kind else state)
+        st.session_state[CACHE_KEY] = cached
+    return cached[1]
