@@ -25,7 +25,7 @@ def test_jobs_json_shape(sandbox: Sandbox, tmp_path: Path) -> None:
     assert [job["id"] for job in jobs] == [second["job_id"], first["job_id"]]  # newest first
     newest = jobs[0]
     assert set(newest) == {
-        "id", "created_at", "provider", "target", "action", "tags", "status", "counts",
+        "id", "created_at", "provider", "target", "action", "tags", "status", "counts", "actor",
     }  # fmt: skip
     assert newest["provider"] == "atlas" and newest["action"] == "add"
     assert newest["target"] == {"projection_id": P} and newest["tags"] == ["Shape"]
