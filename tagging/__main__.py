@@ -34,7 +34,10 @@ app = typer.Typer(add_completion=False, help=__doc__)
 DEFAULT_JOURNAL = ".tagging/journal.db"
 LISTED_IDS = 50  # ids listed per kind on a terminal; --json always lists all
 
-JournalOpt = Annotated[Path, typer.Option("--journal", help="Journal file (SQLite).")]
+JournalOpt = Annotated[
+    str,
+    typer.Option("--journal", help="Journal: a SQLite file path or a postgresql:// URL."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProviderOpt = Annotated[str, typer.Option("--provider", help="atlas, nekt or immuta.")]
 ProjectionOpt = Annotated[
@@ -113,7 +116,7 @@ def push(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", min=1, help="Requests in flight.")
     ] = None,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
     """Add (or --remove) tags on ids, journaled so the job can be resumed or undone."""
@@ -183,7 +186,7 @@ def _send(
 
 
 @app.command()
-def jobs(journal: JournalOpt = Path(DEFAULT_JOURNAL), as_json: JsonOpt = False) -> None:
+def jobs(journal: JournalOpt = DEFAULT_JOURNAL, as_json: JsonOpt = False) -> None:
     """List journaled jobs, newest first."""
     entries = _journal(journal).jobs()
     if as_json:
@@ -206,7 +209,7 @@ def jobs(journal: JournalOpt = Path(DEFAULT_JOURNAL), as_json: JsonOpt = False) 
 @app.command()
 def resume(
     job: JobArg,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
     """Send the unfinished batches of an interrupted or partly failed job."""
@@ -221,7 +224,7 @@ def resume(
 @app.command()
 def undo(
     job: JobArg,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply the inverse operation to exactly the ids a job changed (a new job)."""
@@ -246,7 +249,7 @@ def coverage(
     facet: Annotated[
         str | None, typer.Option("--facet", help="Column to break coverage down by.")
     ] = None,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
     """How many rows of a dataset carry each tag, from the journal's record."""
@@ -351,7 +354,7 @@ def _load_table(path: Path, id_column: str | None) -> pd.DataFrame:
     return load_dataset(path, id_column=id_column)
 
 
-def _journal(path: Path) -> Journal:
+def _journal(path: str) -> Journal:
     from tagging.journal import Journal
 
     return Journal(path)
