@@ -70,9 +70,21 @@ def journal_path() -> str:
     return os.environ.get("TAGGING_JOURNAL", DEFAULT_JOURNAL)
 
 
+def signed_in_email() -> str | None:
+    """The signed-in user's email where the app uses st.login (OIDC), else None."""
+    try:
+        if st.user.is_logged_in:
+            email = st.user.get("email")
+            return str(email) if email else None
+    except (AttributeError, KeyError, RuntimeError):  # no auth configured, or no session
+        return None
+    return None
+
+
 def journal() -> Journal:
-    """A journal handle for this run (cheap: one SQLite connection)."""
-    return Journal(journal_path())
+    """A journal handle for this run (a file path or a postgresql:// URL in TAGGING_JOURNAL);
+    its jobs are recorded as the signed-in user's (TAGGING_USER overrides)."""
+    return Journal(journal_path(), actor=signed_in_email())
 
 
 def workset() -> Workset | None:
