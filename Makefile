@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 CHROMIUM := /usr/bin/chromium
 CLIENTS := .venv-clients
+# Debian's PostgreSQL server binaries (the journal tests start their own server); the
+# version directory is whichever Debian ships, 15 on bookworm.
+INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/15/bin/initdb)
 
 .PHONY: run test lint typecheck pytest clients sandbox bench screenshots clean
 
@@ -34,6 +37,9 @@ clients: $(CLIENTS)/nomic/.installed $(CLIENTS)/immuta/.installed
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+$(INITDB):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+
 run: $(VENV)/.runtime
 	@echo "Workbench: http://localhost:$(PORT)  (sandbox APIs on http://127.0.0.1:8765)"
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
@@ -48,7 +54,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev $(CHROMIUM) clients
+pytest: $(VENV)/.dev $(CHROMIUM) $(INITDB) clients
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest

@@ -20,6 +20,8 @@ EXPORTS: tuple[tuple[Literal["csv", "json"], str, str], ...] = (
     ("csv", "text/csv", ":material/download:"),
     ("json", "application/json", ":material/data_object:"),
 )
+ALL_ACTORS = "Everyone"
+UNKNOWN_ACTOR = "(unknown)"  # jobs journaled before actors were recorded
 STATUS_COLORS = {
     "done": "green",
     "partial": "orange",
@@ -48,6 +50,7 @@ def _jobs_frame(jobs: list[dict[str, Any]]) -> pd.DataFrame:
                 "failed": j["counts"]["failed"],
                 "pending": j["counts"]["pending"],
                 "target": _target_text(j["target"]),
+                "actor": j.get("actor") or UNKNOWN_ACTOR,
                 "job": j["id"],
             }
             for j in jobs
@@ -190,17 +193,29 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
         )
 
 
+def _by_actor(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The jobs of the actor picked in a small selectbox (everyone's by default)."""
+    actors = sorted({j.get("actor") or UNKNOWN_ACTOR for j in jobs})
+    if len(actors) < 2:
+        return jobs
+    picked = st.selectbox("Who", [ALL_ACTORS, *actors], key="hist_actor")
+    if picked == ALL_ACTORS:
+        return jobs
+    return [j for j in jobs if (j.get("actor") or UNKNOWN_ACTOR) == picked]
+
+
 st.title("History", anchor=False)
-st.caption(f"Every push, resume and undo, from the journal at `{session.journal_path()}`.")
 try:
     journal = session.journal()
     jobs = journal.jobs()
 except TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
+st.caption(f"Every push, resume and undo, from the journal at `{journal.location}`.")
 if not jobs:
     st.info("No jobs yet: push tags from the Tag page.", icon=":material/info:")
     st.stop()
+jobs = _by_actor(jobs)
 
 st.dataframe(_jobs_frame(jobs), hide_index=True, height=min(400, 38 + 35 * len(jobs)))
 by_id = {j["id"]: j for j in jobs}
@@ -210,7 +225,8 @@ job_id = st.selectbox(
     key="hist_job",
     format_func=lambda i: (
         f"{by_id[i]['created_at'][:19].replace('T', ' ')} · {by_id[i]['provider']} · "
-        f"{by_id[i]['action']} {', '.join(by_id[i]['tags'])} · {by_id[i]['status']} · {i}"
+        f"{by_id[i]['action']} {', '.join(by_id[i]['tags'])} · {by_id[i]['status']} · "
+        f"{by_id[i].get('actor') or UNKNOWN_ACTOR} · {i}"
     ),
 )
 last = st.session_state.get(RESULT_KEY)

@@ -35,7 +35,10 @@ app = typer.Typer(add_completion=False, help=__doc__)
 
 DEFAULT_JOURNAL = ".tagging/journal.db"
 
-JournalOpt = Annotated[Path, typer.Option("--journal", help="Journal file (SQLite).")]
+JournalOpt = Annotated[
+    str,
+    typer.Option("--journal", help="Journal: a SQLite file path or a postgresql:// URL."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ProviderOpt = Annotated[
     str, typer.Option("--provider", help="One of: " + ", ".join(registry.names()) + ".")
@@ -97,7 +100,7 @@ def push(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", min=1, help="Requests in flight.")
     ] = None,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
     **options: str | None,
 ) -> None:
@@ -116,8 +119,8 @@ def push(
         kinds=kinds,
     )
     if dry_run:  # a dry run writes nothing, not even a new journal file
-        print_plan(_dry_plan(op, _journal(journal) if journal.exists() else None, chunk_size),
-                   as_json)  # fmt: skip
+        existing = "://" in journal or Path(journal).exists()
+        print_plan(_dry_plan(op, _journal(journal) if existing else None, chunk_size), as_json)
         return
     book = _journal(journal)
     conn = _connect(api.name)
@@ -154,7 +157,7 @@ def _send(
 
 
 @app.command()
-def jobs(journal: JournalOpt = Path(DEFAULT_JOURNAL), as_json: JsonOpt = False) -> None:
+def jobs(journal: JournalOpt = DEFAULT_JOURNAL, as_json: JsonOpt = False) -> None:
     """List journaled jobs, newest first."""
     entries = _journal(journal).jobs()
     if as_json:
@@ -166,7 +169,7 @@ def jobs(journal: JournalOpt = Path(DEFAULT_JOURNAL), as_json: JsonOpt = False) 
 @app.command()
 def resume(
     job: JobArg,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
     """Send the unfinished batches of an interrupted or partly failed job."""
@@ -181,7 +184,7 @@ def resume(
 @app.command()
 def undo(
     job: JobArg,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply the inverse operation to exactly the ids a job changed (a new job)."""
@@ -205,7 +208,7 @@ def coverage(
     facet: Annotated[
         str | None, typer.Option("--facet", help="Column to break coverage down by.")
     ] = None,
-    journal: JournalOpt = Path(DEFAULT_JOURNAL),
+    journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
     **options: str | None,
 ) -> None:
@@ -230,7 +233,7 @@ def coverage(
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _journal(path: Path) -> Journal:
+def _journal(path: str) -> Journal:
     from tagging.journal import Journal
 
     return Journal(path)

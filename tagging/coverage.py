@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from tagging.datasets import to_id_strings
 from tagging.errors import DatasetError
 from tagging.membership import isin, positions
 from tagging.selection import row_keys
+
+if TYPE_CHECKING:
+    from tagging.journal.replay import Change
 
 BLANK = "(blank)"  # the facet label of rows whose facet value is missing
 _BUCKETS = ("0", "1", "2+")
@@ -212,54 +215,36 @@ def typed_row_ids(df: pd.DataFrame, id_column: str, kind_column: str) -> pd.Seri
 
 
 class JournalLike(Protocol):
-    def jobs(self) -> list[dict[str, Any]]: ...
-    def batches(self, job_id: str) -> list[dict[str, Any]]: ...
+    def changes(
+        self, provider: str, target: Mapping[str, Any] | None = None
+    ) -> Iterable[Change]: ...
+
+
+EVENT_COLUMNS = ["time", "id", "tag", "action", "actor"]
 
 
 def events_from_journal(
     journal: JournalLike, provider: str, target: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """Journal jobs as events ["time", "id", "tag", "action"], oldest first.
+    """Journal jobs as events ["time", "id", "tag", "action", "actor"], oldest first.
 
-    Only ids the API confirmed count (applied or partial batches minus failed and named
-    not-found ids); the time is the batch's last update.
+    Only ids the API confirmed count (the journal's replay says which), each with its
+    batch's own tags; the time is the batch's last update, the actor who ran its job.
     """
-    frames = []
-    for job in reversed(journal.jobs()):  # jobs() is newest first
-        if job["provider"] != provider or (target is not None and job["target"] != target):
-            continue
-        for batch in journal.batches(job["id"]):
-            if batch["status"] not in ("applied", "partial"):
-                continue
-            ids = _confirmed(batch)
-            if not ids:
-                continue
-            frames.append(
-                pd.DataFrame({"time": batch["updated_at"] or job["created_at"], "id": ids}).merge(
-                    pd.DataFrame({"tag": job["tags"], "action": job["action"]}), how="cross"
-                )
-            )
+    frames = [
+        pd.DataFrame({"time": c.time, "id": c.ids}).merge(
+            pd.DataFrame({"tag": c.tags, "action": c.action, "actor": c.actor or ""}), how="cross"
+        )
+        for c in journal.changes(provider, target)
+    ]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in ("id", "tag", "action")}).assign(
-            time=pd.Series(dtype="datetime64[ns, UTC]")
-        )[["time", "id", "tag", "action"]]
+        empty = {c: pd.Series(dtype="str") for c in EVENT_COLUMNS[1:]}
+        return pd.DataFrame(empty).assign(time=pd.Series(dtype="datetime64[ns, UTC]"))[
+            EVENT_COLUMNS
+        ]
     events = pd.concat(frames, ignore_index=True)
     events["time"] = pd.to_datetime(events["time"], utc=True, format="ISO8601")
-    return events[["time", "id", "tag", "action"]]
-
-
-def _confirmed(batch: Mapping[str, Any]) -> list[str]:
-    """A journal batch's ids minus its failed and named not-found ones: by position when the
-    batch lists them (the same id may be two kinds), else by id (older journals)."""
-    dropped: set[int] = set()
-    for ids_key, at_key in (("failed_ids", "failed_at"), ("not_found_ids", "not_found_at")):
-        listed_at = batch.get(at_key)
-        if listed_at is not None:
-            dropped.update(listed_at)
-        elif batch[ids_key]:
-            listed = set(batch[ids_key])
-            dropped.update(at for at, i in enumerate(batch["ids"]) if i in listed)
-    return [i for at, i in enumerate(batch["ids"]) if at not in dropped]
+    return events[EVENT_COLUMNS]
 
 
 def coverage_over_time(
@@ -268,6 +253,7 @@ def coverage_over_time(
     ids: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
     by_tag: bool = False,
+    by_actor: bool = False,
 ) -> pd.DataFrame:
     """Tagged ids over time from events ["time", "id", "tag", "action" ("add"/"remove")].
 
@@ -275,17 +261,23 @@ def coverage_over_time(
     removes are idempotent set operations. Returns ["time", "tagged"] (ids carrying at
     least one tag after the last event at that time), or with ``by_tag`` the long frame
     ["time", "tag", "rows"] with a point whenever a tag's count changes.
+    With ``by_actor`` (events with an "actor" column) ["time", "actor", "tagged"]: each
+    id that became tagged or untagged counts for the actor whose event did it, so at any
+    time the actors' values add up to the total.
     ids: count only these ids (e.g. the dataset's); tags: only these tags.
     """
-    missing = {"time", "id", "tag", "action"} - set(events.columns)
+    needed = ["time", "id", "tag", "action", *(["actor"] if by_actor else [])]
+    missing = set(needed) - set(events.columns)
     if missing:
-        raise DatasetError(f"events need columns time, id, tag, action; missing {sorted(missing)}")
-    ev = events[["time", "id", "tag", "action"]].astype({"id": "str", "tag": "str"})
+        raise DatasetError(f"events need columns {', '.join(needed)}; missing {sorted(missing)}")
+    ev = events[needed].astype({"id": "str", "tag": "str"})
     if ids is not None:
         ev = ev[isin(ev["id"], _as_text(ids))]
     if tags is not None:
         ev = ev[isin(ev["tag"], _as_text(tags))]
     ev = ev.sort_values("time", kind="stable").reset_index(drop=True)
+    if ev.empty and by_actor:
+        return ev[["time", "actor"]].assign(tagged=0).reset_index(drop=True)
     if ev.empty:
         empty = ev[["time"]].assign(tag=ev["tag"], rows=0) if by_tag else ev[["time"]]
         return empty.assign(**({} if by_tag else {"tagged": 0})).reset_index(drop=True)
@@ -300,6 +292,17 @@ def coverage_over_time(
     carried = change.groupby(ev["id"]).cumsum()  # tags the id carries after each event
     now = carried.gt(0).astype("int64")
     was = now.groupby(ev["id"]).shift(fill_value=0)
+    if by_actor:
+        gained = now - was  # +1 the id became tagged, -1 it lost its last tag
+        by = pd.DataFrame(
+            {
+                "time": ev["time"],
+                "actor": ev["actor"],
+                "tagged": gained.groupby(ev["actor"]).cumsum(),
+            }
+        )
+        by = by[gained.ne(0)].drop_duplicates(["time", "actor"], keep="last")
+        return by.astype({"tagged": "int64"}).reset_index(drop=True)
     tagged = (now - was).cumsum()
     out = pd.DataFrame({"time": ev["time"], "tagged": tagged.astype("int64")})
     return out.drop_duplicates("time", keep="last").reset_index(drop=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -22,11 +23,11 @@ from tagging.errors import ConfigError
 from tagging.progress_bar import ProgressCallback, progress_bar
 from tagging.providers import Provider
 from tagging.retry import RetryPolicy, send
+from tagging.status import batch_status, job_status
 from tagging.values import (
     ApiRequest,
     Batch,
     BatchOutcome,
-    BatchStatus,
     JobStatus,
     Plan,
     Progress,
@@ -157,16 +158,9 @@ def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
     not_found = len(named) if named else counted
     not_found = min(not_found, len(batch.ids) - len(failed))
     applied = len(batch.ids) - len(failed) - not_found
-    status: BatchStatus
-    if failed and len(failed) == len(batch.ids):
-        status = "failed"
-    elif failed or not_found:
-        status = "partial"
-    else:
-        status = "applied"
     return BatchOutcome(
         index=batch.index,
-        status=status,
+        status=batch_status(len(batch.ids), len(failed), not_found),
         applied=applied,
         not_found=not_found,
         not_found_ids=tuple(named),
@@ -318,10 +312,6 @@ class _Run:
 
     def status(self) -> JobStatus:
         outcomes = self.result.outcomes
-        if self.interrupted or self.result.cancelled or len(outcomes) < len(self.plan.batches):
-            return "interrupted"
-        if all(o.status == "applied" for o in outcomes):
-            return "done"
-        if all(o.status == "failed" for o in outcomes):
-            return "failed"
-        return "partial"
+        ended = Counter[str](o.status for o in outcomes)
+        ended["pending"] = len(self.plan.batches) - len(outcomes)
+        return job_status(ended, stopped=self.interrupted or self.result.cancelled)

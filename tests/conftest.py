@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pg_server import PgServer, start_pg, stop_pg
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable that points the library at an API; tests clear them for a clean slate.
@@ -140,3 +141,21 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
     yield make
     for sb in started:
         stop_sandbox(sb)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL server for the session (see pg_server.py); fails if not installed."""
+    server = start_pg(free_port())
+    yield server
+    stop_pg(server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's journal lives, once per backend: a SQLite file that does not exist yet,
+    or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "j" / "journal.db")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.new_database()

@@ -101,3 +101,43 @@ def test_a_job_of_another_provider_offers_a_switch(sandbox) -> None:  # type: ig
     at.button(key="hist_switch").click().run()
     assert at.session_state["provider"] == "atlas"
     assert "hist_undo" in [b.key for b in at.button]
+
+
+def test_history_shows_who_ran_each_job_and_filters_by_it(
+    sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("TAGGING_USER", raising=False)
+    path = os.environ["TAGGING_JOURNAL"]
+    with Journal(path, actor="ana@example.org") as journal:
+        ana = push(plan(atlas_op(["1"])), connect("atlas"), journal=journal).job_id
+    with Journal(path, actor="bo@example.org") as journal:
+        bo = push(plan(atlas_op(["2"], tag="silver")), connect("atlas"), journal=journal).job_id
+    at = history()
+    table = at.dataframe[0].value
+    assert dict(zip(table["job"], table["actor"], strict=True)) == {
+        ana: "ana@example.org",
+        bo: "bo@example.org",
+    }
+    who = at.selectbox(key="hist_actor")
+    assert who.options == ["Everyone", "ana@example.org", "bo@example.org"]
+    who.set_value("bo@example.org").run()
+    assert list(at.dataframe[0].value["job"]) == [bo]
+    [option] = at.selectbox(key="hist_job").options  # only Bo's job can be opened
+    assert option.endswith(f"bo@example.org · {bo}")
+    assert at.selectbox(key="hist_job").value == bo
+
+
+def test_history_reads_a_postgresql_journal(
+    sandbox, pg_server, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    url = pg_server.new_database()
+    monkeypatch.setenv("TAGGING_JOURNAL", url)
+    monkeypatch.setenv("TAGGING_USER", "ci-bot")
+    with Journal(url) as journal:
+        job = push(plan(atlas_op(["3", "4"])), connect("atlas"), journal=journal).job_id
+    at = history()
+    assert at.selectbox(key="hist_job").value == job
+    assert metrics(at)["Applied"] == "2"
+    assert list(at.dataframe[0].value["actor"]) == ["ci-bot"]
+    assert any(url in c.value for c in at.caption)
+    assert not [b for b in at.selectbox if b.key == "hist_actor"]  # one actor: no filter

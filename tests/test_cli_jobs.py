@@ -9,15 +9,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cli_support import P, atlas_tagged, cli_args, cli_env, journal_arg, run_cli, run_json
+from cli_support import P, atlas_tagged, cli_args, cli_env, run_cli, run_json
 from conftest import KEYS, ROOT, Sandbox
 
 import tagging
+from tagging.errors import JournalError
 from tagging.journal import Journal
 
 
-def test_jobs_json_shape(sandbox: Sandbox, tmp_path: Path) -> None:
-    j = journal_arg(tmp_path)
+def test_jobs_json_shape(sandbox: Sandbox, journal_url: str) -> None:
+    j = ("--journal", journal_url)
     assert run_json(sandbox, "jobs", *j) == []
     push = ("push", "--provider", "atlas", "--projection-id", P, "--tag", "Shape")
     first = run_json(sandbox, *push, "--ids", "1,2,3", "--chunk-size", "2", *j)
@@ -26,7 +27,7 @@ def test_jobs_json_shape(sandbox: Sandbox, tmp_path: Path) -> None:
     assert [job["id"] for job in jobs] == [second["job_id"], first["job_id"]]  # newest first
     newest = jobs[0]
     assert set(newest) == {
-        "id", "created_at", "provider", "target", "action", "tags", "status", "counts",
+        "id", "created_at", "provider", "target", "action", "tags", "status", "counts", "actor",
     }  # fmt: skip
     assert newest["provider"] == "atlas" and newest["action"] == "add"
     assert newest["target"] == {"projection_id": P} and newest["tags"] == ["Shape"]
@@ -45,21 +46,24 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
 
 
 def test_killed_push_resumes_to_the_exact_state(
-    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+    sandbox_factory: Callable[..., Sandbox], journal_url: str
 ) -> None:
     slow = sandbox_factory("--latency-ms", "100")
     ids = [str(i) for i in range(0, 300, 3)]  # 100 ids, 50 batches of 2, one at a time
-    j = journal_arg(tmp_path)
+    j = ("--journal", journal_url)
     args = ("push", "--provider", "atlas", "--projection-id", P, "--tag", "Resumed",
             "--ids", ",".join(ids), "--chunk-size", "2", "--concurrency", "1", *j)  # fmt: skip
     proc = subprocess.Popen(
         cli_args(*args), cwd=ROOT, env=cli_env(slow),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    journal = Journal(tmp_path / "journal.db")
 
     def some_applied() -> bool:
-        jobs = journal.jobs() if (tmp_path / "journal.db").exists() else []
+        try:  # the push creates the journal: until it has, there is nothing to read
+            with Journal(journal_url) as journal:
+                jobs = journal.jobs()
+        except JournalError:
+            return False
         return bool(jobs) and jobs[0]["counts"]["applied"] >= 6
 
     try:
@@ -82,8 +86,8 @@ def test_killed_push_resumes_to_the_exact_state(
     assert again["applied"] == 0
 
 
-def test_undo_restores_the_prior_state(sandbox: Sandbox, tmp_path: Path) -> None:
-    j = journal_arg(tmp_path)
+def test_undo_restores_the_prior_state(sandbox: Sandbox, journal_url: str) -> None:
+    j = ("--journal", journal_url)
     push = ("push", "--provider", "immuta", "--tag", "Confidential", "--model-type",
             "datasource", "--chunk-size", "2", *j)  # fmt: skip
     run_json(sandbox, *push, "--ids", "100")
@@ -103,8 +107,10 @@ def test_undo_restores_the_prior_state(sandbox: Sandbox, tmp_path: Path) -> None
     assert again.returncode == 2 and "already undone" in again.stderr
 
 
-def test_undo_of_two_tags_keeps_the_one_a_data_source_had(sandbox: Sandbox, tmp_path: Path) -> None:
-    j = journal_arg(tmp_path)
+def test_undo_of_two_tags_keeps_the_one_a_data_source_had(
+    sandbox: Sandbox, journal_url: str
+) -> None:
+    j = ("--journal", journal_url)
     push = ("push", "--provider", "immuta", "--model-type", "datasource", *j)
     run_json(sandbox, *push, "--tag", "Confidential", "--ids", "100")
     run_json(sandbox, *push, "--tag", "Discovered.Passport", "--ids", "101")
@@ -118,15 +124,15 @@ def test_undo_of_two_tags_keeps_the_one_a_data_source_had(sandbox: Sandbox, tmp_
         for i in (100, 101, 102)
     )
     # Each batch applied only the tags that were missing, so undo removes only those.
-    tags = [b["tags"] for b in Journal(tmp_path / "journal.db").batches(done["job_id"])]
+    tags = [b["tags"] for b in Journal(journal_url).batches(done["job_id"])]
     assert tags == [["Discovered.Passport"], ["Confidential"], None]
     undone = run_cli(sandbox, "undo", done["job_id"], *j, "--json")
     assert undone.returncode == 0, undone.stderr
     assert sandbox.state() == before
 
 
-def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, tmp_path: Path) -> None:
-    j = journal_arg(tmp_path)
+def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, journal_url: str) -> None:
+    j = ("--journal", journal_url)
     tables = [t["id"] for t in sandbox.world()["nekt"]["tables"][2:5]]
     before = sandbox.state()
     done = run_json(
@@ -139,10 +145,10 @@ def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, tmp_path: Path) -> N
     assert sandbox.state() == before
 
 
-def test_undo_without_known_state_warns(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_undo_without_known_state_warns(sandbox: Sandbox, journal_url: str) -> None:
     # A job a script journaled with a plan made without any known state (plan(op) alone):
     # the CLI always plans against what it knows, so it cannot make one itself.
-    j = journal_arg(tmp_path)
+    j = ("--journal", journal_url)
     before = sandbox.state()
     op = tagging.TagOperation("atlas", "add", ("Undo me",), ["1", "2", "3"], {"projection_id": P})
     conn = tagging.connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
@@ -156,8 +162,8 @@ def test_undo_without_known_state_warns(sandbox: Sandbox, tmp_path: Path) -> Non
     assert sandbox.state() == before
 
 
-def test_coverage_from_the_journal(sandbox: Sandbox, tmp_path: Path) -> None:
-    j = journal_arg(tmp_path)
+def test_coverage_from_the_journal(sandbox: Sandbox, journal_url: str, tmp_path: Path) -> None:
+    j = ("--journal", journal_url)
     data = tmp_path / "papers.csv"
     data.write_text("id,field\n1,cs.LG\n2,cs.LG\n3,cs.CV\n4,cs.CV\n")
     push = ("push", "--provider", "atlas", "--projection-id", P, *j)
@@ -178,8 +184,8 @@ def test_coverage_from_the_journal(sandbox: Sandbox, tmp_path: Path) -> None:
     assert table.returncode == 0 and "untagged" in table.stdout
 
 
-def test_two_concurrent_pushes_share_one_journal(sandbox: Sandbox, tmp_path: Path) -> None:
-    j = journal_arg(tmp_path)
+def test_two_concurrent_pushes_share_one_journal(sandbox: Sandbox, journal_url: str) -> None:
+    j = ("--journal", journal_url)
     procs = [
         subprocess.Popen(
             cli_args(
@@ -218,5 +224,6 @@ def test_two_concurrent_pushes_share_one_journal(sandbox: Sandbox, tmp_path: Pat
         == atlas_tagged(sandbox, "Right")
         == {str(i) for i in range(200)}
     )
-    check = sqlite3.connect(tmp_path / "journal.db").execute("PRAGMA integrity_check")
-    assert check.fetchone() == ("ok",)
+    if "://" not in journal_url:
+        check = sqlite3.connect(journal_url).execute("PRAGMA integrity_check")
+        assert check.fetchone() == ("ok",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,7 +29,10 @@ from tagging.demo import (
     nekt_frame,
     state_from_sandbox,
 )
+from tagging.errors import DatasetError
+from tagging.journal import Journal
 from tagging.selection import key_of, row_keys
+from tagging.values import Batch, BatchOutcome, Plan, TagOperation
 from tests.conftest import KEYS, Sandbox
 
 # Six rows; id 99 carries tags but is not in the dataset; Z only lives on id 99.
@@ -258,48 +263,90 @@ def test_coverage_over_time_without_events() -> None:
     ]
 
 
-class FakeJournal:
-    """The two reading methods events_from_journal uses, in the journal's shapes."""
+def _atlas_plan(action: str, tags: tuple[str, ...], batches: list[Batch]) -> Plan:
+    ids = [i for b in batches for i in b.ids]
+    op = TagOperation("atlas", action, tags, ids, {"projection_id": "P"})  # type: ignore[arg-type]
+    return Plan(op, tuple(batches), requested=len(ids), skipped=0, known_state=True)
 
-    def jobs(self) -> list[dict[str, Any]]:
-        return [  # newest first
-            {"id": "j2", "created_at": "2024-01-02T00:00:00+00:00", "provider": "atlas",
-             "target": {"projection_id": "P"}, "action": "remove", "tags": ["A"]},
-            {"id": "j0", "created_at": "2024-01-01T12:00:00+00:00", "provider": "nekt",
-             "target": {}, "action": "add", "tags": ["N"]},
-            {"id": "j1", "created_at": "2024-01-01T00:00:00+00:00", "provider": "atlas",
-             "target": {"projection_id": "P"}, "action": "add", "tags": ["A", "B"]},
-        ]  # fmt: skip
 
-    def batches(self, job_id: str) -> list[dict[str, Any]]:
-        def batch(ids: list[str], status: str, failed: list[str], at: str) -> dict[str, Any]:
-            return {"ids": ids, "status": status, "failed_ids": failed, "not_found_ids": [],
-                    "updated_at": at}  # fmt: skip
+def _run(journal: Journal, plan: Plan, outcomes: list[BatchOutcome], actor: str) -> None:
+    job = journal.start_job(plan, actor=actor)
+    for outcome in outcomes:
+        time.sleep(0.002)  # outcomes a millisecond apart at least: distinct event times
+        journal.record_batch(job, outcome)
+    journal.finish_job(job, "done")
 
-        return {
-            "j1": [
-                batch(["1", "2"], "applied", [], "2024-01-01T00:00:01+00:00"),
-                batch(["3", "4"], "partial", ["4"], "2024-01-01T00:00:02+00:00"),
-                batch(["5"], "failed", ["5"], "2024-01-01T00:00:03+00:00"),
+
+@pytest.fixture
+def history(journal_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Journal]:
+    """Three jobs by two people, on a real journal (SQLite and PostgreSQL)."""
+    monkeypatch.delenv("TAGGING_USER", raising=False)
+    with Journal(journal_url) as journal:
+        batches = [Batch(0, ("1", "2")), Batch(1, ("3", "4")), Batch(2, ("5",))]
+        _run(
+            journal,
+            _atlas_plan("add", ("A", "B"), batches),
+            [
+                BatchOutcome(0, "applied", 2),
+                BatchOutcome(1, "partial", 1, failed_ids=("4",), failed_at=(1,)),
+                BatchOutcome(2, "failed", 0, failed_ids=("5",), failed_at=(0,)),
             ],
-            "j2": [batch(["1"], "applied", [], "2024-01-02T00:00:01+00:00")],
-        }[job_id]
+            actor="ana",
+        )
+        nekt = TagOperation("nekt", "add", ("N",), ["1"], {}, kinds="tables")
+        _run(journal, Plan(nekt, (Batch(0, ("1",)),), 1, 0, True), [applied(0, 1)], "bo")
+        _run(journal, _atlas_plan("remove", ("A",), [Batch(0, ("1",))]), [applied(0, 1)], "bo")
+        yield journal
 
 
-def test_events_from_journal_feed_coverage_over_time() -> None:
-    events = events_from_journal(FakeJournal(), "atlas", {"projection_id": "P"})
-    assert list(events.columns) == ["time", "id", "tag", "action"]
-    assert events[["id", "tag", "action"]].values.tolist() == [
-        ["1", "A", "add"],
-        ["1", "B", "add"],
-        ["2", "A", "add"],
-        ["2", "B", "add"],
-        ["3", "A", "add"],
-        ["3", "B", "add"],
-        ["1", "A", "remove"],
+def applied(index: int, n: int) -> BatchOutcome:
+    return BatchOutcome(index, "applied", n)
+
+
+def test_events_from_journal_feed_coverage_over_time(history: Journal) -> None:
+    events = events_from_journal(history, "atlas", {"projection_id": "P"})
+    assert list(events.columns) == ["time", "id", "tag", "action", "actor"]
+    assert events[["id", "tag", "action", "actor"]].values.tolist() == [
+        ["1", "A", "add", "ana"],
+        ["1", "B", "add", "ana"],
+        ["2", "A", "add", "ana"],
+        ["2", "B", "add", "ana"],
+        ["3", "A", "add", "ana"],
+        ["3", "B", "add", "ana"],
+        ["1", "A", "remove", "bo"],
     ]
+    assert events["time"].is_monotonic_increasing
     assert coverage_over_time(events)["tagged"].tolist() == [2, 3, 3]  # id 1 keeps B
-    assert events_from_journal(FakeJournal(), "immuta").empty
+    assert events_from_journal(history, "immuta").empty
+    assert list(events_from_journal(history, "immuta").columns) == list(events.columns)
+
+
+def test_events_carry_each_batch_its_own_tags(journal_url: str) -> None:
+    # Known state left A off batch 0 (its ids carried A already): only B was added there.
+    with Journal(journal_url) as journal:
+        plan = _atlas_plan("add", ("A", "B"), [Batch(0, ("1",), tags=("B",)), Batch(1, ("2",))])
+        _run(journal, plan, [applied(0, 1), applied(1, 1)], actor="ana")
+        events = events_from_journal(journal, "atlas")
+        pairs = events[["id", "tag"]].values.tolist()
+        assert pairs == [["1", "B"], ["2", "A"], ["2", "B"]]
+        state = journal.state_for("atlas")
+        assert sorted(state[["id", "tag"]].values.tolist()) == sorted(pairs)  # one replay
+
+
+def test_coverage_over_time_splits_by_actor(history: Journal) -> None:
+    events = events_from_journal(history, "atlas", {"projection_id": "P"})
+    by_actor = coverage_over_time(events, by_actor=True)
+    assert list(by_actor.columns) == ["time", "actor", "tagged"]
+    # Ana tagged 1, 2 and 3; Bo's removal of A from 1 leaves it tagged (B): no change for Bo.
+    assert by_actor[["actor", "tagged"]].values.tolist() == [["ana", 2], ["ana", 3]]
+    mixed = events.copy()
+    mixed.loc[mixed["id"].eq("3"), "actor"] = "bo"
+    split = coverage_over_time(mixed, by_actor=True)
+    last = split.groupby("actor")["tagged"].last().to_dict()
+    assert last == {"ana": 2, "bo": 1}
+    assert sum(last.values()) == coverage_over_time(mixed)["tagged"].iloc[-1]  # adds up
+    with pytest.raises(DatasetError, match="actor"):
+        coverage_over_time(events.drop(columns="actor"), by_actor=True)
 
 
 # --- sandbox state shapes ----------------------------------------------------------------------

@@ -9,14 +9,16 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pytest
 from conftest import KEYS, Sandbox
 
 from tagging.errors import JournalError
-from tagging.journal import Journal
+from tagging.journal import Journal, actor_of
 from tagging.plan import Batch, Plan, TagOperation
 from tagging.render import request_count
 from tagging.values import BatchOutcome, Progress
@@ -59,8 +61,31 @@ def applied(index: int, ids: tuple[str, ...]) -> BatchOutcome:
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / "j" / "journal.db")
+def journal(journal_url: str) -> Iterator[Journal]:
+    """A fresh journal, once on SQLite and once on PostgreSQL."""
+    with Journal(journal_url) as journal:
+        yield journal
+
+
+def stored_text(journal: Journal) -> bytes:
+    """Everything the journal holds, as bytes: the SQLite files, or every PostgreSQL row."""
+    if journal.location.startswith("postgresql://"):
+        with psycopg.connect(journal.location) as db:
+            rows = [db.execute(f"SELECT * FROM {t}").fetchall() for t in ("jobs", "batches")]
+        return repr(rows).encode()
+    return journal.path.read_bytes() + Path(f"{journal.path}-wal").read_bytes()
+
+
+def drop_column(location: str, table: str, column: str) -> None:
+    """Turn a journal back into the schema an older release wrote."""
+    if location.startswith("postgresql://"):
+        with psycopg.connect(location) as db:
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        return
+    old = sqlite3.connect(location)
+    old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    old.commit()
+    old.close()
 
 
 def test_start_job_records_every_batch_as_pending(journal: Journal) -> None:
@@ -284,12 +309,12 @@ def test_export_csv_is_formula_safe(journal: Journal) -> None:
 
 def test_no_key_is_stored(journal: Journal) -> None:
     journal.start_job(make_plan(["0"]))
-    raw = journal.path.read_bytes() + Path(f"{journal.path}-wal").read_bytes()
+    raw = stored_text(journal)
     assert b"sandbox-atlas-key" not in raw and b"Bearer" not in raw
 
 
-def test_killed_writer_leaves_a_readable_journal(tmp_path: Path) -> None:
-    path = tmp_path / "journal.db"
+def test_killed_writer_leaves_a_readable_journal(journal_url: str) -> None:
+    path = journal_url
     # A child records a job, then dies without closing (no checkpoint, WAL left behind).
     code = (
         "import os, sys; sys.path.insert(0, 'tests');"
@@ -301,14 +326,15 @@ def test_killed_writer_leaves_a_readable_journal(tmp_path: Path) -> None:
     [entry] = Journal(path).jobs()
     assert entry["counts"]["pending"] == 3
     assert entry["status"] == "interrupted"  # its process is gone
-    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if "://" not in path:
+        assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 # --- against the sandbox: resume and undo through the library ------------------------------
 
 
 def test_cancelled_push_resumes_and_undo_restores_prior_state(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, journal_url: str
 ) -> None:
     from tagging.config import connect
     from tagging.demo import state_from_sandbox
@@ -320,7 +346,7 @@ def test_cancelled_push_resumes_and_undo_restores_prior_state(
     seed = TagOperation("atlas", "add", ("Seen",), ["1", "2"], target)
     push(plan(seed), conn)
     before = sandbox.state()
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
 
     op = TagOperation("atlas", "add", ("Seen",), [str(i) for i in range(1, 11)], target)
     known = state_from_sandbox(before, "atlas", target)
@@ -359,10 +385,10 @@ def test_cancelled_push_resumes_and_undo_restores_prior_state(
         journal.undo(job, conn)
 
 
-def test_resume_with_the_wrong_provider_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_resume_with_the_wrong_provider_is_refused(sandbox: Sandbox, journal_url: str) -> None:
     from tagging.config import connect
 
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
     job = journal.start_job(make_plan(["1"]))
     with pytest.raises(JournalError, match="for atlas"):
         journal.resume(job, connect("nekt", url=sandbox.api("nekt"), key=KEYS["nekt"]))
@@ -401,21 +427,20 @@ def test_batch_tags_round_trip_into_resume_undo_and_state(journal: Journal) -> N
     ]  # fmt: skip
 
 
-def test_a_journal_from_before_batch_tags_opens_and_keeps_working(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def test_a_journal_from_before_batch_tags_opens_and_keeps_working(journal_url: str) -> None:
+    path = journal_url
     with Journal(path) as j:
         job = j.start_job(make_plan(["0", "1", "2"], tags=("A", "B")))
         j.record_batch(job, applied(0, ("0", "1")))
-    old = sqlite3.connect(path)  # the schema the first release wrote: no batches.tags
-    old.execute("ALTER TABLE batches DROP COLUMN tags")
-    old.commit()
-    old.close()
+    drop_column(path, "batches", "tags")  # the schema the first release wrote
+    drop_column(path, "jobs", "actor")  # and the one before actors
     with Journal(path) as j:
         assert [b["tags"] for b in j.batches(job)] == [None, None]
         assert [b.tags for b in j.undo_plan(job).batches] == [None]
         assert j.load_plan(job).batches == (Batch(1, ("2",)),)
         new = j.start_job(make_plan(["5"]))
         assert len(j.batches(new)) == 1
+        assert [e["actor"] for e in j.jobs()] == [actor_of(), None]  # unknown before
     assert Journal(path).jobs()[1]["id"] == job  # opening again: no second migration
 
 
@@ -424,7 +449,7 @@ def _atlas_pairs(state: dict, tags: tuple[str, ...]) -> set[tuple[str, str]]:
     return {(i, t) for t in tags for i in tagged.get(t, [])}
 
 
-def test_atlas_undo_keeps_tags_the_ids_had_before(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_atlas_undo_keeps_tags_the_ids_had_before(sandbox: Sandbox, journal_url: str) -> None:
     from tagging.config import connect
     from tagging.executor import push
     from tagging.plan import plan
@@ -445,7 +470,7 @@ def test_atlas_undo_keeps_tags_the_ids_had_before(sandbox: Sandbox, tmp_path: Pa
     ]
     sent: list[str] = []
     conn.client.event_hooks["request"].append(lambda r: sent.append(r.content.decode()))
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
     result = push(the_plan, conn, journal=journal, concurrency=1)
     assert (result.applied, result.failed) == (6, 0)
     assert len(sent) == request_count(the_plan) == 1 + 1 + 2 + 2  # one per tag per batch
@@ -474,7 +499,7 @@ def test_single_tag_plan_sends_one_request_per_batch(sandbox: Sandbox) -> None:
     assert len(sent) == request_count(the_plan) == 3
 
 
-def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, journal_url: str) -> None:
     from tagging.config import connect
     from tagging.executor import push
     from tagging.known_state import read_state
@@ -493,7 +518,7 @@ def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: P
         (("23",), ("Confidential",)),
         (("24",), None),
     ]
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
     result = push(the_plan, conn, journal=journal)
     assert result.applied == 3 and result.job_id is not None
     after = read_state(conn, op)
@@ -507,7 +532,7 @@ def test_immuta_undo_with_state_read_back_is_exact(sandbox: Sandbox, tmp_path: P
 
 _START_JOBS = """
 import sys
-from tagging.journal import Journal
+from tagging.journal import Journal, actor_of
 from tagging.plan import TagOperation, plan
 op = TagOperation("atlas", "add", ("t",), [str(i) for i in range(50)],
                   target={"projection_id": "52fcac24-9ab0-4545-8065-0d2fe8350d09"})
@@ -517,8 +542,8 @@ for _ in range(40):
 """
 
 
-def test_processes_starting_jobs_at_once_each_get_their_own_sequence(tmp_path: Path) -> None:
-    path = tmp_path / "journal.db"
+def test_processes_starting_jobs_at_once_each_get_their_own_sequence(journal_url: str) -> None:
+    path = journal_url
     Journal(path).close()  # schema in place, so the race is on the jobs themselves
     procs = [
         subprocess.Popen([sys.executable, "-c", _START_JOBS, str(path)], stderr=subprocess.PIPE)
@@ -526,5 +551,58 @@ def test_processes_starting_jobs_at_once_each_get_their_own_sequence(tmp_path: P
     ]
     errors = [p.communicate()[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
-    jobs = Journal(path).jobs()
+    with Journal(path) as journal:
+        jobs = journal.jobs()
+        seqs = [r.seq for r in journal.storage.jobs()]
     assert len(jobs) == 160 and len({j["id"] for j in jobs}) == 160
+    assert len(set(seqs)) == 160  # no two writers drew the same job number
+
+
+# --- where the journal lives, and who ran each job ------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["mysql://me@db:3306/journal", "sqlite:///tmp/x.db"])
+def test_an_unsupported_url_is_one_line_and_no_file(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(JournalError, match="unsupported journal URL scheme") as info:
+        Journal(url)
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # never a local file named after the URL
+
+
+def test_an_unreachable_postgresql_url_is_one_line_and_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import free_port
+
+    monkeypatch.chdir(tmp_path)
+    url = f"postgresql://someone:s3cret@127.0.0.1:{free_port()}/journal"
+    with pytest.raises(JournalError, match="cannot open the journal at postgresql://") as info:
+        Journal(url)
+    message = str(info.value)
+    assert "\n" not in message and "s3cret" not in message  # the password never shows
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_each_job_records_its_actor(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    monkeypatch.delenv("TAGGING_USER", raising=False)
+    by_os = journal.start_job(make_plan(["1"]))
+    by_app = journal.start_job(make_plan(["2"]), actor="ana@example.org")
+    monkeypatch.setenv("TAGGING_USER", "ci-bot")
+    by_env = journal.start_job(make_plan(["3"]), actor="ana@example.org")
+    actors = {j["id"]: j["actor"] for j in journal.jobs()}
+    assert actors == {by_os: getpass.getuser(), by_app: "ana@example.org", by_env: "ci-bot"}
+    assert journal.job(by_app)["actor"] == "ana@example.org"
+
+
+def test_a_journal_handle_passes_its_actor_to_every_job(journal_url: str) -> None:
+    with Journal(journal_url, actor="bo@example.org") as journal:
+        job = journal.start_job(make_plan(["1"]))
+        journal.record_batch(job, applied(0, ("1",)))
+        undo = journal.start_job(journal.undo_plan(job), undo_of=job)
+        assert {j["actor"] for j in journal.jobs()} == {"bo@example.org"}
+        assert journal.job(undo)["undo_of"] == job

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 from conftest import KEYS, Sandbox
@@ -63,10 +62,10 @@ def test_combine_follows_ids_by_position() -> None:
 
 
 def test_a_missing_data_source_does_not_hide_the_project_with_its_id(
-    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+    sandbox_factory: Callable[..., Sandbox], journal_url: str
 ) -> None:
     sb = sandbox_factory("--immuta-datasources", "5")  # data source 6 does not exist
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
     conn = connect("immuta", url=sb.api("immuta"), key=KEYS["immuta"])
     result = push(plan(SIX_TWICE), conn, journal=journal)
     assert (result.applied, result.not_found_ids, result.failed_ids) == (1, ["6"], [])
@@ -87,9 +86,9 @@ def test_a_missing_data_source_does_not_hide_the_project_with_its_id(
 
 
 def test_a_failed_data_source_is_resent_alone_and_its_project_undone_alone(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, journal_url: str
 ) -> None:
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
     failing = Recorder(fail="/tag/datasource/6")
     result = push(plan(SIX_TWICE), immuta(sandbox, failing), journal=journal)
     assert (result.applied, result.failed_ids, result.summary()["failed"]) == (1, ["6"], 1)
@@ -121,9 +120,9 @@ def test_a_failed_data_source_is_resent_alone_and_its_project_undone_alone(
 
 
 def test_a_resend_that_fails_again_keeps_the_earlier_outcome(
-    sandbox: Sandbox, tmp_path: Path
+    sandbox: Sandbox, journal_url: str
 ) -> None:
-    journal = Journal(tmp_path / "journal.db")
+    journal = Journal(journal_url)
     failing = Recorder(fail="/tag/datasource/6")
     job = push(plan(SIX_TWICE), immuta(sandbox, failing), journal=journal).job_id
     assert job is not None

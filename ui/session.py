@@ -87,14 +87,27 @@ def journal_path() -> str:
     return os.environ.get("TAGGING_JOURNAL", DEFAULT_JOURNAL)
 
 
+def signed_in_email() -> str | None:
+    """The signed-in user's email where the app uses st.login (OIDC), else None."""
+    try:
+        if st.user.is_logged_in:
+            email = st.user.get("email")
+            return str(email) if email else None
+    except (AttributeError, KeyError, RuntimeError):  # no auth configured, or no session
+        return None
+    return None
+
+
 def journal() -> tagging.Journal:
-    """The journal, opened once per server process and path (it is safe to share)."""
-    return _open_journal(journal_path())
+    """The journal (a file path or a postgresql:// URL in TAGGING_JOURNAL), opened once per
+    server process, path and user; its jobs are recorded as the signed-in user's
+    (TAGGING_USER overrides)."""
+    return _open_journal(journal_path(), signed_in_email())
 
 
 @st.cache_resource(show_spinner=False)
-def _open_journal(path: str) -> tagging.Journal:
-    return tagging.Journal(path)
+def _open_journal(path: str, actor: str | None) -> tagging.Journal:
+    return tagging.Journal(path, actor=actor)
 
 
 def workset() -> Workset | None:

@@ -1,0 +1,291 @@
+"""`Journal`: every job and batch, for history, resume, undo and coverage.
+
+A job (provider, target, action, tags, actor) and all its batches are written before the
+first request, each batch's outcome after it. Where they live is the storage's business: a
+SQLite file for a path, PostgreSQL for a postgresql:// URL. No key is ever stored: the
+journal never sees a Connection's key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+import tagging.journal.jobs as _jobs
+from tagging import providers
+from tagging.errors import JournalError
+from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
+from tagging.journal.replay import Change, changes, id_results, state
+from tagging.journal.storage import POSTGRES_SCHEMES, Storage
+from tagging.status import job_status
+from tagging.values import BatchOutcome, JobStatus, Plan, Progress, PushResult
+
+if TYPE_CHECKING:
+    from tagging.config import Connection
+
+DEFAULT_PATH = ".tagging/journal.db"
+ACTOR_VAR = "TAGGING_USER"
+
+
+def actor_of(explicit: str | None = None) -> str:
+    """Who runs a job: $TAGGING_USER, else the caller's word (the app's signed-in user),
+    else the OS user."""
+    named = os.environ.get(ACTOR_VAR, "").strip() or (explicit or "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in this environment (a bare container)
+        return "unknown"
+
+
+class Journal:
+    """Every job and batch, in a SQLite file (WAL) or PostgreSQL. Safe to share between
+    threads. `actor` is who runs the jobs started through this handle (see `actor_of`)."""
+
+    def __init__(
+        self, location: str | os.PathLike[str] = DEFAULT_PATH, *, actor: str | None = None
+    ) -> None:
+        self.storage: Storage = open_storage(location)
+        self.location = self.storage.where  # never holds a password
+        self.actor = actor
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (a PostgreSQL journal has none)."""
+        path = getattr(self.storage, "path", None)
+        if path is None:
+            raise JournalError(f"the journal at {self.location} is not a file")
+        return Path(path)
+
+    def __repr__(self) -> str:
+        return f"Journal({self.location!r})"
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing (called by the executor) -------------------------------------------------
+
+    def start_job(self, plan: Plan, *, undo_of: str | None = None, actor: str | None = None) -> str:
+        """Record the job and every batch as pending, before any request is sent."""
+        op = plan.operation
+        job = NewJob(
+            id=uuid.uuid4().hex[:12],
+            created_at=now(),
+            provider=op.provider,
+            target=canonical(op.target),
+            action=op.action,
+            tags=tuple(op.tags),
+            kind=op.kinds if isinstance(op.kinds, str) else None,  # one kind for all ids
+            known_state=plan.known_state,
+            chunk_size=max((len(b.ids) for b in plan.batches), default=None),
+            requested=plan.requested,
+            skipped=plan.skipped,
+            warnings=tuple(plan.warnings),
+            undo_of=undo_of,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            actor=actor_of(actor or self.actor),
+        )
+        batches = [NewBatch(b.index, b.ids, b.kinds, b.tags) for b in plan.batches]
+        self.storage.add_job(job, batches)
+        return job.id
+
+    def record_batch(self, job_id: str, outcome: BatchOutcome) -> None:
+        """Store how one batch ended (a resent batch overwrites its earlier outcome)."""
+        if not self.storage.record_batch(job_id, outcome, now()):
+            raise JournalError(f"no batch {outcome.index} of job {job_id!r} in the journal")
+
+    def finish_job(self, job_id: str, status: JobStatus | str) -> None:
+        """Close a job. Unless it was interrupted, its status follows from all its batches."""
+
+        def decide(by_status: Mapping[str, int]) -> str:
+            return job_status(by_status, stopped=status == "interrupted")
+
+        if not self.storage.finish_job(job_id, decide, now()):
+            raise JournalError(f"no job {job_id!r} in the journal at {self.location}")
+
+    # --- reading --------------------------------------------------------------------------
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """All jobs, newest first, in the `jobs --json` shape."""
+        counts = self.storage.counts()
+        return [_job_dict(job, counts.get(job.id)) for job in self.storage.jobs()]
+
+    def job_count(self) -> int:
+        """How many jobs there are (cheap: no per-job counts), e.g. to notice a new one."""
+        return self.storage.job_count()
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """One job in the `jobs --json` shape, plus known_state, undo_of and warnings."""
+        job = self._job(job_id)
+        out = _job_dict(job, self.storage.counts(job_id).get(job_id))
+        out["known_state"] = job.known_state
+        out["undo_of"] = job.undo_of
+        out["warnings"] = list(job.warnings)
+        return out
+
+    def batches(self, job_id: str) -> list[dict[str, Any]]:
+        """Every batch of a job with its ids and outcome, in order."""
+        return [b.as_dict() for b in self._batches(job_id)]
+
+    def load_plan(self, job_id: str, pending_only: bool = True) -> Plan:
+        """The job's plan again; with pending_only, just what a resume must send."""
+        return _jobs.load_plan(
+            self._job(job_id), self.storage.batches(job_id), pending_only=pending_only
+        )
+
+    def undo_warning(self, job_id: str) -> str | None:
+        """Why an undo of this job may not restore the prior state exactly, or None."""
+        return _jobs.undo_warning(self._job(job_id))
+
+    # --- resume and undo ------------------------------------------------------------------
+
+    def resume(
+        self, job_id: str, conn: Connection, progress: Callable[[Progress], None] | None = None
+    ) -> PushResult:
+        """Send the job's unfinished batches; their outcomes land on the same job."""
+        return _jobs.resume(self, job_id, conn, progress)
+
+    def undo_plan(self, job_id: str) -> Plan:
+        """The inverse operation on exactly the ids the job changed, each with exactly the
+        tags its batch applied (so a tag an id carried before the job stays)."""
+        job = self._job(job_id)
+        return _jobs.undo_plan(job, self.storage.batches(job_id), self.storage.undone_by(job_id))
+
+    def undo(
+        self, job_id: str, conn: Connection, progress: Callable[[Progress], None] | None = None
+    ) -> PushResult:
+        """Reverse a job as a new job. Check undo_warning() first: without known prior
+        state, ids that already carried the tags lose them too."""
+        return _jobs.undo(self, job_id, conn, progress)
+
+    # --- state and exports ----------------------------------------------------------------
+
+    def changes(self, provider: str, target: Mapping[str, Any] | None = None) -> Iterator[Change]:
+        """What each confirmed batch of a provider's jobs changed, in the order confirmed."""
+        batches = self.storage.confirmed(provider, None if target is None else canonical(target))
+        by_id = {job.id: job for job in self.storage.jobs()} if batches else {}
+        return changes(batches, by_id)
+
+    def state_for(
+        self,
+        provider: str,
+        target: Mapping[str, Any] | None = None,
+        ids: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Tags the journal says each id carries: its jobs replayed in order (long frame
+        ["id", "tag"], plus "kind" for Nekt and Immuta, whose ids are only unique within a
+        kind; None for batches journaled without kinds). Only ids the API confirmed count;
+        state set outside the journal is not seen."""
+        typed = bool(providers.get(provider).kinds)  # ids repeat across kinds: keep the kind
+        return state(self.changes(provider, target), with_kind=typed, ids=ids)
+
+    def job_frame(self, job_id: str) -> pd.DataFrame:
+        """One row per id of a job: batch, kind and result (applied, not_found, failed,
+        pending, or sent: accepted by an API that only counts unknown ids)."""
+        rows = [
+            (id_, kind, b.index, result)
+            for b in self._batches(job_id)
+            for id_, kind, result in zip(
+                b.ids, b.kinds or [""] * len(b.ids), id_results(b), strict=True
+            )
+        ]
+        return pd.DataFrame(rows, columns=["id", "kind", "batch", "result"])
+
+    def export_job(self, job_id: str, fmt: Literal["csv", "json"] = "csv") -> bytes:
+        """One job for download: formula-safe CSV with a row per id, or JSON with batches."""
+        from tagging.export import to_csv_bytes
+
+        job = self.job(job_id)
+        if fmt == "json":
+            doc = {"job": job, "batches": self.batches(job_id)}
+            return json.dumps(doc, indent=2).encode()
+        if fmt != "csv":
+            raise JournalError(f"unknown export format {fmt!r}: use csv or json")
+        frame = self.job_frame(job_id)
+        # Each id's own batch's tags (known state may have left some of the job's out).
+        tags_of = {b.index: ";".join(b.tags or job["tags"]) for b in self._batches(job_id)}
+        frame.insert(0, "tags", frame["batch"].map(tags_of).astype(object))
+        frame.insert(0, "action", job["action"])
+        frame.insert(0, "provider", job["provider"])
+        frame.insert(0, "job_id", job_id)
+        return to_csv_bytes(frame)
+
+    # --- records --------------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> JobRecord:
+        job = self.storage.job(job_id)
+        if job is None:
+            raise JournalError(f"no job {job_id!r} in the journal at {self.location}")
+        return job
+
+    def _batches(self, job_id: str) -> list[BatchRecord]:
+        self._job(job_id)
+        return self.storage.batches(job_id)
+
+
+def _job_dict(job: JobRecord, counts: Counts | None) -> dict[str, Any]:
+    status = job.status
+    # A "running" job whose process is gone on this machine was killed: say so.
+    if (
+        status == "running"
+        and job.pid is not None
+        and job.host == socket.gethostname()
+        and not _pid_alive(job.pid)
+    ):
+        status = "interrupted"
+    return {
+        "id": job.id,
+        "created_at": job.created_at,
+        "provider": job.provider,
+        "target": dict(job.target),
+        "action": job.action,
+        "tags": list(job.tags),
+        "status": status,
+        "counts": (counts or Counts()).as_dict(),
+        "actor": job.actor,
+    }
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours
+        return True
+    return True
+
+
+def open_storage(location: str | os.PathLike[str]) -> Storage:
+    """A PostgreSQL journal for a postgresql:// URL, else a SQLite file at the path. Any other
+    URL is refused: it must never become a local file named after it."""
+    text = os.fspath(location)
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        if scheme not in POSTGRES_SCHEMES:
+            raise JournalError(
+                f"unsupported journal URL scheme {scheme!r}: "
+                "use a file path or postgresql://user@host:port/db"
+            )
+        from tagging.journal.postgres import PostgresStorage
+
+        return PostgresStorage(text)
+    from tagging.journal.sqlite import SqliteStorage
+
+    return SqliteStorage(text)

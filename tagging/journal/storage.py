@@ -1,0 +1,308 @@
+"""Where the journal keeps its jobs and batches: one small interface, two backends.
+
+`Storage` is all the journal asks of a database. `SqlStorage` holds the tables and every
+statement in standard SQL (no upserts, no JSON functions); a backend says only what must
+differ: how to connect and hold a transaction, how the job sequence is numbered, how to list
+a table's columns. `facade.open_storage` picks the backend from a path (SQLite file) or a URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from tagging.journal.records import (
+    BatchRecord,
+    Counts,
+    JobRecord,
+    NewBatch,
+    NewJob,
+    pack,
+    pack_positions,
+)
+from tagging.values import BatchOutcome
+
+
+class Storage(Protocol):
+    """The journal's tables. Each write is one transaction; `where` names the journal in
+    messages (never a password)."""
+
+    where: str
+
+    def add_job(self, job: NewJob, batches: Sequence[NewBatch]) -> None: ...
+    def record_batch(self, job_id: str, outcome: BatchOutcome, now: str) -> bool: ...
+    def finish_job(self, job_id: str, decide: Callable[[Mapping[str, int]], str], now: str) -> bool:
+        """Set the status `decide` gives for the job's batch counts by status."""
+        ...
+
+    def mark_running(self, job_id: str, host: str, pid: int, now: str) -> None: ...
+    def job(self, job_id: str) -> JobRecord | None: ...
+    def jobs(self) -> list[JobRecord]: ...
+    def job_count(self) -> int: ...
+    def counts(self, job_id: str | None = None) -> dict[str, Counts]: ...
+    def batches(self, job_id: str, index: int | None = None) -> list[BatchRecord]: ...
+    def undone_by(self, job_id: str) -> str | None: ...
+    def confirmed(self, provider: str, target: str | None) -> list[BatchRecord]:
+        """Applied and partial batches of a provider's jobs (on one canonical target), in the
+        order they were confirmed: the replay order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Tx(Protocol):
+    """What a statement runs on inside a transaction."""
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Mapping[str, Any]]: ...
+    def run_many(self, sql: str, params: Iterator[Sequence[Any]]) -> None: ...
+
+
+_JOBS = """CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    seq {seq},
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    target TEXT NOT NULL,
+    action TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    status TEXT NOT NULL,
+    known_state INTEGER NOT NULL,
+    chunk_size INTEGER,
+    requested INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    warnings TEXT NOT NULL,
+    undo_of TEXT,
+    host TEXT,
+    pid INTEGER
+)"""
+_BATCHES = """CREATE TABLE IF NOT EXISTS batches (
+    job_id TEXT NOT NULL REFERENCES jobs(id),
+    idx INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    ids TEXT NOT NULL,
+    kinds TEXT,
+    status TEXT NOT NULL,
+    applied INTEGER NOT NULL,
+    not_found INTEGER NOT NULL,
+    not_found_ids TEXT NOT NULL,
+    failed INTEGER NOT NULL,
+    failed_ids TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (job_id, idx)
+)"""
+_INDEX = "CREATE INDEX IF NOT EXISTS jobs_by_target ON jobs (provider, target, seq)"
+
+# Columns added after the first release, as (table, column, type): added on open when missing,
+# so a journal written by older code keeps working.
+# not_found_at / failed_at: positions in the batch of the not-found / failed ids (NULL in
+# older rows: then an id stands for every kind that shares it). actor: who ran the job.
+ADDED_COLUMNS = (
+    ("jobs", "kind", "TEXT"),
+    ("batches", "tags", "TEXT"),
+    ("batches", "not_found_at", "TEXT"),
+    ("batches", "failed_at", "TEXT"),
+    ("jobs", "actor", "TEXT"),
+)
+
+_JOB_COLUMNS = (
+    "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
+    "chunk_size, requested, skipped, warnings, undo_of, host, pid, actor"
+)
+_COUNTS = (
+    "SUM(size) AS ids, SUM(applied) AS applied, SUM(not_found) AS not_found, "
+    "SUM(failed) AS failed, SUM(CASE WHEN status = 'pending' THEN size ELSE 0 END) AS pending"
+)
+
+
+class SqlStorage:
+    """Every statement of the journal, for a backend that supplies the differences."""
+
+    where: str
+    # The seq column's type and the value an INSERT gives it (the next job number).
+    SEQ_TYPE: str
+    NEXT_SEQ: str
+
+    def _write(self) -> AbstractContextManager[Tx]:
+        """One transaction: committed on success, rolled back on any error."""
+        raise NotImplementedError
+
+    def _columns(self, tx: Tx, table: str) -> set[str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Mapping[str, Any]]:
+        """One statement outside any write transaction (readers never wait for writers)."""
+        raise NotImplementedError
+
+    def _create(self, tx: Tx) -> None:
+        """The tables, then the columns later releases added (on open, every time)."""
+        tx.run(_JOBS.format(seq=self.SEQ_TYPE))
+        tx.run(_BATCHES)
+        tx.run(_INDEX)
+        for table, column, sql_type in ADDED_COLUMNS:
+            if column not in self._columns(tx, table):
+                tx.run(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def add_job(self, job: NewJob, batches: Sequence[NewBatch]) -> None:
+        with self._write() as tx:
+            tx.run(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, {self.NEXT_SEQ}, "
+                "?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    job.created_at,
+                    job.created_at,
+                    job.provider,
+                    job.target,
+                    job.action,
+                    json.dumps(list(job.tags)),
+                    job.kind,
+                    int(job.known_state),
+                    job.chunk_size,
+                    job.requested,
+                    job.skipped,
+                    json.dumps(list(job.warnings)),
+                    job.undo_of,
+                    job.host,
+                    job.pid,
+                    job.actor,
+                ),
+            )
+            tx.run_many(
+                "INSERT INTO batches (job_id, idx, size, ids, kinds, tags, status, applied, "
+                "not_found, not_found_ids, failed, failed_ids, reason, attempts, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?)",
+                (
+                    (
+                        job.id,
+                        b.index,
+                        len(b.ids),
+                        pack(b.ids),
+                        None if b.kinds is None else pack(b.kinds),
+                        None if b.tags is None else json.dumps(list(b.tags)),
+                        job.created_at,
+                    )
+                    for b in batches
+                ),
+            )
+
+    def record_batch(self, job_id: str, outcome: BatchOutcome, now: str) -> bool:
+        with self._write() as tx:
+            found = tx.run(
+                "UPDATE batches SET status = ?, applied = ?, not_found = ?, not_found_ids = ?, "
+                "failed = ?, failed_ids = ?, reason = ?, attempts = attempts + ?, updated_at = ?, "
+                "not_found_at = ?, failed_at = ? WHERE job_id = ? AND idx = ?",
+                (
+                    outcome.status,
+                    outcome.applied,
+                    outcome.not_found,
+                    pack(outcome.not_found_ids),
+                    len(outcome.failed_ids),
+                    pack(outcome.failed_ids),
+                    outcome.reason,
+                    outcome.attempts,
+                    now,
+                    pack_positions(outcome.not_found_at),
+                    pack_positions(outcome.failed_at),
+                    job_id,
+                    outcome.index,
+                ),
+            )
+            if found != 1:
+                return False
+            tx.run("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
+            return True
+
+    def finish_job(self, job_id: str, decide: Callable[[Mapping[str, int]], str], now: str) -> bool:
+        with self._write() as tx:
+            rows = tx.rows(
+                "SELECT status, COUNT(*) AS n FROM batches WHERE job_id = ? GROUP BY status",
+                (job_id,),
+            )
+            status = decide({r["status"]: int(r["n"]) for r in rows})
+            found = tx.run(
+                "UPDATE jobs SET status = ?, updated_at = ?, pid = NULL WHERE id = ?",
+                (status, now, job_id),
+            )
+            return found == 1
+
+    def mark_running(self, job_id: str, host: str, pid: int, now: str) -> None:
+        with self._write() as tx:
+            tx.run(
+                "UPDATE jobs SET status = 'running', host = ?, pid = ?, updated_at = ? "
+                "WHERE id = ?",
+                (host, pid, now, job_id),
+            )
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def job(self, job_id: str) -> JobRecord | None:
+        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return JobRecord.from_row(rows[0]) if rows else None
+
+    def jobs(self) -> list[JobRecord]:
+        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY seq DESC")
+        return [JobRecord.from_row(r) for r in rows]
+
+    def job_count(self) -> int:
+        return int(self._read("SELECT COUNT(*) AS n FROM jobs")[0]["n"])
+
+    def counts(self, job_id: str | None = None) -> dict[str, Counts]:
+        where, params = ("WHERE job_id = ? ", (job_id,)) if job_id is not None else ("", ())
+        rows = self._read(f"SELECT job_id, {_COUNTS} FROM batches {where}GROUP BY job_id", params)
+        return {r["job_id"]: Counts.from_row(r) for r in rows}
+
+    def batches(self, job_id: str, index: int | None = None) -> list[BatchRecord]:
+        where, params = "job_id = ?", list[Any]([job_id])
+        if index is not None:
+            where += " AND idx = ?"
+            params.append(index)
+        rows = self._read(f"SELECT * FROM batches WHERE {where} ORDER BY idx", params)
+        return [BatchRecord.from_row(r) for r in rows]
+
+    def undone_by(self, job_id: str) -> str | None:
+        rows = self._read("SELECT id FROM jobs WHERE undo_of = ? ORDER BY seq", (job_id,))
+        return str(rows[0]["id"]) if rows else None
+
+    def confirmed(self, provider: str, target: str | None) -> list[BatchRecord]:
+        params: list[Any] = [provider]
+        where = "j.provider = ?"
+        if target is not None:
+            where += " AND j.target = ?"
+            params.append(target)
+        rows = self._read(
+            "SELECT b.* FROM jobs j JOIN batches b ON b.job_id = j.id "
+            f"WHERE {where} AND b.status IN ('applied', 'partial') "
+            # The order batches were confirmed in; ties (same millisecond) by job order.
+            "ORDER BY b.updated_at, j.seq, b.idx",
+            params,
+        )
+        return [BatchRecord.from_row(r) for r in rows]
+
+
+def one_line(exc: BaseException) -> str:
+    """A driver's message on one line (PostgreSQL's carry DETAIL and HINT lines)."""
+    return " ".join(str(exc).split())
+
+
+def redacted(url: str) -> str:
+    """A URL fit for messages: any password replaced."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
