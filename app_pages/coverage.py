@@ -10,10 +10,9 @@ from tagging import charts, providers
 from tagging.coverage import (
     Coverage,
     coverage,
-    coverage_over_time,
-    events_from_journal,
     untagged_keys,
 )
+from tagging.coverage_time import coverage_over_time, events_from_journal
 from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
 from tagging.selection import fingerprint, id_strings

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from tagging import providers
-from tagging.datasets import IdReport, id_column_report, suggest_id_columns
+from tagging.columns import IdReport, id_column_report, suggest_id_columns
 from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
 from ui import session

@@ -12,7 +12,8 @@ dataset -> filter -> TagOperation -> prepare (known state) -> Plan -> push -> jo
     result = tagging.push(p, conn, journal=journal, progress=True)
 
 Modules for apps built on the library (the workbench's pages use them): `tagging.providers`
-(the registry), `tagging.filters`, `tagging.selection`, `tagging.datasets`, `tagging.coverage`,
+(the registry), `tagging.filters`, `tagging.selection`, `tagging.datasets`, `tagging.columns`,
+`tagging.coverage`, `tagging.coverage_time`,
 `tagging.known_state`, `tagging.render`, `tagging.export`, `tagging.errors`, `tagging.charts`,
 `tagging.config` (what `connect` reads) and `tagging.demo` (the sandbox's demo world).
 """
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from tagging import errors
 from tagging.config import Connection, connect
-from tagging.coverage import coverage, coverage_over_time
+from tagging.coverage import coverage
+from tagging.coverage_time import coverage_over_time
 from tagging.datasets import load_dataset
 from tagging.demo import demo_datasets
 from tagging.errors import TaggingError

@@ -1,21 +1,15 @@
-"""Load a file into pandas, pick and check its id column, read existing tags, demo datasets.
+"""Load a file into pandas: CSV/TSV/Parquet/JSON/JSONL/Excel, ids read as text.
 
 Usage::
 
-    from tagging.datasets import load_dataset, suggest_id_columns, id_column_report
+    from tagging.datasets import load_dataset
 
     df = load_dataset("papers.csv")                 # a path: CSV/TSV/Parquet/JSON/JSONL/Excel
     df = load_dataset(uploaded_file)                # Streamlit UploadedFile (.name + .getvalue())
     df = load_dataset(io.BytesIO(raw), name="x.parquet", id_column="id")
     df.attrs["notes"]                               # e.g. ["decoded as Windows-1252 ..."]
 
-    col = suggest_id_columns(df)[0]                 # unique, non-null columns first
-    report = id_column_report(df, col)              # IdReport(nulls=0, duplicates=0, ...)
-    if not report.ok:
-        print(report.message)                       # one line for st.warning
-
-    known = parse_tag_column(df["tags"], ids=df["id"])   # long frame ["id", "tag"]
-    demo = demo_datasets()["atlas"]; frame = demo.frame()
+What the columns are for (id column suggestions and checks, tag columns) is in columns.py.
 
 Every failure is a :class:`tagging.errors.DatasetError` whose message is one line saying what
 is wrong and what to do.
@@ -36,15 +30,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-import numpy as np
 import pandas as pd
 
+from tagging.columns import ID_NAME, to_id_strings
 from tagging.errors import DatasetError
 
 Format = Literal["csv", "tsv", "parquet", "json", "jsonl", "excel"]
@@ -77,7 +69,6 @@ _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 _HEAD_BYTES = 64 * 1024
-_ID_NAME = re.compile(r"^(id|uuid|guid|key)$|[_\s.-](id|uuid|guid|key)$|[a-z0-9]Id$", re.I)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -127,32 +118,10 @@ def load_dataset(
             )
         df[id_column] = to_id_strings(df[id_column])
     for col in df.columns:
-        if col != id_column and _ID_NAME.search(col):
+        if col != id_column and ID_NAME.search(col):
             df[col] = to_id_strings(df[col])
     df.attrs.update({"source": label, "format": fmt, "notes": notes})
     return df
-
-
-def to_id_strings(series: pd.Series) -> pd.Series:
-    """Ids as strings (``str`` dtype), nulls kept as NA; integral floats lose their ``.0``."""
-    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
-        series.dtype
-    ):
-        return series
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("str")
-    if pd.api.types.is_float_dtype(series.dtype):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        finite = values[~np.isnan(values)]
-        if finite.size == 0 or np.all(np.mod(finite, 1) == 0):
-            return series.astype("Int64").astype("str")
-    if pd.api.types.is_object_dtype(series.dtype):
-        # Mixed Python objects (JSON ids): integral floats read back as ints first.
-        floats = series.map(lambda v: isinstance(v, float) and v.is_integer())
-        if floats.any():
-            series = series.where(~floats, series[floats].map(lambda v: int(v)))
-        return series.astype("str").where(series.notna())
-    return series.astype("str")
 
 
 def _open(source: Source, name: str | None) -> tuple[str, Path | None, bytes | None]:
@@ -293,7 +262,7 @@ def _read_delimited(
             _check_first_row(head.decode(attempt, errors="replace"), sep, label)
             _rewind(target)
             header = pd.read_csv(target, sep=sep, nrows=0, encoding=attempt)
-            text_cols = {str(c) for c in header.columns if _ID_NAME.search(str(c))}
+            text_cols = {str(c) for c in header.columns if ID_NAME.search(str(c))}
             if id_column is not None:
                 text_cols.add(id_column)
             _rewind(target)
@@ -363,7 +332,7 @@ def _read_excel(
         book = pd.ExcelFile(target, engine="openpyxl")
         sheet = book.sheet_names[0]
         header = pd.read_excel(book, sheet_name=sheet, nrows=0)
-        text_cols = {str(c) for c in header.columns if _ID_NAME.search(str(c))}
+        text_cols = {str(c) for c in header.columns if ID_NAME.search(str(c))}
         if id_column is not None:
             text_cols.add(id_column)
         df = pd.read_excel(book, sheet_name=sheet, dtype=dict.fromkeys(text_cols, "str"))
@@ -430,143 +399,3 @@ def _json_table(data: object, label: str) -> pd.DataFrame:
 
 
 # --- id columns ----------------------------------------------------------------------------
-
-
-def suggest_id_columns(df: pd.DataFrame) -> list[str]:
-    """Columns that could hold ids, best first: unique and non-null first, id-like names
-    before others, then file order. Only text and integer columns are candidates.
-
-    Cheap on a million rows: a 10,000-row sample rules out columns with duplicates before the
-    full uniqueness check runs.
-    """
-    scored: list[tuple[int, int, int, str]] = []
-    for pos, col in enumerate(df.columns):
-        s = df[col]
-        if not (
-            pd.api.types.is_integer_dtype(s.dtype)
-            or pd.api.types.is_string_dtype(s.dtype)
-            or pd.api.types.is_object_dtype(s.dtype)
-        ) or pd.api.types.is_bool_dtype(s.dtype):
-            continue
-        sample = s.iloc[:10_000]
-        unique = bool(
-            not sample.isna().any()
-            and sample.is_unique
-            and not s.isna().any()
-            and _safe_is_unique(s)
-        )
-        scored.append((0 if unique else 1, 0 if _ID_NAME.search(str(col)) else 1, pos, col))
-    return [col for *_, col in sorted(scored)]
-
-
-def _safe_is_unique(s: pd.Series) -> bool:
-    try:
-        return bool(s.is_unique)
-    except TypeError:  # unhashable cells (lists from JSON)
-        return False
-
-
-@dataclass(frozen=True)
-class IdReport:
-    """How usable a column is as the id column."""
-
-    column: str
-    rows: int
-    nulls: int  # missing or blank ids
-    duplicates: int  # rows repeating an id seen earlier
-    duplicate_ids: int  # distinct ids that appear more than once
-    sample_duplicates: tuple[str, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return self.nulls == 0 and self.duplicates == 0
-
-    @property
-    def message(self) -> str:
-        """One line for the page: empty when the column is fine."""
-        if self.ok:
-            return ""
-        parts = []
-        if self.nulls:
-            parts.append(f"{self.nulls:,} rows have no id")
-        if self.duplicates:
-            sample = ", ".join(self.sample_duplicates)
-            parts.append(
-                f"{self.duplicate_ids:,} ids repeat ({self.duplicates:,} extra rows; e.g. {sample})"
-            )
-        return (
-            f"id column '{self.column}': "
-            + "; ".join(parts)
-            + (": rows without an id are skipped and repeated ids are tagged once")
-        )
-
-
-def id_column_report(df: pd.DataFrame, col: str, sample: int = 5) -> IdReport:
-    """Nulls (missing or blank) and duplicates in ``df[col]``, with a few duplicate ids."""
-    if col not in df.columns:
-        raise DatasetError(f"id column '{col}' is not in the dataset: choose one of its columns")
-    ids = to_id_strings(df[col])
-    blank = ids.isna() | ids.str.strip().eq("").fillna(True)
-    present = ids[~blank]
-    dup = present.duplicated(keep="first")
-    dup_values = present[dup]
-    return IdReport(
-        column=col,
-        rows=len(df),
-        nulls=int(blank.sum()),
-        duplicates=int(dup.sum()),
-        duplicate_ids=int(dup_values.nunique()),
-        sample_duplicates=tuple(str(v) for v in dup_values.drop_duplicates().iloc[:sample]),
-    )
-
-
-# --- existing tags ---------------------------------------------------------------------------
-
-
-def parse_tag_column(
-    series: pd.Series, sep: str | None = None, *, ids: pd.Series | None = None
-) -> pd.DataFrame:
-    """A column of existing tags -> long frame ["id", "tag"] (the known-state shape).
-
-    Cells may be lists (Parquet/JSON), JSON-style lists as text (``'["a", "b"]'``) or
-    delimited text (``"a;b"``, ``"a, b"``, ``"a|b"``). ``sep=None`` picks the first of
-    ``;``, ``|``, ``,`` that occurs in the text cells. Ids come from ``ids`` (aligned by
-    position) or else from the series index. Blank tags are dropped, pairs de-duplicated.
-    Vectorised: split + explode; list-like text assumes tag names contain no separator.
-    """
-    id_values = (
-        to_id_strings(pd.Series(ids).reset_index(drop=True))
-        if ids is not None
-        else to_id_strings(pd.Series(series.index.astype(str)))
-    )
-    if len(id_values) != len(series):
-        raise DatasetError("the tag column and the id column have different lengths")
-    values = series.reset_index(drop=True)
-    frame = pd.DataFrame({"id": id_values, "tag": values})
-    if pd.api.types.is_object_dtype(values.dtype):
-        is_list = values.map(lambda v: isinstance(v, list | tuple | np.ndarray | set))
-    else:
-        is_list = pd.Series(False, index=values.index)
-    listed = frame[is_list].explode("tag")
-    text = frame[~is_list].dropna(subset=["tag"])
-    text_tags = text["tag"].astype("str").str.strip()
-    bracketed = text_tags.str.startswith("[") & text_tags.str.endswith("]")
-    text_tags = text_tags.where(~bracketed, text_tags.str.slice(1, -1))
-    if sep is None:
-        sep = _guess_separator(text_tags, bracketed)
-    text = text.assign(tag=text_tags.str.split(sep, regex=False)).explode("tag")
-    out = pd.concat([listed, text], ignore_index=True)
-    out = out.dropna(subset=["tag", "id"])
-    tags = out["tag"].astype("str").str.strip().str.strip("\"'").str.strip()
-    out = pd.DataFrame({"id": out["id"].astype("str"), "tag": tags})
-    out = out[out["tag"] != ""].drop_duplicates(ignore_index=True)
-    return out.astype({"id": "str", "tag": "str"})
-
-
-def _guess_separator(text: pd.Series, bracketed: pd.Series) -> str:
-    if bracketed.any():
-        return ","
-    for candidate in (";", "|", ","):
-        if text.str.contains(candidate, regex=False).any():
-            return candidate
-    return ";"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tagging import providers
-from tagging.datasets import parse_tag_column, to_id_strings
+from tagging.columns import parse_tag_column, to_id_strings
 from tagging.demo import state_from_sandbox
 from tagging.errors import ConfigError
 from tagging.plan import items
@@ -140,7 +140,7 @@ def known_state(
     sandbox_url: str | None = None,
 ) -> pd.DataFrame:
     """The sandbox's state when `sandbox_url` is given, else what the journal confirmed;
-    plus `tag_column` (a long frame from tagging.datasets.parse_tag_column, with a "kind"
+    plus `tag_column` (a long frame from tagging.columns.parse_tag_column, with a "kind"
     column when the dataset has kinds). Rows without a kind match an id of any kind."""
     if sandbox_url:
         base = sandbox_state(sandbox_url, provider, target)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from tagging.datasets import to_id_strings
+from tagging.columns import to_id_strings
 from tagging.membership import isin
 
 # Joins a row's kind and id into one selection key; a control character no kind name holds.

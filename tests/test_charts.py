@@ -19,7 +19,8 @@ from tagging.charts import (
     tag_bar,
     tags_per_row_donut,
 )
-from tagging.coverage import coverage, coverage_over_time
+from tagging.coverage import coverage
+from tagging.coverage_time import coverage_over_time
 
 DF = pd.DataFrame({"id": ["1", "2", "3", "4", "5", "6"], "field": list("aabbbc")})
 STATE = pd.DataFrame(

@@ -11,16 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tagging.columns import parse_tag_column
 from tagging.coverage import (
     coverage,
-    coverage_over_time,
-    events_from_journal,
     tagged_mask,
     typed_row_ids,
     untagged_ids,
     untagged_keys,
 )
-from tagging.datasets import parse_tag_column
+from tagging.coverage_time import coverage_over_time, events_from_journal
 from tagging.demo import (
     ATLAS_PROJECTION_ID,
     atlas_frame,

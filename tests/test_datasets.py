@@ -10,13 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagging.datasets import (
-    id_column_report,
-    load_dataset,
-    parse_tag_column,
-    suggest_id_columns,
-    to_id_strings,
-)
+from tagging.columns import id_column_report, parse_tag_column, suggest_id_columns, to_id_strings
+from tagging.datasets import load_dataset
 from tagging.demo import ATLAS_PROJECTION_ID, demo_datasets
 from tagging.errors import DatasetError
 

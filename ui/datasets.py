@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from tagging.charts import suggest_map_columns
-from tagging.datasets import load_dataset, suggest_id_columns
+from tagging.columns import suggest_id_columns
+from tagging.datasets import load_dataset
 from tagging.demo import demo_datasets
 from ui import session
 
