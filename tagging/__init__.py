@@ -34,10 +34,12 @@ from tagging.journal import Journal
 from tagging.plan import plan
 from tagging.prepare import prepare
 from tagging.render import describe, register_notebook_formatters
+from tagging.selection import points_in_polygon
 from tagging.values import Plan, Progress, PushResult, TagOperation
 
 if TYPE_CHECKING:
     from tagging import charts
+    from tagging.charts import map_figure
 
 register_notebook_formatters()  # plans and results render as tables in Jupyter
 
@@ -46,6 +48,8 @@ def __getattr__(name: str) -> Any:
     # charts pulls in plotly (~0.4 s); the CLI and push never draw, so import it on first use.
     if name == "charts":
         return import_module("tagging.charts")
+    if name == "map_figure":
+        return import_module("tagging.charts").map_figure
     raise AttributeError(f"module 'tagging' has no attribute {name!r}")
 
 
@@ -67,7 +71,9 @@ __all__ = [
     "describe",
     "errors",
     "load_dataset",
+    "map_figure",
     "plan",
+    "points_in_polygon",
     "prepare",
     "push",
 ]

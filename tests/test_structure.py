@@ -29,7 +29,9 @@ PUBLIC = [
     "describe",
     "errors",
     "load_dataset",
+    "map_figure",
     "plan",
+    "points_in_polygon",
     "prepare",
     "push",
 ]
