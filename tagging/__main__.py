@@ -13,7 +13,8 @@ import inspect
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -277,24 +278,19 @@ def _dry_plan(op: TagOperation, book: Journal | None, chunk_size: int | None) ->
         return plan(op, known, chunk_size, state_source="journal")
 
 
-class _reachable:
+@contextmanager
+def _reachable(conn: Connection) -> Iterator[None]:
     """Turn "the sandbox is not running" into a line that says how to start it."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
-        if not isinstance(exc, ConfigError) or isinstance(exc, AuthError):
-            return
-        if self.conn.is_sandbox and str(exc).startswith("cannot reach"):
-            api = registry.get(self.conn.provider)
-            raise ConfigError(
-                f"no sandbox answers at {self.conn.base_url}: start it with `python -m tagging "
-                f"sandbox`, or set {api.key_env} and {api.url_env} for a live API"
-            ) from None
+    try:
+        yield
+    except ConfigError as exc:
+        if isinstance(exc, AuthError) or not conn.is_sandbox or "cannot reach" not in str(exc):
+            raise
+        api = registry.get(conn.provider)
+        raise ConfigError(
+            f"no sandbox answers at {conn.base_url}: start it with `python -m tagging "
+            f"sandbox`, or set {api.key_env} and {api.url_env} for a live API"
+        ) from None
 
 
 def run(argv: Sequence[str] | None = None) -> int:
