@@ -237,6 +237,15 @@ def test_bad_url_exit_2(sandbox: Sandbox, tmp_path: Path) -> None:
     expect_config_error(cli_env(sandbox, ATLAS_API_URL=dead), "cannot reach", tmp_path)
 
 
+def test_no_sandbox_running_says_how_to_start_it(tmp_path: Path) -> None:
+    nothing = f"http://127.0.0.1:{free_port()}"  # nothing configured, no sandbox there
+    stderr = expect_config_error(cli_env(None, TAGGING_SANDBOX_URL=nothing), "no sandbox", tmp_path)
+    assert stderr == (
+        f"error: no sandbox answers at {nothing}/atlas: start it with `python -m tagging "
+        "sandbox`, or set NOMIC_API_KEY and ATLAS_API_URL for a live API\n"
+    )
+
+
 def test_missing_key_exit_2(sandbox: Sandbox, tmp_path: Path) -> None:
     env = cli_env(sandbox, IMMUTA_API_URL="https://immuta.example.com", IMMUTA_API_KEY=None)
     done = run_cli(
