@@ -80,6 +80,9 @@ def _untagged_button(
         keys = untagged_keys(ws.frame, ws.id_column, state, tags or None, kind_column=kind_column)
         label = "untagged" + (f" by {', '.join(tags)}" if tags else "")
         restrict = IdFilter(label, frozenset(keys.dropna().tolist()), kind_column)
+        # Start from a clean filter set: stacked on other filters, few or no rows would match.
+        st.session_state[session.FILTERS_KEY] = []
+        st.session_state[session.SEARCH_KEY] = ""
         st.session_state[ID_FILTER_KEY] = restrict
         st.switch_page("app_pages/tag.py")
 

@@ -12,10 +12,10 @@ from tagging.columns import IdReport, id_column_report, suggest_id_columns
 from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
 from ui import session
-from ui.datasets import demo_workset, upload_workset
+from ui.datasets import DEMO_PICK_KEY, load_demo, upload_workset
 
 UPLOAD_TYPES = ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"]
-NONE = "(none)"
+NONE = session.NO_COLUMN
 
 
 @st.cache_data(show_spinner="Looking for id columns…", max_entries=8)
@@ -29,7 +29,7 @@ def _report(version: int, name: str, column: str, _frame: pd.DataFrame) -> IdRep
 
 
 def _load_demo() -> None:
-    session.set_workset(demo_workset(st.session_state["ds_demo"]))
+    load_demo(st.session_state[DEMO_PICK_KEY])
 
 
 def _load_upload() -> None:
@@ -47,18 +47,18 @@ def _load_upload() -> None:
 
 def _source_picker() -> None:
     demos = demo_datasets()
+    st.session_state.setdefault(DEMO_PICK_KEY, session.provider())  # widgets of other pages go
     left, right = st.columns(2, gap="large")
     with left, st.container(border=True):
         st.markdown("**Demo dataset**")
         st.selectbox(
             "Demo dataset",
             list(demos),
-            index=list(demos).index(session.provider()),
             format_func=lambda k: demos[k].name,
-            key="ds_demo",
+            key=DEMO_PICK_KEY,  # set to the provider's demo on each provider switch
             label_visibility="collapsed",
         )
-        st.caption(demos[st.session_state["ds_demo"]].description)
+        st.caption(demos[st.session_state[DEMO_PICK_KEY]].description)
         st.button("Load demo", key="ds_load_demo", on_click=_load_demo, icon=":material/bolt:")
     with right, st.container(border=True):
         st.markdown("**Upload a file**")

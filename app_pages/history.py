@@ -28,18 +28,26 @@ STATUS_COLORS = {
     "failed": "red",
     "running": "blue",
     "interrupted": "violet",
+    "undone": "gray",
 }
+UNDO_PENDING_KEY = "hist_undo_pending"  # the job whose undo awaits a confirmation
 
 
 def _target_text(target: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in target.items()) or "—"
 
 
-def _jobs_frame(jobs: list[dict[str, Any]]) -> pd.DataFrame:
+def _status(job: dict[str, Any], links: dict[str, str]) -> str:
+    """A job's status as people read it: an undone job is no longer "done"."""
+    return "undone" if job["id"] in links else str(job["status"])
+
+
+def _jobs_frame(jobs: list[dict[str, Any]], links: dict[str, str]) -> pd.DataFrame:
+    undo_of = {undo: undone for undone, undo in links.items()}
     return pd.DataFrame(
         [
             {
-                "status": j["status"],
+                "status": _status(j, links),
                 "created": pd.Timestamp(j["created_at"]).tz_convert(None),
                 "provider": session.label(j["provider"]),
                 "action": j["action"],
@@ -52,6 +60,13 @@ def _jobs_frame(jobs: list[dict[str, Any]]) -> pd.DataFrame:
                 "target": _target_text(j["target"]),
                 "actor": j.get("actor") or UNKNOWN_ACTOR,
                 "job": j["id"],
+                "undo": (
+                    f"undone by {links[j['id']]}"
+                    if j["id"] in links
+                    else f"undo of {undo_of[j['id']]}"
+                    if j["id"] in undo_of
+                    else ""
+                ),
             }
             for j in jobs
         ]
@@ -69,7 +84,7 @@ def _batches_frame(batches: list[dict[str, Any]]) -> pd.DataFrame:
                 "applied": b["applied"],
                 "not found": b["not_found"],
                 "failed": b["failed"],
-                "attempts": b["attempts"],
+                "requests": b["attempts"],  # every request sent for the batch, retries included
                 "reason": b["reason"],
                 "updated": b["updated_at"],
             }
@@ -80,6 +95,14 @@ def _batches_frame(batches: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _switch_provider(provider: str) -> None:
     st.session_state[session.PROVIDER_KEY] = provider
+
+
+def _open_job(job_id: str) -> None:
+    st.session_state["hist_job"] = job_id
+
+
+def _ask_undo(job_id: str | None) -> None:
+    st.session_state[UNDO_PENDING_KEY] = job_id
 
 
 def _act(journal: tagging.Journal, job: dict[str, Any], what: str) -> None:
@@ -105,7 +128,23 @@ def _act(journal: tagging.Journal, job: dict[str, Any], what: str) -> None:
         st.rerun()
 
 
-def _actions(journal: tagging.Journal, job: dict[str, Any]) -> None:
+def _confirm_undo(journal: tagging.Journal, job: dict[str, Any]) -> None:
+    """Undo writes to the provider: say what it will do and ask once more."""
+    verb = "remove" if job["action"] == "add" else "add back"
+    with st.container(border=True):
+        st.markdown(
+            f"**Undo job `{job['id']}`?** This will {verb} **{', '.join(job['tags'])}** on "
+            f"the {job['counts']['applied']:,} ids it changed."
+        )
+        row = st.container(horizontal=True)
+        yes = row.button("Yes, undo", key="hist_undo_yes", type="primary", icon=":material/undo:")
+        row.button("Cancel", key="hist_undo_no", on_click=_ask_undo, args=(None,))
+    if yes:
+        st.session_state.pop(UNDO_PENDING_KEY, None)
+        _act(journal, job, "undo")
+
+
+def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | None) -> None:
     counts = job["counts"]
     provider = session.provider()
     if job["provider"] != provider:
@@ -142,13 +181,17 @@ def _actions(journal: tagging.Journal, job: dict[str, Any]) -> None:
     if warning:
         st.warning(f"Undo: {warning}", icon=":material/warning:")
         undo_ok = st.checkbox("Undo anyway", key="hist_undo_confirm")
-    if bar.button(
+    bar.button(
         "Undo this job",
         key="hist_undo",
         icon=":material/undo:",
-        disabled=not undo_ok or counts["applied"] == 0,
-    ):
-        _act(journal, job, "undo")
+        disabled=not undo_ok or counts["applied"] == 0 or undone_by is not None,
+        help=f"Already undone by job {undone_by}" if undone_by else None,
+        on_click=_ask_undo,
+        args=(job["id"],),
+    )
+    if st.session_state.get(UNDO_PENDING_KEY) == job["id"] and undone_by is None:
+        _confirm_undo(journal, job)
 
 
 def _job_detail(journal: tagging.Journal, job_id: str) -> None:
@@ -160,14 +203,22 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
         return
     counts = job["counts"]
     verb = "added to" if job["action"] == "add" else "removed from"
+    undone_by = journal.undone_by(job_id)
+    status = "undone" if undone_by else job["status"]
     st.markdown(
         f"**{', '.join(job['tags'])}** {verb} "
         f"{session.label(job['provider'])} · "
         f"{_target_text(job['target'])} · "
-        f":{STATUS_COLORS.get(job['status'], 'gray')}-badge[{job['status']}]"
+        f":{STATUS_COLORS.get(status, 'gray')}-badge[{status}]"
     )
-    if job.get("undo_of"):
-        st.caption(f"Undo of job `{job['undo_of']}`")
+    links = st.container(horizontal=True, vertical_alignment="center")
+    for caption, other in (("Undone by job", undone_by), ("Undo of job", job.get("undo_of"))):
+        if other:
+            links.caption(f"{caption} `{other}`")
+            links.button(
+                "Open", key=f"hist_open_{other}", on_click=_open_job, args=(other,),
+                icon=":material/open_in_new:", type="tertiary",
+            )  # fmt: skip
     m = st.columns(5)
     m[0].metric("Ids", f"{counts['ids']:,}")
     m[1].metric("Applied", f"{counts['applied']:,}")
@@ -180,7 +231,7 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
         height=38 + 35 * min(len(batches), 8),
         key="hist_batches",
     )
-    _actions(journal, job)
+    _actions(journal, job, undone_by)
     exports = st.container(horizontal=True)
     for fmt, mime, icon in EXPORTS:
         exports.download_button(
@@ -190,6 +241,9 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
             mime=mime,
             key=f"hist_export_{fmt}",
             icon=icon,
+            # No rerun on click: a rerun re-registers the other button's deferred file, so a
+            # second quick click asked for a file that was gone (MediaFileStorageError).
+            on_click="ignore",
         )
 
 
@@ -217,7 +271,8 @@ if not jobs:
     st.stop()
 jobs = _by_actor(jobs)
 
-st.dataframe(_jobs_frame(jobs), hide_index=True, height=min(400, 38 + 35 * len(jobs)))
+links = journal.undo_links()
+st.dataframe(_jobs_frame(jobs, links), hide_index=True, height=min(400, 38 + 35 * len(jobs)))
 by_id = {j["id"]: j for j in jobs}
 job_id = st.selectbox(
     "Open a job",
@@ -225,7 +280,7 @@ job_id = st.selectbox(
     key="hist_job",
     format_func=lambda i: (
         f"{by_id[i]['created_at'][:19].replace('T', ' ')} · {by_id[i]['provider']} · "
-        f"{by_id[i]['action']} {', '.join(by_id[i]['tags'])} · {by_id[i]['status']} · "
+        f"{by_id[i]['action']} {', '.join(by_id[i]['tags'])} · {_status(by_id[i], links)} · "
         f"{by_id[i].get('actor') or UNKNOWN_ACTOR} · {i}"
     ),
 )

@@ -405,9 +405,14 @@ else:
 last = st.session_state.get(RESULT_KEY)
 if last is not None:
     st.subheader("Result", anchor=False)
-    show_result(last, key="tag_result")
+    undone_by = session.journal().undone_by(last.job_id) if last.job_id else None
+    if undone_by:  # the tags it applied are gone again
+        st.info(f"Job `{last.job_id}` was undone by job `{undone_by}`.", icon=":material/undo:")
+    else:
+        show_result(last, key="tag_result")
     if (
-        last.failed
+        not undone_by
+        and last.failed
         and last.job_id
         and st.button(
             f"Retry {last.failed:,} failed ids", key="tag_retry", icon=":material/replay:"

@@ -52,6 +52,7 @@ def test_job_list_batches_export_and_exact_undo(sandbox) -> None:  # type: ignor
     assert exported["job"]["id"] == job
     assert not at.warning  # prior state was known
     at.button(key="hist_undo").click().run()
+    at.button(key="hist_undo_yes").click().run()
     assert not errors(at)
     assert sandbox.state()["atlas"].get(P, {}).get("gold", []) == []
     assert len(journal.jobs()) == 2
@@ -66,6 +67,7 @@ def test_undo_warns_when_prior_state_was_unknown(sandbox) -> None:  # type: igno
     assert at.button(key="hist_undo").disabled
     at.checkbox(key="hist_undo_confirm").check().run()
     at.button(key="hist_undo").click().run()
+    at.button(key="hist_undo_yes").click().run()
     assert sandbox.state()["atlas"].get(P, {}).get("gold", []) == []
 
 

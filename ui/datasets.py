@@ -34,11 +34,29 @@ def demo_workset(key: str) -> session.Workset:
     )
 
 
+LAST_PROVIDER_KEY = "_demo_provider"  # the provider of the previous run
+DEMO_PICK_KEY = "ds_demo"  # the Dataset page's demo box
+
+
 def ensure_demo_loaded(provider: str) -> None:
-    """Open on the provider's demo; switching provider swaps a demo, never an upload."""
+    """Open on the provider's demo; switching provider swaps a demo, never an upload, and
+    drops what belonged to the previous provider. A demo loaded on purpose stays."""
+    switched = st.session_state.get(LAST_PROVIDER_KEY) != provider
+    st.session_state[LAST_PROVIDER_KEY] = provider
+    if switched:
+        session.forget_provider_state()
+        st.session_state[DEMO_PICK_KEY] = provider  # the demo box follows the provider
     ws = session.workset()
-    if ws is None or (ws.demo_of is not None and ws.demo_of != provider):
+    if ws is None or (switched and ws.demo_of is not None and ws.demo_of != provider):
         session.set_workset(demo_workset(provider))
+
+
+def load_demo(key: str) -> None:
+    """Load a demo on purpose; its ids belong to its provider, so switch to that too."""
+    session.set_workset(demo_workset(key))
+    owner = demo_datasets()[key].provider
+    if owner in session.provider_names() and owner != session.provider():
+        st.session_state[session.PROVIDER_KEY] = owner
 
 
 def upload_workset(uploaded: object, name: str) -> session.Workset:

@@ -12,7 +12,7 @@ from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
 from tagging.selection import is_selected, row_keys
 from ui import session
 
-ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
+ID_FILTER_KEY = session.ID_FILTER_KEY
 PICKLIST_MAX = 300  # columns with at most this many values get a multiselect for "in"
 
 
@@ -101,6 +101,13 @@ def _value_for(op: str) -> object:
     return state.get("flt_value", "")
 
 
+def _is_empty(value: object) -> bool:
+    """No value typed yet ("", ["", ""] or no pick): nothing to add."""
+    if isinstance(value, (tuple, list)):
+        return all(_is_empty(v) for v in value)
+    return isinstance(value, str) and not value.strip()
+
+
 def _add_condition(ws: session.Workset) -> None:
     state = st.session_state
     column, op = state["flt_column"], state["flt_op"]
@@ -112,8 +119,8 @@ def _add_condition(ws: session.Workset) -> None:
         return
     state.pop("flt_error", None)
     state[session.FILTERS_KEY] = [*conditions(), cond]
-    for key in ("flt_value", "flt_low", "flt_high", "flt_values"):
-        state.pop(key, None)
+    # Assign, not pop: a popped key leaves the browser showing (and resending) the old text.
+    state.update(flt_value="", flt_low="", flt_high="", flt_values=[])
 
 
 def _remove_condition(index: int) -> None:
@@ -179,8 +186,9 @@ def render(ws: session.Workset) -> None:
         with c3:
             _value_widgets(ws, column, op)
         st.button(
-            "Add filter", key="flt_add", on_click=_add_condition, args=(ws,), icon=":material/add:"
-        )
+            "Add filter", key="flt_add", on_click=_add_condition, args=(ws,), icon=":material/add:",
+            disabled=op not in ("is_null", "not_null") and _is_empty(_value_for(op)),
+        )  # fmt: skip
         if st.session_state.get("flt_error"):
             st.error(st.session_state["flt_error"], icon=":material/error:")
     conds, restrict = conditions(), id_filter()

@@ -44,6 +44,7 @@ def run_with_progress(
         try:
             result = work(report)
         except TaggingError as exc:
+            bar.empty()  # a refused call must not leave "Starting…" behind
             status.update(label=str(exc), state="error", expanded=True)
             return None
         bar.progress(1.0, text="Finished")

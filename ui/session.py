@@ -21,6 +21,13 @@ SELECTED_KEY = "selected_ids"
 FILTERS_KEY = "filters"
 SEARCH_KEY = "search"
 SELECTION_REV_KEY = "selection_rev"
+ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
+# Per dataset: what the analyst typed or was told about the old one means nothing for a new one.
+DATASET_SCOPED = ("ds_error", ID_FILTER_KEY, "tag_result", "tag_plan")
+# Per provider: tags, results and errors of one API mean nothing for another.
+PROVIDER_SCOPED = ("ds_error", "tag_result", "tag_plan", "_connection_check")
+PROVIDER_TEXT = {"tag_new": "", "tag_existing": []}  # widgets reset to these values
+NO_COLUMN = "(none)"  # a role no column plays
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 DEFAULT_JOURNAL = ".tagging/journal.db"
 
@@ -131,9 +138,34 @@ def set_workset(ws: Workset) -> None:
     st.session_state[WORKSET_KEY] = replace(ws, version=version)
     set_selected_ids(frozenset())
     st.session_state[FILTERS_KEY] = []
-    # Role widgets of the Dataset page describe the old columns: let them start afresh.
+    st.session_state[SEARCH_KEY] = ""
+    for key in DATASET_SCOPED:
+        st.session_state.pop(key, None)
+    # Role widgets of the Dataset page describe the old columns. Deleting their keys is not
+    # enough: a widget keeps its id across datasets and the browser would show its old value.
     for key in [k for k in st.session_state if str(k).startswith("ds_role_")]:
         del st.session_state[key]
+    new = workset()
+    if new is not None:
+        st.session_state.update(_role_values(new))
+
+
+def _role_values(ws: Workset) -> dict[str, str]:
+    """The Dataset page's role widgets as the new dataset's roles say."""
+    return {
+        "ds_role_id": ws.id_column,
+        "ds_role_tags": ws.tags_column or NO_COLUMN,
+        "ds_role_map_x": ws.x_column or NO_COLUMN,
+        "ds_role_map_y": ws.y_column or NO_COLUMN,
+    }
+
+
+def forget_provider_state() -> None:
+    """After a provider switch: drop what belonged to the previous provider."""
+    for key in PROVIDER_SCOPED:
+        st.session_state.pop(key, None)
+    for key, empty in PROVIDER_TEXT.items():
+        st.session_state[key] = type(empty)()
 
 
 def update_roles(**roles: Any) -> None:

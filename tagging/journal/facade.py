@@ -139,6 +139,14 @@ class Journal:
         out["warnings"] = list(job.warnings)
         return out
 
+    def undone_by(self, job_id: str) -> str | None:
+        """The job that undid this one, or None."""
+        return self.storage.undone_by(job_id)
+
+    def undo_links(self) -> dict[str, str]:
+        """Every undone job -> the job that undid it (one read for a whole job list)."""
+        return {job.undo_of: job.id for job in self.storage.jobs() if job.undo_of}
+
     def batches(self, job_id: str) -> list[dict[str, Any]]:
         """Every batch of a job with its ids and outcome, in order."""
         return [b.as_dict() for b in self._batches(job_id)]
