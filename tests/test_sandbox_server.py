@@ -17,7 +17,7 @@ from conftest import KEYS, Sandbox, free_port
 
 from tagging.demo import ATLAS_PROJECTION_ID, World, WorldSize
 from tagging.sandbox.app import SandboxConfig, create_app
-from tagging.sandbox.launcher import ensure_running, is_running
+from tagging.sandbox.launcher import ensure_running, faults, is_running, reset, set_faults
 
 ATLAS_UPDATE = "/atlas/v1/query/update/tag/ids"
 
@@ -40,6 +40,18 @@ def test_world_state_and_reset(sandbox: Sandbox) -> None:
         assert _atlas_add(client, ["1"]).status_code == 200
     assert sandbox.state()["atlas"] == {ATLAS_PROJECTION_ID: {"T": ["1"]}}
     sandbox.reset()
+    assert sandbox.state()["atlas"] == {}
+
+
+def test_faults_switch_on_and_off_at_run_time(sandbox: Sandbox) -> None:
+    set_faults(sandbox.url, fail_rate=0.9)
+    assert faults(sandbox.url)["fail_rate"] == 0.9
+    with httpx.Client(base_url=sandbox.url) as client:
+        codes = [_atlas_add(client, [str(i)]).status_code for i in range(20)]
+        assert sum(c >= 500 for c in codes) >= 10
+        assert client.get("/_sandbox/state").status_code == 200  # never faulted
+    reset(sandbox.url)  # the start again: no tags, no faults
+    assert faults(sandbox.url)["fail_rate"] == 0.0
     assert sandbox.state()["atlas"] == {}
 
 

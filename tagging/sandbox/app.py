@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp
 
 from tagging.demo import SANDBOX_KEYS, World, WorldSize
@@ -36,6 +37,12 @@ class SandboxConfig:
     size: WorldSize = field(default_factory=WorldSize)
     faults: Faults = field(default_factory=Faults)
     keys: dict[str, str] = field(default_factory=keys_from_env)
+
+
+class FaultsBody(BaseModel):
+    latency_ms: int = Field(0, ge=0, le=10_000)
+    fail_rate: float = Field(0.0, ge=0.0, le=0.9)
+    rate_limit: int = Field(0, ge=0)
 
 
 def create_app(config: SandboxConfig | None = None) -> FastAPI:
@@ -67,7 +74,19 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     @app.post("/_sandbox/reset")
     def sandbox_reset() -> dict[str, bool]:
         store.reset()
+        app.state.fault_state.override = None  # back to the start flags' faults too
         return {"reset": True}
+
+    @app.get("/_sandbox/faults")
+    def sandbox_faults() -> dict[str, Any]:
+        return asdict(app.state.fault_state.override or config.faults)
+
+    @app.post("/_sandbox/faults")
+    def sandbox_set_faults(body: FaultsBody) -> dict[str, Any]:
+        """Turn faults on or off while running (the app's "flaky API" demo switch)."""
+        faults = Faults(**body.model_dump(), seed=config.faults.seed)
+        app.state.fault_state.override = faults
+        return asdict(faults)
 
     providers = {
         "atlas": create_atlas_app(store, world, config.keys["atlas"]),

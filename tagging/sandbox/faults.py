@@ -60,6 +60,7 @@ class FaultState:
         self.dice = random.Random(seed)
         self.window = -1
         self.count = 0
+        self.override: Faults | None = None  # set at run time by POST /_sandbox/faults
 
 
 class FaultMiddleware:
@@ -75,6 +76,11 @@ class FaultMiddleware:
         self.state = state or FaultState(faults.seed)
         self.provider = provider  # set: every path is this provider's (its own port)
 
+    @property
+    def current(self) -> Faults:
+        """The faults in force: those set at run time, else the start flags'."""
+        return self.state.override or self.faults
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         provider = None
         if scope["type"] == "http":
@@ -88,23 +94,24 @@ class FaultMiddleware:
             headers = {"retry-after": str(RETRY_AFTER_SECONDS)}
             await _respond(send, 429, body, "application/json", headers)
             return
-        if self.faults.latency_ms > 0:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
-        if self.faults.fail_rate > 0 and self.state.dice.random() < self.faults.fail_rate:
+        faults = self.current
+        if faults.latency_ms > 0:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.fail_rate > 0 and self.state.dice.random() < faults.fail_rate:
             await _drain(receive)
             await self._fail(send, provider)
             return
         await self.app(scope, receive, send)
 
     def _over_rate_limit(self) -> bool:
-        if self.faults.rate_limit <= 0:
+        if self.current.rate_limit <= 0:
             return False
         state = self.state
         window = int(time.monotonic())
         if window != state.window:
             state.window, state.count = window, 0
         state.count += 1
-        return state.count > self.faults.rate_limit
+        return state.count > self.current.rate_limit
 
     async def _fail(self, send: Send, provider: str) -> None:
         # One in three a JSON error in the provider's style, otherwise a proxy's HTML page.

@@ -75,3 +75,21 @@ def ensure_running(url: str = DEFAULT_URL, db: str = DEFAULT_DB) -> bool:
             )
         time.sleep(0.2)
     raise RuntimeError(f"the sandbox did not answer at {url} within {START_TIMEOUT_S:.0f} s")
+
+
+def reset(url: str = DEFAULT_URL) -> None:
+    """Put the sandbox's state back to the demo world's start (every tag assignment gone)."""
+    httpx.post(f"{url.rstrip('/')}/_sandbox/reset", timeout=10.0).raise_for_status()
+
+
+def set_faults(url: str = DEFAULT_URL, *, fail_rate: float = 0.0, latency_ms: int = 0) -> None:
+    """Turn the sandbox's injected faults on (a flaky API for demos) or off (zeros)."""
+    body = {"fail_rate": fail_rate, "latency_ms": latency_ms}
+    httpx.post(f"{url.rstrip('/')}/_sandbox/faults", json=body, timeout=10.0).raise_for_status()
+
+
+def faults(url: str = DEFAULT_URL) -> dict[str, float]:
+    """The faults in force now."""
+    response = httpx.get(f"{url.rstrip('/')}/_sandbox/faults", timeout=5.0)
+    response.raise_for_status()
+    return {k: float(v) for k, v in response.json().items()}
