@@ -1,10 +1,17 @@
 """The tagging workbench: navigation and the shared sidebar, nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.sidebar import render_sidebar
+from ui.tour import render_tour
 
-st.set_page_config(page_title="Tagging workbench", page_icon=":material/sell:", layout="wide")
+st.set_page_config(
+    page_title="Tagging workbench",
+    page_icon=str(Path(__file__).parent / "ui" / "icon.png"),
+    layout="wide",
+)
 
 page = st.navigation(
     [
@@ -17,4 +24,5 @@ page = st.navigation(
     ]
 )
 render_sidebar()
+render_tour()
 page.run()
