@@ -41,7 +41,7 @@ $(INITDB):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
 
 run: $(VENV)/.runtime
-	@echo "Workbench: http://localhost:$(PORT)  (sandbox APIs on http://127.0.0.1:8765)"
+	@echo "Workbench: http://localhost:$(PORT)  (sandbox APIs on $${TAGGING_SANDBOX_URL:-http://127.0.0.1:8765})"
 	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT)
 
 sandbox: $(VENV)/.runtime

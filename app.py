@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import session
 from ui.sidebar import render_sidebar
 from ui.tour import render_tour
 
@@ -25,4 +26,5 @@ page = st.navigation(
 )
 render_sidebar()
 render_tour()
+session.note_page(page.url_path)  # pages that refresh on entry ask for it
 page.run()

@@ -10,6 +10,7 @@ import streamlit as st
 
 import tagging
 from tagging import providers
+from tagging.demo import SANDBOX_KEYS
 from tagging.known_state import dataset_tags
 from tagging.render import describe, plan_frame, request_count, to_curl
 from tagging.selection import (
@@ -26,15 +27,18 @@ from tagging.selection import (
 )
 from ui import filter_builder as filters
 from ui import session
+from ui.known_tags import carried_tags
 from ui.map import map_panel
 from ui.push_panel import run_with_progress, show_result
 from ui.sidebar import connection
-from ui.target_form import target_inputs
+from ui.target_form import current_target, target_inputs
 
 GRID_KEY = "tag_grid"  # the grid's widget key is GRID_KEY + "_" + a digest of the view
 GRID_KEY_STATE = "tag_grid_key"  # the current grid widget key, for tests and callbacks
 GRID_NONCE = "tag_grid_nonce"  # bumped to redraw the grid with the stored selection
 MAX_SHOWN = 10_000
+TAGS_NOW = "tags now"  # the grid's column of the tags each row carries
+CURL_IDS = 5  # ids shown in a copy-as-curl command
 CONFIRM_ABOVE = 1_000  # live pushes above this many ids need an explicit confirmation
 PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None)
 RESULT_KEY = "tag_result"
@@ -111,7 +115,7 @@ def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
     selected = session.selected_ids()
     default = selected_positions(selected, shown_ids)
     event = st.dataframe(
-        shown,
+        _with_carried_tags(ws, shown),
         key=key,
         on_select="rerun",
         selection_mode="multi-row",
@@ -121,6 +125,16 @@ def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
     )
     if sorted(event.selection.rows) != default:  # the user ticked or unticked rows
         session.set_selected_ids(merge_grid_selection(selected, shown_ids, event.selection.rows))
+
+
+def _with_carried_tags(ws: session.Workset, shown: pd.DataFrame) -> pd.DataFrame:
+    """The shown rows plus a first column of the tags each carries now."""
+    provider = session.provider()
+    try:
+        carried = carried_tags(ws, shown, provider, current_target(ws, provider))
+    except tagging.TaggingError:
+        return shown  # the state could not be read: the grid without the column
+    return shown.assign(**{TAGS_NOW: carried.to_numpy()})[[TAGS_NOW, *shown.columns]]
 
 
 def _in_view(keys: pd.Series, selected: frozenset[str], view: object) -> int:
@@ -179,7 +193,11 @@ def _catalog(
 ) -> list[str] | None:
     """The provider's existing tags, asked once per connection and target."""
     cache: dict[tuple[object, ...], list[str]] = st.session_state.setdefault(CATALOG_KEY, {})
-    key = (conn.provider, conn.base_url, tuple(sorted(target.items())))
+    # Asked again after any job (a push, undo or resume here or elsewhere can create or drop
+    # tags) and on entering the page.
+    jobs = session.journal().job_count()
+    key = (conn.provider, conn.base_url, tuple(sorted(target.items())), jobs)
+    refresh = refresh or session.page_entered()
     if refresh or key not in cache:
         try:
             cache[key] = sorted(conn.tags(dict(target)))
@@ -287,7 +305,7 @@ def _plan(
     return result
 
 
-def _preview(p: tagging.Plan, conn: tagging.Connection) -> None:
+def _preview(p: tagging.Plan, conn: tagging.Connection, provider: str) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows selected", f"{p.requested:,}")
     label = "Already tagged" if p.operation.action == "add" else "Not carrying tags"
@@ -299,9 +317,17 @@ def _preview(p: tagging.Plan, conn: tagging.Connection) -> None:
     st.markdown("\n".join(f"- {line}" for line in describe(p) if not line.startswith("warning")))
     with st.expander("Batches and copy as curl", icon=":material/terminal:"):
         st.dataframe(plan_frame(p).head(200), hide_index=True, height=180)
-        for command in to_curl(p, base_url=conn.base_url):
+        first = len(p.batches[0].ids) if p.batches else 0
+        shown = min(CURL_IDS, first)
+        st.caption(
+            f"The first {shown:,} ids of {p.to_send:,} (batch 1 of {len(p.batches):,}), "
+            f"the key shown as `{conn.curl_env_var}`."
+        )
+        if not session.is_live():  # the sandbox's key is no secret: say it, so it runs as shown
+            var = conn.curl_env_var.lstrip("$")
+            st.code(f"export {var}={SANDBOX_KEYS[provider]}", language="bash")
+        for command in to_curl(p, max_ids=CURL_IDS, base_url=conn.base_url):
             st.code(command, language="bash")
-        st.caption(f"The key is shown as `{conn.curl_env_var}`; export it before running.")
 
 
 def _target_label(provider: str, target: Mapping[str, str]) -> str:
@@ -399,7 +425,7 @@ else:
         st.error(error, icon=":material/error:")
     elif the_plan is not None:
         with st.container(border=True):
-            _preview(the_plan, conn)
+            _preview(the_plan, conn, provider)
             _push(the_plan, conn, provider, target)
 
 last = st.session_state.get(RESULT_KEY)

@@ -144,7 +144,7 @@ def facet_heatmap(cov: Coverage, top_values: int = 25, top_tags: int = 25) -> go
     """Facet value x tag heatmap: colour is the share of the value's rows, text the count."""
     if cov.facet is None or cov.by_facet is None or cov.facet_totals is None:
         return empty_figure("Tags by facet", "Choose a facet column")
-    title = f"Share of {cov.facet} rows per tag"
+    title = f"Rows per tag and {cov.facet} (colour: share of the {cov.facet}'s rows)"
     if cov.per_tag.empty or int(cov.per_tag["rows"].sum()) == 0:
         return empty_figure(title)
     tags = cov.per_tag["tag"].head(top_tags).tolist()
@@ -162,13 +162,14 @@ def facet_heatmap(cov: Coverage, top_values: int = 25, top_tags: int = 25) -> go
             colorscale=HEAT,
             zmin=0,
             zmax=1,
-            colorbar={"title": {"text": "Share"}, "tickformat": ".0%"},
+            colorbar={"title": {"text": "Share of rows"}, "tickformat": ".0%"},
             hovertemplate="%{y} · %{x}: %{text} rows (%{z:.1%})<extra></extra>",
         )
     )
     _style(fig, title, x="Tag", y=cov.facet)
-    fig.update_xaxes(type="category", showgrid=False)
-    fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
+    # automargin: long tag and facet names get the room they need instead of being clipped
+    fig.update_xaxes(type="category", showgrid=False, automargin=True, tickangle=-30)
+    fig.update_yaxes(type="category", autorange="reversed", showgrid=False, automargin=True)
     return fig
 
 
@@ -188,6 +189,7 @@ def hierarchy_sunburst(cov: Coverage) -> go.Figure:
             customdata=nodes["rows"],
             hovertemplate="%{id}: %{customdata:,} rows<extra></extra>",
             marker={"colorscale": HEAT},
+            insidetextorientation="radial",  # labels stay inside their wedge
         )
     )
     _style(fig, title)
@@ -215,7 +217,18 @@ def coverage_line(over_time: pd.DataFrame) -> go.Figure:
         )  # fmt: skip
     _style(fig, title, x="Time", y="Rows")
     fig.update_yaxes(rangemode="tozero")
+    _pad_short_span(fig, pd.to_datetime(over_time["time"]))
     return fig
+
+
+def _pad_short_span(fig: go.Figure, times: pd.Series) -> None:
+    """Events within a minute (one push) would get sub-millisecond ticks: show an hour
+    around them, with minute ticks."""
+    if times.empty or times.max() - times.min() >= pd.Timedelta(minutes=1):
+        return
+    mid = times.min() + (times.max() - times.min()) / 2
+    half = pd.Timedelta(minutes=30)
+    fig.update_xaxes(range=[mid - half, mid + half], tickformat="%H:%M", dtick=10 * 60 * 1000)
 
 
 def _style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None) -> None:

@@ -28,7 +28,11 @@ def describe(plan: Plan) -> list[str]:
     tags = ", ".join(repr(t) for t in op.tags)
     where = api.target_label(op.target, op.kinds if isinstance(op.kinds, str) else None)
     to = "to" if op.action == "add" else "from"
-    lines = [f"{op.action} {tags} {to} {plan.to_send:,} {where}"]
+    if plan.to_send or not plan.requested:
+        lines = [f"{op.action} {tags} {to} {plan.to_send:,} {where}"]
+    else:  # not "add 'x' to 0 points": say why nothing goes
+        state = "already carry" if op.action == "add" else "do not carry"
+        lines = [f"nothing to {op.action}: all {plan.requested:,} selected ids {state} {tags}"]
     if plan.requested != plan.to_send or plan.known_state:
         reason = "already tagged" if op.action == "add" else "not carrying these tags"
         lines.append(f"{plan.skipped:,} of {plan.requested:,} ids skipped: {reason}")

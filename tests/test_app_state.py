@@ -113,6 +113,18 @@ def test_result_box_goes_with_the_provider_and_says_undone(sandbox) -> None:  # 
     assert not any(s.value == "Result" for s in at.subheader)
 
 
+def test_after_a_push_the_tag_list_and_the_grid_show_the_new_tag(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = open_app("atlas")
+    at.switch_page("app_pages/tag.py").run()
+    assert "gold" not in at.multiselect(key="tag_existing").options
+    _tag_and_push(at, "gold")
+    assert "gold" in at.multiselect(key="tag_existing").options  # no "Refresh tags" needed
+    grid = at.dataframe[0].value
+    assert list(grid.columns)[0] == "tags now"
+    assert grid["tags now"].head(2).tolist() == ["gold", "gold"]
+    assert (grid["tags now"].iloc[2:] == "").all()
+
+
 def _history_with_job(sandbox) -> tuple[AppTest, Journal, str]:  # type: ignore[no-untyped-def]
     journal = Journal(os.environ["TAGGING_JOURNAL"])
     op = TagOperation("atlas", "add", ("gold",), ["1", "2"], target={"projection_id": P})

@@ -176,9 +176,12 @@ def test_copy_as_curl_hides_the_key() -> None:
     at = tag_page("nekt")
     select_rows(at, [0, 1])
     at.text_input(key="tag_new").set_value("x").run()
-    (code,) = [c.value for c in at.code]
+    export, code = [c.value for c in at.code]
     assert "$NEKT_API_KEY" in code and "sandbox-nekt-key" not in code
     assert "/api/v1/tags/attach/" in code
+    # sandbox mode: the sandbox's (public) key to export, so the command runs as shown
+    assert export == "export NEKT_API_KEY=sandbox-nekt-key"
+    assert any("The first 2 ids of 2 (batch 1 of 1)" in c.value for c in at.caption)
 
 
 def test_bad_regex_filter_is_one_error_line_and_not_added() -> None:

@@ -109,7 +109,8 @@ def test_facet_stacked_bar() -> None:
 
 
 def test_facet_heatmap() -> None:
-    s = check_common(facet_heatmap(COV), "Share of field rows per tag")
+    title = "Rows per tag and field (colour: share of the field's rows)"
+    s = check_common(facet_heatmap(COV), title)
     (heat,) = s["data"]
     assert heat["type"] == "heatmap"
     assert heat["x"] == ["X", "Y.a", "Y.b"] and heat["y"] == ["b", "a", "c"]
@@ -118,7 +119,7 @@ def test_facet_heatmap() -> None:
     assert heat["text"] == [["1", "1", "2"], ["2", "1", "0"], ["0", "0", "0"]]
     assert s["layout"]["xaxis"]["title"]["text"] == "Tag"
     assert s["layout"]["yaxis"]["title"]["text"] == "field"
-    check_empty(facet_heatmap(NONE), "Share of field rows per tag")
+    check_empty(facet_heatmap(NONE), title)
 
 
 def test_hierarchy_sunburst() -> None:
@@ -157,3 +158,12 @@ def test_coverage_line() -> None:
 
 def test_empty_figure_message() -> None:
     check_empty(empty_figure("Anything", "Nothing here"), "Anything", "Nothing here")
+
+
+def test_one_push_on_the_timeline_gets_an_hour_with_minute_ticks() -> None:
+    at = pd.Timestamp("2024-01-01 12:00:00.000100")
+    events = pd.DataFrame({"time": [at], "id": ["1"], "tag": ["X"], "action": ["add"]})
+    s = check_common(coverage_line(coverage_over_time(events)), "Tagged rows over time")
+    low, high = (pd.Timestamp(t) for t in s["layout"]["xaxis"]["range"])
+    assert high - low == pd.Timedelta(hours=1)
+    assert s["layout"]["xaxis"]["dtick"] == 600_000  # ten minutes, not sub-millisecond ticks

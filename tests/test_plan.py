@@ -179,6 +179,7 @@ def test_nothing_left_to_send_is_an_empty_plan() -> None:
     p = plan(atlas(["1"]), known=known)
     assert p.batches == ()
     assert describe(p)[-1] == "nothing to send"
+    assert describe(p)[0] == "nothing to add: all 1 selected ids already carry 'New Tag'"
 
 
 def test_known_state_needs_id_and_tag_columns() -> None:

@@ -38,3 +38,19 @@ def known_tags(ws: session.Workset, provider: str, target: Mapping[str, str]) ->
         cached = (digest, of_kind(state, ws.fixed_kind) if ws.fixed_kind else state)
         st.session_state[CACHE_KEY] = cached
     return cached[1]
+
+
+def carried_tags(
+    ws: session.Workset, rows: pd.DataFrame, provider: str, target: Mapping[str, str]
+) -> pd.Series:
+    """The tags each of `rows` carries now, as "a; b" text aligned to `rows` (the grid's
+    "tags now" column); raises TaggingError like known_tags."""
+    state = known_tags(ws, provider, target)
+    ids = rows[ws.id_column].astype(str)
+    keys: pd.Series = ids
+    if "kind" in state.columns and ws.kind_column:
+        # Immuta ids repeat across model types: match (type, id), not the id alone.
+        state = state.assign(id=state["kind"].astype(str) + "\x1f" + state["id"].astype(str))
+        keys = rows[ws.kind_column].astype(str) + "\x1f" + ids
+    joined = state.groupby("id")["tag"].agg(lambda t: "; ".join(sorted(set(map(str, t)))))
+    return keys.map(joined).fillna("")

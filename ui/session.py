@@ -188,3 +188,14 @@ def set_selected_ids(ids: frozenset[str]) -> None:
 def selection_rev() -> int:
     """Bumped on every selection change: a cheap key for "has the selection changed?"."""
     return int(st.session_state.get(SELECTION_REV_KEY, 0))
+
+
+def note_page(page: str) -> None:
+    """Remember which page this run shows, and which the previous run showed."""
+    st.session_state["_prev_page"] = st.session_state.get("_page")
+    st.session_state["_page"] = page
+
+
+def page_entered() -> bool:
+    """True on the first run of a page after another page (or a fresh session)."""
+    return st.session_state.get("_prev_page") != st.session_state.get("_page")
