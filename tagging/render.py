@@ -44,12 +44,17 @@ def describe(plan: Plan) -> list[str]:
         largest = max(len(b.ids) for b in plan.batches)
         batches = f"{len(plan.batches):,} batch{'es' if len(plan.batches) != 1 else ''}"
         lines.append(
-            f"{batches} of up to {largest:,} ids, {request_count(plan):,} requests to {op.provider}"
+            f"{batches} of up to {largest:,} ids, {_plural(request_count(plan), 'request')} "
+            f"to {op.provider}"
         )
     else:
         lines.append("nothing to send")
     lines.extend(f"warning: {w}" for w in plan.warnings)
     return lines
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _partial_tag_lines(plan: Plan) -> list[str]:
