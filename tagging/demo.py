@@ -7,6 +7,7 @@ The same sizes always give the same items, ids and names.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -243,11 +244,30 @@ def demo_target(provider: str) -> Mapping[str, str]:
     return demo.target if demo is not None else {}
 
 
-def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
-    """The three demo tables matching the sandbox's default world, keyed by provider.
+# How many points the demo Atlas dataset has when not given: set it to the sandbox's
+# `--atlas-points` (e.g. 1000000 to try the map at a million rows).
+ATLAS_POINTS_VAR = "TAGGING_DEMO_ATLAS_POINTS"
 
-    ``atlas_points`` must match the sandbox's ``--atlas-points`` for every id to exist.
+
+def demo_atlas_points() -> int:
+    """``TAGGING_DEMO_ATLAS_POINTS`` as a positive int, 10,000 when unset or empty."""
+    raw = os.environ.get(ATLAS_POINTS_VAR, "").strip().replace("_", "").replace(",", "")
+    if not raw:
+        return WorldSize().atlas_points
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{ATLAS_POINTS_VAR} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
+def demo_datasets(atlas_points: int | None = None) -> dict[str, DemoDataset]:
+    """The three demo tables matching the sandbox's world, keyed by provider.
+
+    ``atlas_points`` must match the sandbox's ``--atlas-points`` for every id to exist; when
+    omitted it is ``TAGGING_DEMO_ATLAS_POINTS`` if set, else 10,000 (the sandbox's default).
     """
+    if atlas_points is None:
+        atlas_points = demo_atlas_points()
+    points = atlas_points
     return {
         "atlas": DemoDataset(
             key="atlas",
@@ -257,9 +277,8 @@ def demo_datasets(atlas_points: int = 10_000) -> dict[str, DemoDataset]:
             kind_column=None,
             target={"projection_id": ATLAS_PROJECTION_ID},
             facet="field",
-            description=f"{atlas_points:,} points of the demo Atlas map "
-            f"(ids '0'..'{atlas_points - 1}')",
-            build=lambda: atlas_frame(atlas_points),
+            description=f"{points:,} points of the demo Atlas map (ids '0'..'{points - 1}')",
+            build=lambda: atlas_frame(points),
         ),
         "nekt": DemoDataset(
             key="nekt",
