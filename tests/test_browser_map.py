@@ -1,7 +1,9 @@
 """The map in a real Chromium: choose the lasso in the plot's modebar, drag a loop around the
 cs.LG cluster with the mouse, and the page selects exactly the rows `points_in_polygon`
 finds inside the drawn polygon (over all rows, not the drawn ones); push and check the
-sandbox. The screenshot lands in docs/map.png with `make screenshots`."""
+sandbox. Screenshots land in docs/ with `make screenshots`: map.png, and tag.png (the lassoed
+rows, tags picked, the plan) and result.png (the pushed job, the map coloured by tagged),
+which replace test_browser.py's grid-only ones (this file runs after it)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, Sandbox
 from playwright.sync_api import Page, expect, sync_playwright
 from test_browser import app_url, settle, shot  # noqa: F401
 
+from tagging.charts import BY_TAGGED
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
 from tagging.selection import points_in_polygon
 
 pytestmark = pytest.mark.browser
 PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+COLOUR = '[data-testid="stSelectbox"]:has-text("Colour the map by")'
+BUTTONS = '[data-testid="stButton"]'
 # Remember the polygon plotly reports, in the form Streamlit sends it to the server.
 LISTEN = """() => {
   const gd = document.querySelector('__PLOT__');
@@ -54,6 +59,23 @@ def drag_lasso(page: Page, pixels: list[list[float]]) -> None:
     for px, py in pixels[1:] + [pixels[0]]:
         page.mouse.move(px, py, steps=2)
     page.mouse.up()
+
+
+def tall_shot(page: Page, top: str, bottom: str, name: str) -> None:
+    """A screenshot from the element `top` (at the top) down to below `bottom`: the viewport
+    grows for it, then returns to its size."""
+    size = page.viewport_size or {"width": 1280, "height": 1400}
+    page.locator(top).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    first, last = page.locator(top).first.bounding_box(), page.locator(bottom).first.bounding_box()
+    assert first and last, "nothing to frame"
+    height = last["y"] + last["height"] - first["y"]
+    page.set_viewport_size({"width": size["width"], "height": int(height) + 48})
+    page.locator(top).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1500)  # let the map repaint at the new size
+    shot(page, name)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(300)
 
 
 def test_lasso_on_the_map_selects_and_tags_every_row_inside(app_url: str, sandbox: Sandbox) -> None:  # noqa: F811
@@ -93,9 +115,20 @@ def test_lasso_on_the_map_selects_and_tags_every_row_inside(app_url: str, sandbo
         new.fill("cs.LG cluster")
         new.press("Enter")
         settle(page)
-        page.get_by_role("button", name=f"Push {len(wanted):,} ids").click()
+        push = page.get_by_role("button", name=f"Push {len(wanted):,} ids")
+        tall_shot(page, COLOUR, f"{BUTTONS}:has-text('Push {len(wanted):,} ids')", "tag.png")
+        push.click()
         settle(page)
         state = sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["cs.LG cluster"]
         assert set(state) == wanted
+
+        # colour by tagged: the pushed rows show as tagged on the map, beside the result
+        page.locator(COLOUR).first.scroll_into_view_if_needed()
+        page.locator(COLOUR).first.click()
+        page.keyboard.type(BY_TAGGED)
+        page.keyboard.press("Enter")
+        settle(page)
+        expect(page.get_by_text("Applied", exact=True)).to_be_visible()
+        tall_shot(page, COLOUR, '[data-testid="stMetric"]:has-text("Applied")', "result.png")
         browser.close()
     assert np.isfinite(polygon).all()
