@@ -116,14 +116,14 @@ def test_main_flow_in_chromium(app_url: str, sandbox: Sandbox) -> None:
         settle(page)
         assert metric(page, "To send") == f"{len(wanted):,}"
         to_top(page, "2 · Choose tags")
-        shot(page, "tag.png")
+        shot(page, "grid.png")
 
         page.get_by_role("button", name=f"Push {len(wanted):,} ids").click()
         settle(page)
         assert metric(page, "Applied") == f"{len(wanted):,}"
         assert metric(page, "Failed") == "0"
         to_top(page, "3 · Preview and push")
-        shot(page, "result.png")
+        shot(page, "grid-result.png")
         state = sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["Needs review"]
         assert sorted(state) == sorted(wanted)
 
