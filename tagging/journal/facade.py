@@ -23,10 +23,10 @@ import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
 from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
-from tagging.journal.replay import Change, changes, id_results, state
+from tagging.journal.replay import Change, changes, id_results, last_changes, state
 from tagging.journal.storage import POSTGRES_SCHEMES, Storage
 from tagging.status import job_status
-from tagging.values import BatchOutcome, JobStatus, Plan, Progress, PushResult
+from tagging.values import BatchCheck, BatchOutcome, JobStatus, Plan, Progress, PushResult
 
 if TYPE_CHECKING:
     from tagging.config import Connection
@@ -100,8 +100,9 @@ class Journal:
             host=socket.gethostname(),
             pid=os.getpid(),
             actor=actor_of(actor or self.actor),
+            state_source=plan.state_source,
         )
-        batches = [NewBatch(b.index, b.ids, b.kinds, b.tags) for b in plan.batches]
+        batches = [NewBatch(b.index, b.ids, b.kinds, b.tags, b.unknown_at) for b in plan.batches]
         self.storage.add_job(job, batches)
         return job.id
 
@@ -109,6 +110,12 @@ class Journal:
         """Store how one batch ended (a resent batch overwrites its earlier outcome)."""
         if not self.storage.record_batch(job_id, outcome, now()):
             raise JournalError(f"no batch {outcome.index} of job {job_id!r} in the journal")
+
+    def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None:
+        """Read the job's sent ids back and record per batch what was found (see verify)."""
+        from tagging.verify import check_job
+
+        return check_job(self, job_id, conn)
 
     def finish_job(self, job_id: str, status: JobStatus | str) -> None:
         """Close a job. Unless it was interrupted, its status follows from all its batches."""
@@ -159,28 +166,65 @@ class Journal:
 
     def undo_warning(self, job_id: str) -> str | None:
         """Why an undo of this job may not restore the prior state exactly, or None."""
-        return _jobs.undo_warning(self._job(job_id))
+        unknown = self.undo_preview(job_id).unknown
+        if not unknown:
+            return None
+        return (
+            f"{unknown} items' prior state is unknown (job {job_id} was planned without "
+            "reading it back): undo would reverse them even if they carried the tags before"
+        )
 
     # --- resume and undo ------------------------------------------------------------------
 
     def resume(
-        self, job_id: str, conn: Connection, progress: Callable[[Progress], None] | None = None
+        self,
+        job_id: str,
+        conn: Connection,
+        progress: Callable[[Progress], None] | None = None,
+        *,
+        verify: bool = True,
     ) -> PushResult:
         """Send the job's unfinished batches; their outcomes land on the same job."""
-        return _jobs.resume(self, job_id, conn, progress)
+        return _jobs.resume(self, job_id, conn, progress, verify=verify)
 
     def undo_plan(self, job_id: str) -> Plan:
-        """The inverse operation on exactly the ids the job changed, each with exactly the
-        tags its batch applied (so a tag an id carried before the job stays)."""
+        """The inverse operation on what the job changed, never reversing a tag an item
+        carried before it (see `undo_preview` for how many items' prior state is unknown)."""
+        return self.undo_preview(job_id).plan
+
+    def undo_preview(self, job_id: str) -> _jobs.UndoPlan:
+        """The undo's plan and how many of its items' prior state is unknown. Refuses a job
+        that is still running."""
         job = self._job(job_id)
-        return _jobs.undo_plan(job, self.storage.batches(job_id), self.storage.undone_by(job_id))
+        if _job_dict(job, None)["status"] == "running":
+            raise JournalError(f"job {job_id} is still running: undo it once it has ended")
+        return _jobs.undo_plan(
+            job, self.storage.batches(job_id), self.storage.undone_by(job_id), self._before(job)
+        )
 
     def undo(
-        self, job_id: str, conn: Connection, progress: Callable[[Progress], None] | None = None
+        self,
+        job_id: str,
+        conn: Connection,
+        progress: Callable[[Progress], None] | None = None,
+        *,
+        force: bool = False,
+        verify: bool = True,
     ) -> PushResult:
-        """Reverse a job as a new job. Check undo_warning() first: without known prior
-        state, ids that already carried the tags lose them too."""
-        return _jobs.undo(self, job_id, conn, progress)
+        """Reverse a job as a new job. Raises PriorStateUnknown (nothing sent) when some
+        items' prior state is unknown, unless `force`."""
+        return _jobs.undo(self, job_id, conn, progress, force=force, verify=verify)
+
+    def _before(self, job: JobRecord) -> pd.DataFrame:
+        """What the journal knew just before `job`: the last change of each (kind, id, tag)
+        by the jobs before it."""
+        batches = self.storage.confirmed(job.provider, canonical(job.target))
+        if not batches:
+            return pd.DataFrame()
+        by_id = {j.id: j for j in self.storage.jobs()}
+        earlier = [b for b in batches if by_id[b.job_id].seq < job.seq]
+        typed = bool(providers.get(job.provider).kinds)
+        return last_changes(changes(earlier, by_id), with_kind=typed)
 
     # --- state and exports ----------------------------------------------------------------
 
@@ -202,6 +246,12 @@ class Journal:
         state set outside the journal is not seen."""
         typed = bool(providers.get(provider).kinds)  # ids repeat across kinds: keep the kind
         return state(self.changes(provider, target), with_kind=typed, ids=ids)
+
+    def touched(self, provider: str, target: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Every (kind, id, tag) a confirmed change touched, with the last one's direction:
+        ["id", "tag"(, "kind"), "add"]. What the journal knows, tagged or not."""
+        typed = bool(providers.get(provider).kinds)
+        return last_changes(self.changes(provider, target), with_kind=typed)
 
     def job_frame(self, job_id: str) -> pd.DataFrame:
         """One row per id of a job: batch, kind and result (applied, not_found, failed,
