@@ -193,11 +193,8 @@ class Journal:
         return self.undo_preview(job_id).plan
 
     def undo_preview(self, job_id: str) -> _jobs.UndoPlan:
-        """The undo's plan and how many of its items' prior state is unknown. Refuses a job
-        that is still running."""
+        """The undo's plan and how many of its items' prior state is unknown."""
         job = self._job(job_id)
-        if _job_dict(job, None)["status"] == "running":
-            raise JournalError(f"job {job_id} is still running: undo it once it has ended")
         return _jobs.undo_plan(
             job, self.storage.batches(job_id), self.storage.undone_by(job_id), self._before(job)
         )
@@ -212,7 +209,9 @@ class Journal:
         verify: bool = True,
     ) -> PushResult:
         """Reverse a job as a new job. Raises PriorStateUnknown (nothing sent) when some
-        items' prior state is unknown, unless `force`."""
+        items' prior state is unknown, unless `force`; JournalError for a job still running."""
+        if _job_dict(self._job(job_id), None)["status"] == "running":
+            raise JournalError(f"job {job_id} is still running: undo it once it has ended")
         return _jobs.undo(self, job_id, conn, progress, force=force, verify=verify)
 
     def _before(self, job: JobRecord) -> pd.DataFrame:

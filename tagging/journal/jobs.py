@@ -97,7 +97,7 @@ def undo_plan(
         raise JournalError(f"job {job.id} was already undone by job {undone_by}")
     keyed = before is not None and len(before) > 0
     # Ids (and kinds) per tag subset to reverse, subsets in order of their first batch.
-    groups: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
+    groups: dict[tuple[str, ...] | None, tuple[list[str], list[str]]] = {}
     unknown = 0
     for b in batches:
         kept = changed_at(b)
@@ -124,7 +124,8 @@ def undo_plan(
         for code in pd.unique(reverse[reverse > 0]):
             chosen = reverse == code
             subset = tuple(t for bit, t in enumerate(tags) if int(code) >> bit & 1)
-            group_ids, group_kinds = groups.setdefault(subset, ([], []))
+            key = b.tags if subset == tags else subset  # None stays "all the job's tags"
+            group_ids, group_kinds = groups.setdefault(key, ([], []))
             group_ids.extend(ids[chosen].tolist())
             group_kinds.extend(kinds[chosen].tolist())  # aligned with ids by position
     if not groups:
