@@ -133,7 +133,7 @@ def push(
     job_id = book.start_job(the_plan)
     if not as_json:
         err(f"job {job_id}: {the_plan.to_send} ids in {len(the_plan.batches)} batches "
-            f"to {_where(conn)}")  # fmt: skip
+            f"to {conn.where}")  # fmt: skip
         if the_plan.state_source:
             err(f"prior state from the {the_plan.state_source.replace('+', ' and the ')}")
         for warning in the_plan.warnings:
@@ -187,7 +187,7 @@ def resume(
     conn = _checked(plan.operation.provider, plan.operation.target)
     if not as_json:
         err(f"job {job}: resuming {plan.to_send} ids in {len(plan.batches)} batches "
-            f"to {_where(conn)}")  # fmt: skip
+            f"to {conn.where}")  # fmt: skip
 
     def run(progress: Callable[[Progress], None] | None) -> PushResult:
         return book.resume(job, conn, progress, verify=not no_verify)
@@ -221,7 +221,7 @@ def undo(
     conn = _checked(plan.operation.provider, plan.operation.target)
     if not as_json:
         err(f"undo of job {job}: {plan.operation.action} on {plan.to_send} ids "
-            f"to {_where(conn)}")  # fmt: skip
+            f"to {conn.where}")  # fmt: skip
     with terminal_progress(as_json) as progress:
         result = book.undo(job, conn, progress=progress, force=force, verify=not no_verify)
     finish(result, as_json, extra={"undo_of": job, "warning": warning})
@@ -271,11 +271,6 @@ def _connect(provider: str) -> Connection:
     from tagging.config import connect
 
     return connect(provider)
-
-
-def _where(conn: Connection) -> str:
-    """The mode and host every confirmation names: "sandbox 127.0.0.1:8765"."""
-    return f"{'sandbox' if conn.is_sandbox else 'live'} {conn.host}"
 
 
 def _checked(provider: str, target: dict[str, str] | Any) -> Connection:

@@ -23,7 +23,8 @@ from tagging.errors import ConfigError
 from tagging.membership import isin
 from tagging.plan import items
 from tagging.providers.base import can_read
-from tagging.values import TagOperation
+from tagging.retry import RetryPolicy, send
+from tagging.values import ApiRequest, TagOperation
 
 if TYPE_CHECKING:
     from tagging.config import Connection
@@ -137,13 +138,14 @@ def sandbox_state(
     """Every assignment the sandbox holds for one provider (and Atlas projection); Immuta's
     with the model type in a "kind" column."""
     url = f"{sandbox_url.rstrip('/')}/_sandbox/state"
-    try:
-        response = httpx.get(url, timeout=timeout)
-        response.raise_for_status()
-    except httpx.HTTPError:
+    # Under the same retry policy as every other read (a busy sandbox answers 5xx too).
+    with httpx.Client(timeout=timeout) as client:
+        sent = send(client, ApiRequest("GET", url, None), RetryPolicy(refused_is_final=True))
+    response = sent.response
+    if response is None or sent.gave_up or response.status_code >= 400:
         raise ConfigError(
             f"cannot read the sandbox state at {url}: start it with `python -m tagging sandbox`"
-        ) from None
+        )
     target = {k: v for k, v in (target or {}).items() if k == "projection_id"}
     return state_from_sandbox(response.json(), provider, target or None, kinds=True)
 

@@ -24,7 +24,6 @@ from tagging.values import BatchCheck, Plan, PushResult, Verified
 
 if TYPE_CHECKING:
     from tagging.config import Connection
-    from tagging.journal import Journal
 
 
 @dataclass(frozen=True)
@@ -40,30 +39,14 @@ class Sent:
     not_found: int
 
 
-def check_job(journal: Journal, job_id: str, conn: Connection) -> list[BatchCheck] | None:
-    """Read back a journaled job's batches and record what was found per batch."""
-    job = journal.storage.job(job_id)
-    if job is None:
-        return None
-    sent = [
-        Sent(
-            b.index,
-            b.ids,
-            tuple(b.kinds) if b.kinds is not None else (job.kind,) * len(b.ids),
-            b.tags if b.tags is not None else job.tags,
-            _positions(b.ids, b.failed_ids, b.failed_at),
-            _positions(b.ids, b.not_found_ids, b.not_found_at),
-            b.not_found,
-        )
-        for b in journal.storage.batches(job_id)
-        if b.status != "pending"
-    ]
-    checks = compare(conn, job.provider, dict(job.target), job.action, sent)
-    if checks is None:
-        return None
-    for check in checks:
-        journal.storage.record_verification(job_id, check)
-    return checks
+def positions(
+    ids: Sequence[str], listed_ids: Sequence[str], listed_at: Sequence[int] | None
+) -> tuple[int, ...]:
+    """Positions an outcome lists: its own, or (older rows without them) those of its ids."""
+    if listed_at is not None:
+        return tuple(listed_at)
+    wanted = set(listed_ids)
+    return tuple(n for n, i in enumerate(ids) if i in wanted)
 
 
 def check_result(plan: Plan, result: PushResult, conn: Connection) -> list[BatchCheck] | None:
@@ -80,8 +63,8 @@ def check_result(plan: Plan, result: PushResult, conn: Connection) -> list[Batch
                 b.ids,
                 tuple(k if isinstance(k, str) or k is None else None for k in kinds),
                 plan.tags_for(b),
-                _positions(b.ids, o.failed_ids, o.failed_at),
-                _positions(b.ids, o.not_found_ids, o.not_found_at),
+                positions(b.ids, o.failed_ids, o.failed_at),
+                positions(b.ids, o.not_found_ids, o.not_found_at),
                 o.not_found,
             )
         )
@@ -193,15 +176,6 @@ def _check(
         not_found_ids=tuple(s.ids[p] for p in missing_at),
         not_found_at=missing_at,
     )
-
-
-def _positions(
-    ids: Sequence[str], listed_ids: Sequence[str], listed_at: Sequence[int] | None
-) -> tuple[int, ...]:
-    if listed_at is not None:
-        return tuple(listed_at)
-    wanted = set(listed_ids)
-    return tuple(n for n, i in enumerate(ids) if i in wanted)
 
 
 def _empty() -> pd.DataFrame:

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import httpx
-import tagging
 from cli_support import P, atlas_tagged, run_cli, run_json
 from conftest import KEYS, Sandbox
 
+import tagging
 from tagging.journal import Journal
 
 
@@ -150,3 +150,20 @@ def test_flaky_api_commands_exit_0_with_the_exact_state(sandbox_factory, tmp_pat
                    "--dataset", str(data), "--id-column", "id", *j)  # fmt: skip
     assert cov["tags"] == {"flaky": 60}
     assert json.loads(json.dumps(sb.state()))["atlas"][P]["flaky"]
+
+
+def test_live_without_url_or_key_says_what_to_set(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    from conftest import PROVIDER_VARS
+
+    from tagging.errors import ConfigError
+
+    for name in PROVIDER_VARS:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="set NOMIC_API_KEY or fill in the API key field"):
+        tagging.connect("atlas", live=True)
+    with pytest.raises(ConfigError, match="set IMMUTA_API_URL or fill in the Base URL field"):
+        tagging.connect("immuta", live=True)
+    assert tagging.connect("atlas").is_sandbox  # the default, when nothing is configured
+    live = tagging.connect("atlas", key="k", live=True)
+    assert (live.is_sandbox, live.where) == (False, "live api-atlas.nomic.ai")

@@ -113,9 +113,26 @@ class Journal:
 
     def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None:
         """Read the job's sent ids back and record per batch what was found (see verify)."""
-        from tagging.verify import check_job
+        from tagging.verify import Sent, compare, positions
 
-        return check_job(self, job_id, conn)
+        job = self._job(job_id)
+        sent = [
+            Sent(
+                b.index,
+                b.ids,
+                tuple(b.kinds) if b.kinds is not None else (job.kind,) * len(b.ids),
+                b.tags if b.tags is not None else job.tags,
+                positions(b.ids, b.failed_ids, b.failed_at),
+                positions(b.ids, b.not_found_ids, b.not_found_at),
+                b.not_found,
+            )
+            for b in self.storage.batches(job_id)
+            if b.status != "pending"
+        ]
+        checks = compare(conn, job.provider, dict(job.target), job.action, sent)
+        for check in checks or ():
+            self.storage.record_verification(job_id, check)
+        return checks
 
     def finish_job(self, job_id: str, status: JobStatus | str) -> None:
         """Close a job. Unless it was interrupted, its status follows from all its batches."""
@@ -166,7 +183,12 @@ class Journal:
 
     def undo_warning(self, job_id: str) -> str | None:
         """Why an undo of this job may not restore the prior state exactly, or None."""
-        unknown = self.undo_preview(job_id).unknown
+        try:
+            unknown = self.undo_preview(job_id).unknown
+        except JournalError as exc:
+            if str(exc).startswith("no job"):
+                raise
+            return None  # nothing to undo, or undone already: undo itself says so
         if not unknown:
             return None
         return (
