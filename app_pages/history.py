@@ -85,6 +85,8 @@ def _batches_frame(batches: list[dict[str, Any]]) -> pd.DataFrame:
                 "not found": b["not_found"],
                 "failed": b["failed"],
                 "requests": b["attempts"],  # every request sent for the batch, retries included
+                "verified": b["verified"],  # ids read back after the push (None: not read)
+                "mismatched": len(b["mismatched_ids"]),
                 "reason": b["reason"],
                 "updated": b["updated_at"],
             }
@@ -105,8 +107,9 @@ def _ask_undo(job_id: str | None) -> None:
     st.session_state[UNDO_PENDING_KEY] = job_id
 
 
-def _act(journal: tagging.Journal, job: dict[str, Any], what: str) -> None:
-    """Resume/retry or undo a job with live progress; the result is kept for the next run."""
+def _act(journal: tagging.Journal, job: dict[str, Any], what: str, force: bool = False) -> None:
+    """Resume/retry or undo a job with live progress; the result is kept for the next run.
+    `force`: the user confirmed undoing items whose prior state is unknown."""
     try:
         conn = connection()
     except TaggingError as exc:
@@ -116,7 +119,8 @@ def _act(journal: tagging.Journal, job: dict[str, Any], what: str) -> None:
     result: tagging.PushResult | None
     if what == "undo":
         result = run_with_progress(
-            f"Undoing job {job_id}…", lambda report: journal.undo(job_id, conn, progress=report)
+            f"Undoing job {job_id} on {conn.where}…",
+            lambda report: journal.undo(job_id, conn, progress=report, force=force),
         )
     else:
         result = run_with_progress(
@@ -141,7 +145,8 @@ def _confirm_undo(journal: tagging.Journal, job: dict[str, Any]) -> None:
         row.button("Cancel", key="hist_undo_no", on_click=_ask_undo, args=(None,))
     if yes:
         st.session_state.pop(UNDO_PENDING_KEY, None)
-        _act(journal, job, "undo")
+        # Reaching here past a prior-state warning took its "Undo anyway": that is the force.
+        _act(journal, job, "undo", force=bool(journal.undo_warning(job["id"])))
 
 
 def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | None) -> None:

@@ -346,7 +346,7 @@ def _push(
     if needs_confirm:
         confirmed = st.checkbox(
             f"Yes, {p.operation.action} these tags on {n:,} ids in "
-            f"{_target_label(provider, target)} (live)",
+            f"{_target_label(provider, target)} ({conn.where})",
             key="tag_confirm",
         )
     verb = "Push" if p.operation.action == "add" else "Push removal of"
@@ -359,7 +359,7 @@ def _push(
     ):
         journal = session.journal()
         result = run_with_progress(
-            f"Pushing {n:,} ids to {_target_label(provider, target)}…",
+            f"Pushing {n:,} ids to {_target_label(provider, target)} ({conn.where})…",
             lambda report: tagging.push(p, conn, journal=journal, progress=report),
         )
         _bump(JOURNAL_REV)

@@ -45,6 +45,9 @@ ProviderOpt = Annotated[
     str, typer.Option("--provider", help="One of: " + ", ".join(registry.names()) + ".")
 ]
 JobArg = Annotated[str, typer.Argument(help="Job id (see `jobs`).")]
+NoVerifyOpt = Annotated[
+    bool, typer.Option("--no-verify", help="Do not read the sent ids back afterwards.")
+]
 
 
 def provider_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -101,6 +104,7 @@ def push(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", min=1, help="Requests in flight.")
     ] = None,
+    no_verify: NoVerifyOpt = False,
     journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
     **options: str | None,
@@ -128,7 +132,10 @@ def push(
     the_plan = _prepare(op, conn, book, chunk_size)
     job_id = book.start_job(the_plan)
     if not as_json:
-        err(f"job {job_id}: {the_plan.to_send} ids in {len(the_plan.batches)} batches")
+        err(f"job {job_id}: {the_plan.to_send} ids in {len(the_plan.batches)} batches "
+            f"to {conn.where}")  # fmt: skip
+        if the_plan.state_source:
+            err(f"prior state from the {the_plan.state_source.replace('+', ' and the ')}")
         for warning in the_plan.warnings:
             err(f"warning: {warning}")
 
@@ -136,7 +143,7 @@ def push(
         from tagging.executor import push as send
 
         return send(the_plan, conn, journal=book, job_id=job_id, progress=progress,
-                    concurrency=concurrency)  # fmt: skip
+                    concurrency=concurrency, verify=not no_verify)  # fmt: skip
 
     finish(_send(book, job_id, run, as_json), as_json)
 
@@ -170,6 +177,7 @@ def jobs(journal: JournalOpt = DEFAULT_JOURNAL, as_json: JsonOpt = False) -> Non
 @app.command()
 def resume(
     job: JobArg,
+    no_verify: NoVerifyOpt = False,
     journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
@@ -178,25 +186,44 @@ def resume(
     plan = book.load_plan(job)
     conn = _checked(plan.operation.provider, plan.operation.target)
     if not as_json:
-        err(f"job {job}: resuming {plan.to_send} ids in {len(plan.batches)} batches")
-    finish(_send(book, job, lambda progress: book.resume(job, conn, progress), as_json), as_json)
+        err(f"job {job}: resuming {plan.to_send} ids in {len(plan.batches)} batches "
+            f"to {conn.where}")  # fmt: skip
+
+    def run(progress: Callable[[Progress], None] | None) -> PushResult:
+        return book.resume(job, conn, progress, verify=not no_verify)
+
+    finish(_send(book, job, run, as_json), as_json)
 
 
 @app.command()
 def undo(
     job: JobArg,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also reverse items whose prior state is unknown.")
+    ] = False,
+    no_verify: NoVerifyOpt = False,
     journal: JournalOpt = DEFAULT_JOURNAL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply the inverse operation to exactly the ids a job changed (a new job)."""
+    """Reverse what a job changed (a new job), never a tag an item carried before it."""
+    from tagging.errors import PriorStateUnknown
+
     book = _journal(journal)
-    plan = book.undo_plan(job)
-    warning = book.undo_warning(job)
-    if warning:
+    preview = book.undo_preview(job)
+    if preview.unknown and not force:  # said before anything is sent
+        err(str(PriorStateUnknown(job, preview.unknown)))
+        raise Exit(2)
+    warning = None
+    if preview.unknown:
+        warning = f"reversing {preview.unknown} items whose prior state is unknown (--force)"
         err(f"warning: {warning}")
+    plan = preview.plan
     conn = _checked(plan.operation.provider, plan.operation.target)
+    if not as_json:
+        err(f"undo of job {job}: {plan.operation.action} on {plan.to_send} ids "
+            f"to {conn.where}")  # fmt: skip
     with terminal_progress(as_json) as progress:
-        result = book.undo(job, conn, progress=progress)
+        result = book.undo(job, conn, progress=progress, force=force, verify=not no_verify)
     finish(result, as_json, extra={"undo_of": job, "warning": warning})
 
 

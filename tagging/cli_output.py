@@ -53,7 +53,8 @@ def finish(result: PushResult, as_json: bool, extra: dict[str, Any] | None = Non
     summary = result.summary()
     if extra:
         summary.update(extra)
-    code = 1 if (result.not_found or result.failed or result.cancelled) else 0
+    mismatched = result.verified.mismatched_ids if result.verified else ()
+    code = 1 if (result.not_found or result.failed or result.cancelled or mismatched) else 0
     if as_json:
         out(json.dumps(summary))
         raise Exit(code)
@@ -61,7 +62,15 @@ def finish(result: PushResult, as_json: bool, extra: dict[str, Any] | None = Non
         f"job {result.job_id}: applied {result.applied}, not found {result.not_found}, "
         f"failed {result.failed}"
     )
-    for label, listed in (("not found", result.not_found_ids), ("failed", result.failed_ids)):
+    if result.verified is None:
+        out("verified: not read back (the API cannot be read, or --no-verify)")
+    else:
+        out(f"verified: {result.verified.checked} ids read back, {len(mismatched)} mismatched")
+    for label, listed in (
+        ("not found", result.not_found_ids),
+        ("failed", result.failed_ids),
+        ("mismatched", list(mismatched)),
+    ):
         if listed:
             more = f" … and {len(listed) - LISTED_IDS} more" if len(listed) > LISTED_IDS else ""
             shown = (i if len(i) <= 80 else f"{i[:77]}…" for i in listed[:LISTED_IDS])

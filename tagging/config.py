@@ -52,6 +52,11 @@ class Connection:
         url = httpx.URL(self.base_url)
         return f"{url.host}:{url.port}" if url.port else url.host
 
+    @property
+    def where(self) -> str:
+        """The mode and host every confirmation names: "live api-atlas.nomic.ai"."""
+        return f"{'sandbox' if self.is_sandbox else 'live'} {self.host}"
+
     def fetch(self, request: ApiRequest, policy: RetryPolicy | None = None) -> httpx.Response:
         """Send one read under the retry policy (5xx, timeouts, dropped connections, 429 with
         Retry-After) and return its final answer. An unreachable host or an API that stays
@@ -104,8 +109,14 @@ def connect(
     transport: httpx.BaseTransport | None = None,
     timeout: float = 30.0,
     retry: RetryPolicy | None = None,
+    live: bool = False,
 ) -> Connection:
-    """A Connection from arguments, secrets, environment, or the local sandbox."""
+    """A Connection from arguments, secrets, environment, or the local sandbox.
+
+    The sandbox only when nothing at all is configured and `live` is False (the default a new
+    user lands in). With `live=True` a missing URL or key is a ConfigError naming what to set:
+    a live connection never falls back to the sandbox.
+    """
     api = providers.get(provider)
     url = _first(url, _secret(secrets, provider, api.url_env, "url"), os.environ.get(api.url_env))
     key = _first(key, _secret(secrets, provider, api.key_env, "key"), os.environ.get(api.key_env))
@@ -113,6 +124,8 @@ def connect(
         os.environ.get(SANDBOX_URL_ENV) or DEFAULT_SANDBOX_URL, SANDBOX_URL_ENV
     )
     label = api.label
+    if live:
+        _require_live(api, url, key)
     if url is None and key is None:
         if provider not in SANDBOX_KEYS:
             raise ConfigError(f"the sandbox has no {label}: set {api.url_env} and {api.key_env}")
@@ -142,6 +155,19 @@ def connect(
         transport=transport,
     )
     return Connection(provider, url, is_sandbox, client, key, retry or RetryPolicy())
+
+
+def _require_live(api: providers.Provider, url: str | None, key: str | None) -> None:
+    """Say which setting a live connection lacks; nothing is sent."""
+    if url is None and api.default_url is None:
+        raise ConfigError(
+            f"the live {api.label} API needs a base URL: set {api.url_env} "
+            "or fill in the Base URL field"
+        )
+    if key is None:
+        raise ConfigError(
+            f"the live {api.label} API needs a key: set {api.key_env} or fill in the API key field"
+        )
 
 
 def configured(provider: str, secrets: Mapping[str, Any] | None = None) -> tuple[str, bool]:

@@ -52,3 +52,15 @@ class ApiError(TaggingError):
 
 class JournalError(TaggingError):
     """The journal cannot be opened or written, or a job id is unknown."""
+
+
+class PriorStateUnknown(JournalError):
+    """An undo would reverse items whose state before the job nothing knew (no read-back,
+    no change an earlier job confirmed): raised before anything is sent, unless forced."""
+
+    def __init__(self, job_id: str, count: int) -> None:
+        super().__init__(
+            f"{count} items' prior state is unknown: undo --force {job_id} reverses them anyway"
+        )
+        self.job_id = job_id
+        self.count = count

@@ -53,8 +53,12 @@ def push(
     cancel: threading.Event | None = None,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    verify: bool = True,
 ) -> PushResult:
     """Send the plan's batches; the only step that talks to the API.
+
+    With `verify` (the default) the sent ids are read back afterwards where the provider can
+    read them (`result.verified`; see tagging.verify), and the journal records the check.
 
     `progress` is called with a Progress after each batch; `True` draws a tqdm bar
     (a widget in Jupyter, text in a terminal).
@@ -75,6 +79,7 @@ def push(
                 cancel=cancel,
                 retry=retry,
                 sleep=sleep,
+                verify=verify,
             )
     if conn.provider != plan.provider:
         raise ConfigError(
@@ -103,7 +108,22 @@ def push(
         run.result.outcomes.sort(key=lambda o: o.index)
         if journal is not None and job_id is not None:
             journal.finish_job(job_id, status)
+    if verify and run.result.outcomes:
+        _verify(plan, conn, journal, run.result)
     return run.result
+
+
+def _verify(plan: Plan, conn: Connection, journal: JournalLike | None, result: PushResult) -> None:
+    """The read-back: of the journaled job when the journal can record it, else of the result
+    (a journal stand-in without `verify_job`, or none)."""
+    from tagging import verify
+
+    verify_job = getattr(journal, "verify_job", None)
+    if verify_job is not None and result.job_id is not None:
+        checks = verify_job(result.job_id, conn)
+    else:
+        checks = verify.check_result(plan, result, conn)
+    verify.apply(result, checks)
 
 
 @dataclass

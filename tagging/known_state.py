@@ -8,7 +8,8 @@ the sandbox's `GET /_sandbox/state` (the truth for demos).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,14 +20,32 @@ from tagging import providers
 from tagging.columns import parse_tag_column, to_id_strings
 from tagging.demo import state_from_sandbox
 from tagging.errors import ConfigError
+from tagging.membership import isin
 from tagging.plan import items
-from tagging.values import TagOperation
+from tagging.providers.base import can_read
+from tagging.retry import RetryPolicy, send
+from tagging.values import ApiRequest, TagOperation
 
 if TYPE_CHECKING:
     from tagging.config import Connection
     from tagging.journal import Journal
 
 KIND = "kind"
+
+
+@dataclass(frozen=True, eq=False)
+class Known:
+    """What is known of some items before a push.
+
+    state:   ["id", "tag"(, "kind")] rows, the tags they carry; None when nothing is known.
+    source:  where that came from: "provider", "journal", "provider+journal", or "".
+    unknown: one bool per item: neither a read nor a change the journal confirmed says what
+             it carried (an undo of such an item needs --force).
+    """
+
+    state: pd.DataFrame | None
+    source: str
+    unknown: np.ndarray
 
 
 def current_state(
@@ -36,9 +55,9 @@ def current_state(
     ids: pd.Series,
     kinds: pd.Series | None,
     journal: Journal | None,
-) -> tuple[pd.DataFrame | None, str]:
-    """The tags these items carry, and where that came from ("provider", "journal",
-    "provider+journal", or "" with None: nothing is known). Reads only.
+    tags: Sequence[str] | None = None,
+) -> Known:
+    """The tags these items carry (of `tags`, or all), and where that came from. Reads only.
 
     Items of a kind the provider can read are read back; the rest take the journal's
     confirmed state across all its jobs for this provider and target.
@@ -51,23 +70,39 @@ def current_state(
     )
     parts: list[pd.DataFrame] = []
     unread: list[str | None] = []
+    unknown = np.zeros(len(ids), dtype=bool)
     for kind, rows in groups.items():
-        if not api.reads_state(kind):
+        if not can_read(api, kind, target):
             unread.append(kind)
+            unknown |= rows
             continue
-        frame = api.read_state(conn.fetch, target, ids[rows].tolist(), kind)
+        frame = api.read_tags(conn.fetch, target, ids[rows].tolist(), kind, tags)
         parts.append(frame.assign(**{KIND: kind}) if kind is not None else frame)
     sources = ["provider"] if parts else []
     if unread and journal is not None:
         sources.append("journal")
-        confirmed = journal.state_for(provider, target)
-        if KIND in confirmed.columns and kinds is not None:
-            keep = confirmed[KIND].isna() | confirmed[KIND].isin(unread)
-            confirmed = confirmed[keep.to_numpy()]
-        parts.append(confirmed)
+        touched = journal.touched(provider, target)
+        if tags is not None:
+            touched = touched[isin(touched["tag"], list(tags))]
+        if KIND in touched.columns and kinds is not None:
+            keep = touched[KIND].isna() | touched[KIND].isin(unread)
+            touched = touched[keep.to_numpy()]
+        parts.append(touched.loc[touched["add"].to_numpy(), touched.columns[:-1]])
+        unknown &= ~_seen(ids, kinds, touched)
     if not parts:
-        return None, ""
-    return _merge(parts), "+".join(sources)
+        return Known(None, "", unknown)
+    return Known(_merge(parts), "+".join(sources), unknown)
+
+
+def _seen(ids: pd.Series, kinds: pd.Series | None, touched: pd.DataFrame) -> np.ndarray:
+    """Items the journal confirmed a change of (of any of the tags asked for)."""
+    if kinds is None or KIND not in touched.columns:
+        return isin(ids, touched["id"])
+    typed = touched[touched[KIND].notna()]
+    any_kind = isin(ids, touched.loc[touched[KIND].isna(), "id"])
+    keys = kinds.astype(str) + "\x1f" + ids.astype(str)
+    seen = typed[KIND].astype(str) + "\x1f" + typed["id"].astype(str)
+    return any_kind | isin(keys, seen)
 
 
 def read_state(conn: Connection, op: TagOperation) -> pd.DataFrame | None:
@@ -76,10 +111,10 @@ def read_state(conn: Connection, op: TagOperation) -> pd.DataFrame | None:
     checked = items(op)
     api = providers.get(op.provider)
     kinds = [None] if checked.kinds is None else list(pd.unique(checked.kinds))
-    if not all(api.reads_state(kind) for kind in kinds):
+    if not all(can_read(api, kind, checked.op.target) for kind in kinds):
         return None
-    state, _ = current_state(conn, op.provider, checked.op.target, checked.ids, checked.kinds, None)
-    return state
+    target = checked.op.target
+    return current_state(conn, op.provider, target, checked.ids, checked.kinds, None).state
 
 
 def _merge(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -103,13 +138,14 @@ def sandbox_state(
     """Every assignment the sandbox holds for one provider (and Atlas projection); Immuta's
     with the model type in a "kind" column."""
     url = f"{sandbox_url.rstrip('/')}/_sandbox/state"
-    try:
-        response = httpx.get(url, timeout=timeout)
-        response.raise_for_status()
-    except httpx.HTTPError:
+    # Under the same retry policy as every other read (a busy sandbox answers 5xx too).
+    with httpx.Client(timeout=timeout) as client:
+        sent = send(client, ApiRequest("GET", url, None), RetryPolicy(refused_is_final=True))
+    response = sent.response
+    if response is None or sent.gave_up or response.status_code >= 400:
         raise ConfigError(
             f"cannot read the sandbox state at {url}: start it with `python -m tagging sandbox`"
-        ) from None
+        )
     target = {k: v for k, v in (target or {}).items() if k == "projection_id"}
     return state_from_sandbox(response.json(), provider, target or None, kinds=True)
 

@@ -8,11 +8,14 @@ else what the journal confirmed, plus any known state the caller adds (a dataset
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from tagging.known_state import current_state
+from tagging.membership import isin
 from tagging.plan import items, plan
 from tagging.values import Plan, TagOperation
 
@@ -40,10 +43,34 @@ def prepare(
     checked = items(op)  # bad input fails here, before any request
     if catalog is None:
         catalog = conn.tags(checked.op.target)
-    state, source = current_state(
-        conn, op.provider, checked.op.target, checked.ids, checked.kinds, journal
-    )
+    found = current_state(
+        conn, op.provider, checked.op.target, checked.ids, checked.kinds, journal,
+        tags=checked.op.tags,
+    )  # fmt: skip
+    state, source = found.state, found.source
     if known is not None and len(known):
         state = known if state is None else pd.concat([state, known], ignore_index=True)
         source = source or "dataset"
-    return plan(checked, state, chunk_size, catalog=catalog, state_source=source)
+    made = plan(checked, state, chunk_size, catalog=catalog, state_source=source)
+    return with_unknown(made, checked.ids, checked.kinds, found.unknown)
+
+
+def with_unknown(made: Plan, ids: pd.Series, kinds: pd.Series | None, unknown: np.ndarray) -> Plan:
+    """Each batch marks the positions of ids whose prior state nothing knew, so an undo can
+    say how many it cannot vouch for before it sends anything."""
+    if not unknown.any():
+        batches = tuple(replace(b, unknown_at=()) for b in made.batches)
+        return replace(made, batches=batches)
+    unknown_keys = _keys(ids[unknown].tolist(), None if kinds is None else kinds[unknown].tolist())
+    out = []
+    for b in made.batches:
+        keys = _keys(list(b.ids), None if b.kinds is None else list(b.kinds))
+        at = tuple(int(p) for p in np.flatnonzero(isin(keys, unknown_keys)))
+        out.append(replace(b, unknown_at=at))
+    return replace(made, batches=tuple(out))
+
+
+def _keys(ids: list[str], kinds: list[str] | None) -> list[str]:
+    if kinds is None:
+        return ids
+    return [f"{k}\x1f{i}" for k, i in zip(kinds, ids, strict=True)]

@@ -44,6 +44,9 @@ class Batch:
     # The tags this batch applies, when known state says only some of the operation's tags
     # change for its ids; None: all of them.
     tags: tuple[str, ...] | None = None
+    # Positions of ids whose prior state no read nor journal knew (an undo of them needs
+    # --force); None: not recorded.
+    unknown_at: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,34 @@ class BatchOutcome:
     failed_at: tuple[int, ...] | None = None
 
 
+@dataclass(frozen=True)
+class BatchCheck:
+    """What the read-back after a batch found: ids checked, those that do not carry the
+    change, and the batch's outcome with exact not-found ids (the map says which exist)."""
+
+    index: int
+    checked: int
+    mismatched_ids: tuple[str, ...]
+    mismatched_at: tuple[int, ...]
+    status: BatchStatus
+    applied: int
+    not_found: int
+    not_found_ids: tuple[str, ...]
+    not_found_at: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The read-back after a push: how many ids were checked, and those that did not end in
+    the state asked for (ids the API does not hold are not-found, not mismatched)."""
+
+    checked: int
+    mismatched_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"checked": self.checked, "mismatched_ids": list(self.mismatched_ids)}
+
+
 @dataclass
 class PushResult:
     """A push, resume or undo as it ended: one outcome per batch sent."""
@@ -140,6 +171,7 @@ class PushResult:
     job_id: str | None
     outcomes: list[BatchOutcome] = field(default_factory=list)
     cancelled: bool = False
+    verified: Verified | None = None  # None: not read back (skipped, or the API cannot)
 
     @property
     def applied(self) -> int:
@@ -170,6 +202,7 @@ class PushResult:
             "not_found_ids": self.not_found_ids,
             "failed": self.failed,
             "failed_ids": self.failed_ids,
+            "verified": None if self.verified is None else self.verified.as_dict(),
         }
 
 

@@ -66,7 +66,7 @@ def test_undo_warns_when_prior_state_was_unknown(sandbox) -> None:  # type: igno
     push(plan(atlas_op(["5"])), connect("atlas"), journal=journal)  # no known state
     at = history()
     (warning,) = [w.value for w in at.warning]
-    assert "without the prior state" in warning
+    assert "1 items' prior state is unknown" in warning
     assert at.button(key="hist_undo").disabled
     at.checkbox(key="hist_undo_confirm").check().run()
     at.button(key="hist_undo").click().run()

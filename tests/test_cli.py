@@ -21,6 +21,7 @@ def test_atlas_add_then_remove(sandbox: Sandbox, tmp_path: Path) -> None:
         "not_found_ids": [],
         "failed": 0,
         "failed_ids": [],
+        "verified": {"checked": 3, "mismatched_ids": []},
     }
     assert atlas_tagged(sandbox, "Needs review") == {"1", "2", "3"}
     done = run_json(sandbox, *add, "--remove", "--ids", "2", *j)

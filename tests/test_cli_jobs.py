@@ -140,7 +140,16 @@ def test_nekt_undo_with_one_resource_type(sandbox: Sandbox, journal_url: str) ->
         "--ids", ",".join(tables), "--chunk-size", "2", *j,
     )  # fmt: skip
     assert all("finance" in sandbox.state()["nekt"][t] for t in tables)
-    undone = run_cli(sandbox, "undo", done["job_id"], *j, "--json")
+    assert done["verified"] is None  # Nekt cannot be read back
+    # Nekt cannot say what a resource carried before: the undo says so and sends nothing...
+    refused = run_cli(sandbox, "undo", done["job_id"], *j, "--json")
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"3 items' prior state is unknown: undo --force {done['job_id']} reverses them anyway\n"
+    )
+    assert all("finance" in sandbox.state()["nekt"][t] for t in tables)
+    # ...until forced.
+    undone = run_cli(sandbox, "undo", "--force", done["job_id"], *j, "--json")
     assert undone.returncode == 0, undone.stderr
     assert sandbox.state() == before
 
@@ -154,9 +163,16 @@ def test_undo_without_known_state_warns(sandbox: Sandbox, journal_url: str) -> N
     conn = tagging.connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
     job = tagging.push(tagging.plan(op), conn, journal=Journal(j[1])).job_id
     assert job is not None and atlas_tagged(sandbox, "Undo me") == {"1", "2", "3"}
-    undone = run_cli(sandbox, "undo", job, *j)
+    refused = run_cli(sandbox, "undo", job, *j)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert (
+        refused.stderr
+        == f"3 items' prior state is unknown: undo --force {job} reverses them anyway\n"
+    )
+    assert atlas_tagged(sandbox, "Undo me") == {"1", "2", "3"}  # nothing was sent
+    undone = run_cli(sandbox, "undo", "--force", job, *j, "--json")
     assert undone.returncode == 0, undone.stderr
-    assert undone.stderr.startswith("warning: ") and "prior state" in undone.stderr
+    assert undone.stderr.startswith("warning: ") and "prior state is unknown" in undone.stderr
     assert undone.stderr.count("\n") == 1
     assert atlas_tagged(sandbox, "Undo me") == set()
     assert sandbox.state() == before

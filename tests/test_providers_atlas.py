@@ -96,23 +96,30 @@ def test_add_then_remove_against_the_sandbox(sandbox: Sandbox) -> None:
     assert len(state["New Tag"]) == len(ids)
 
 
-def test_unknown_ids_are_counted_not_found(sandbox: Sandbox) -> None:
+def test_unknown_ids_are_named_by_the_read_back(sandbox: Sandbox) -> None:
     result = push(plan(op(["1", "2", "no-such-point", "99999999"])), conn_to(sandbox))
     assert result.summary() == {
         "job_id": None,
         "applied": 2,
         "not_found": 2,
-        "not_found_ids": [],
+        "not_found_ids": ["no-such-point", "99999999"],  # the map's datum ids say which
         "failed": 0,
         "failed_ids": [],
+        "verified": {"checked": 2, "mismatched_ids": []},
     }
     assert result.outcomes[0].status == "partial"
     assert sorted(sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["New Tag"]) == ["1", "2"]
 
 
+def test_unknown_ids_are_only_counted_without_read_back(sandbox: Sandbox) -> None:
+    result = push(plan(op(["1", "2", "no-such-point"])), conn_to(sandbox), verify=False)
+    assert (result.not_found, result.not_found_ids, result.verified) == (1, [], None)
+
+
 def test_id_field_is_sent_and_used(sandbox: Sandbox) -> None:
     result = push(plan(op(["3", "4"], id_field="my_unique_id_field")), conn_to(sandbox))
     assert result.applied == 2
+    assert result.verified is None  # tiles are keyed by the unique ids: not read back
     assert sorted(sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["New Tag"]) == ["3", "4"]
 
 
@@ -152,7 +159,7 @@ def test_requests_carry_exactly_the_documented_json(sandbox: Sandbox) -> None:
         return httpx.Response(200, json={"success": True, "tag_id": "t", "points_tagged": 1})
 
     conn = connect("atlas", transport=httpx.MockTransport(handler))
-    push(plan(op(["295"], "remove")), conn)
+    push(plan(op(["295"], "remove")), conn, verify=False)
     assert bodies == [
         {
             "projection_id": ATLAS_PROJECTION_ID,

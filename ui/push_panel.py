@@ -67,6 +67,19 @@ def summary_line(result: PushResult) -> str:
     return "Done: " + ", ".join(parts)
 
 
+def verification_line(result: PushResult) -> str:
+    """What the read-back after the push found (or that there was none)."""
+    v = result.verified
+    if v is None:
+        return "Not verified: this API cannot be read back (prior state from the journal)."
+    if v.mismatched_ids:
+        shown = ", ".join(v.mismatched_ids[:10])
+        return (
+            f":orange[Verified {v.checked:,} ids: {len(v.mismatched_ids):,} mismatched] ({shown})"
+        )
+    return f":green[:material/verified: Verified: {v.checked:,} ids read back as expected]"
+
+
 def show_result(result: PushResult, key: str) -> None:
     """Metrics, and downloads of the ids that were not found or failed."""
     with st.container(border=True):
@@ -79,6 +92,7 @@ def show_result(result: PushResult, key: str) -> None:
             st.caption(f"Job `{result.job_id}` · see History for its batches, undo and export")
         if result.not_found and not not_found_ids:
             st.caption("The API reports how many ids it did not find, not which ones.")
+        st.caption(verification_line(result))
         downloads = st.container(horizontal=True)
         if not_found_ids:
             _ids_download(downloads, "Not-found ids", not_found_ids, "not_found", key)

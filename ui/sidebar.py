@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
@@ -56,8 +57,8 @@ def connection() -> Connection:
     cached = st.session_state.get(CONN_KEY)
     if cached is not None and cached[0] == settings:
         return cached[1]
-    if session.is_live():
-        conn = connect(prov, url=url, key=key, secrets=_secrets())
+    if session.is_live():  # never the sandbox: a missing URL or key says what to set
+        conn = connect(prov, url=url, key=key, secrets=_secrets(), live=True)
     else:
         conn = connect(prov, url=url, key=SANDBOX_KEYS[prov])
     st.session_state[CONN_KEY] = (settings, conn)
@@ -72,7 +73,9 @@ def _live_defaults(provider: str) -> tuple[str, bool]:
 def _connection_form(provider: str) -> None:
     if session.is_live():
         url, has_key = _live_defaults(provider)
-        st.badge("live API", icon=":material/cloud:", color="orange")
+        st.badge(
+            f"live API · {_host(url) or 'no URL set'}", icon=":material/cloud:", color="orange"
+        )
         st.text_input("Base URL", value=url, key=f"live_url_{provider}", persist_state="session")
         st.text_input(
             "API key",
@@ -87,8 +90,19 @@ def _connection_form(provider: str) -> None:
             _start_sandbox(session.sandbox_url())
         except RuntimeError as exc:  # the launcher could not start it
             st.error(" ".join(str(exc).split()))
-        st.badge("sandbox", icon=":material/science:", color="violet")
+        st.badge(
+            f"sandbox · {_host(session.sandbox_url())}", icon=":material/science:", color="violet"
+        )
         st.caption(f"Local emulation at `{session.sandbox_url()}/{provider}`")
+
+
+def _host(url: str) -> str:
+    """The host a badge names (the URL as typed when it does not parse)."""
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return url
+    return f"{parsed.host}:{parsed.port}" if parsed.port else (parsed.host or url)
 
 
 def _test_connection() -> None:
@@ -99,7 +113,8 @@ def _test_connection() -> None:
         st.session_state[CHECK_KEY] = ("error", str(exc))
         return
     shown = ", ".join(tags[:8]) + (" …" if len(tags) > 8 else "")
-    st.session_state[CHECK_KEY] = ("ok", f"Connected: {len(tags)} tags. {shown}".strip())
+    text = f"Connected to {conn.where}: {len(tags)} tags. {shown}".strip()
+    st.session_state[CHECK_KEY] = ("ok", text)
 
 
 def render_sidebar() -> None:

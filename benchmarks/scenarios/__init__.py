@@ -6,6 +6,7 @@ from types import ModuleType
 
 from benchmarks.scenarios import (
     atlas_cli,
+    atlas_readback,
     immuta_concurrency,
     journal_overhead,
     map_selection,
@@ -26,5 +27,6 @@ SCENARIOS: dict[str, ModuleType] = {
         workbench,
         journal_overhead,
         map_selection,
+        atlas_readback,
     )
 }

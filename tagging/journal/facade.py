@@ -23,10 +23,10 @@ import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
 from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
-from tagging.journal.replay import Change, changes, id_results, state
+from tagging.journal.replay import Change, changes, id_results, last_changes, state
 from tagging.journal.storage import POSTGRES_SCHEMES, Storage
 from tagging.status import job_status
-from tagging.values import BatchOutcome, JobStatus, Plan, Progress, PushResult
+from tagging.values import BatchCheck, BatchOutcome, JobStatus, Plan, Progress, PushResult
 
 if TYPE_CHECKING:
     from tagging.config import Connection
@@ -100,8 +100,9 @@ class Journal:
             host=socket.gethostname(),
             pid=os.getpid(),
             actor=actor_of(actor or self.actor),
+            state_source=plan.state_source,
         )
-        batches = [NewBatch(b.index, b.ids, b.kinds, b.tags) for b in plan.batches]
+        batches = [NewBatch(b.index, b.ids, b.kinds, b.tags, b.unknown_at) for b in plan.batches]
         self.storage.add_job(job, batches)
         return job.id
 
@@ -109,6 +110,29 @@ class Journal:
         """Store how one batch ended (a resent batch overwrites its earlier outcome)."""
         if not self.storage.record_batch(job_id, outcome, now()):
             raise JournalError(f"no batch {outcome.index} of job {job_id!r} in the journal")
+
+    def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None:
+        """Read the job's sent ids back and record per batch what was found (see verify)."""
+        from tagging.verify import Sent, compare, positions
+
+        job = self._job(job_id)
+        sent = [
+            Sent(
+                b.index,
+                b.ids,
+                tuple(b.kinds) if b.kinds is not None else (job.kind,) * len(b.ids),
+                b.tags if b.tags is not None else job.tags,
+                positions(b.ids, b.failed_ids, b.failed_at),
+                positions(b.ids, b.not_found_ids, b.not_found_at),
+                b.not_found,
+            )
+            for b in self.storage.batches(job_id)
+            if b.status != "pending"
+        ]
+        checks = compare(conn, job.provider, dict(job.target), job.action, sent)
+        for check in checks or ():
+            self.storage.record_verification(job_id, check)
+        return checks
 
     def finish_job(self, job_id: str, status: JobStatus | str) -> None:
         """Close a job. Unless it was interrupted, its status follows from all its batches."""
@@ -159,28 +183,69 @@ class Journal:
 
     def undo_warning(self, job_id: str) -> str | None:
         """Why an undo of this job may not restore the prior state exactly, or None."""
-        return _jobs.undo_warning(self._job(job_id))
+        try:
+            unknown = self.undo_preview(job_id).unknown
+        except JournalError as exc:
+            if str(exc).startswith("no job"):
+                raise
+            return None  # nothing to undo, or undone already: undo itself says so
+        if not unknown:
+            return None
+        return (
+            f"{unknown} items' prior state is unknown (job {job_id} was planned without "
+            "reading it back): undo would reverse them even if they carried the tags before"
+        )
 
     # --- resume and undo ------------------------------------------------------------------
 
     def resume(
-        self, job_id: str, conn: Connection, progress: Callable[[Progress], None] | None = None
+        self,
+        job_id: str,
+        conn: Connection,
+        progress: Callable[[Progress], None] | None = None,
+        *,
+        verify: bool = True,
     ) -> PushResult:
         """Send the job's unfinished batches; their outcomes land on the same job."""
-        return _jobs.resume(self, job_id, conn, progress)
+        return _jobs.resume(self, job_id, conn, progress, verify=verify)
 
     def undo_plan(self, job_id: str) -> Plan:
-        """The inverse operation on exactly the ids the job changed, each with exactly the
-        tags its batch applied (so a tag an id carried before the job stays)."""
+        """The inverse operation on what the job changed, never reversing a tag an item
+        carried before it (see `undo_preview` for how many items' prior state is unknown)."""
+        return self.undo_preview(job_id).plan
+
+    def undo_preview(self, job_id: str) -> _jobs.UndoPlan:
+        """The undo's plan and how many of its items' prior state is unknown."""
         job = self._job(job_id)
-        return _jobs.undo_plan(job, self.storage.batches(job_id), self.storage.undone_by(job_id))
+        return _jobs.undo_plan(
+            job, self.storage.batches(job_id), self.storage.undone_by(job_id), self._before(job)
+        )
 
     def undo(
-        self, job_id: str, conn: Connection, progress: Callable[[Progress], None] | None = None
+        self,
+        job_id: str,
+        conn: Connection,
+        progress: Callable[[Progress], None] | None = None,
+        *,
+        force: bool = False,
+        verify: bool = True,
     ) -> PushResult:
-        """Reverse a job as a new job. Check undo_warning() first: without known prior
-        state, ids that already carried the tags lose them too."""
-        return _jobs.undo(self, job_id, conn, progress)
+        """Reverse a job as a new job. Raises PriorStateUnknown (nothing sent) when some
+        items' prior state is unknown, unless `force`; JournalError for a job still running."""
+        if _job_dict(self._job(job_id), None)["status"] == "running":
+            raise JournalError(f"job {job_id} is still running: undo it once it has ended")
+        return _jobs.undo(self, job_id, conn, progress, force=force, verify=verify)
+
+    def _before(self, job: JobRecord) -> pd.DataFrame:
+        """What the journal knew just before `job`: the last change of each (kind, id, tag)
+        by the jobs before it."""
+        batches = self.storage.confirmed(job.provider, canonical(job.target))
+        if not batches:
+            return pd.DataFrame()
+        by_id = {j.id: j for j in self.storage.jobs()}
+        earlier = [b for b in batches if by_id[b.job_id].seq < job.seq]
+        typed = bool(providers.get(job.provider).kinds)
+        return last_changes(changes(earlier, by_id), with_kind=typed)
 
     # --- state and exports ----------------------------------------------------------------
 
@@ -202,6 +267,12 @@ class Journal:
         state set outside the journal is not seen."""
         typed = bool(providers.get(provider).kinds)  # ids repeat across kinds: keep the kind
         return state(self.changes(provider, target), with_kind=typed, ids=ids)
+
+    def touched(self, provider: str, target: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Every (kind, id, tag) a confirmed change touched, with the last one's direction:
+        ["id", "tag"(, "kind"), "add"]. What the journal knows, tagged or not."""
+        typed = bool(providers.get(provider).kinds)
+        return last_changes(self.changes(provider, target), with_kind=typed)
 
     def job_frame(self, job_id: str) -> pd.DataFrame:
         """One row per id of a job: batch, kind and result (applied, not_found, failed,

@@ -12,15 +12,28 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from tagging.errors import JournalError
+import numpy as np
+import pandas as pd
+
+from tagging.errors import JournalError, PriorStateUnknown
 from tagging.journal.records import BatchRecord, JobRecord, now
-from tagging.journal.replay import changed
+from tagging.journal.replay import changed_at, kinds_of
 from tagging.journal.storage import Storage
+from tagging.membership import isin
 from tagging.status import batch_status
-from tagging.values import Batch, BatchOutcome, JobStatus, Plan, Progress, PushResult, TagOperation
+from tagging.values import (
+    Batch,
+    BatchCheck,
+    BatchOutcome,
+    JobStatus,
+    Plan,
+    Progress,
+    PushResult,
+    TagOperation,
+)
 
 if TYPE_CHECKING:
     from tagging.config import Connection
@@ -37,7 +50,8 @@ class Journal(Protocol):
     def record_batch(self, job_id: str, outcome: BatchOutcome) -> None: ...
     def finish_job(self, job_id: str, status: JobStatus | str) -> None: ...
     def load_plan(self, job_id: str, pending_only: bool = True) -> Plan: ...
-    def undo_plan(self, job_id: str) -> Plan: ...
+    def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None: ...
+    def undo_preview(self, job_id: str) -> UndoPlan: ...
 
 
 INVERSE = {"add": "remove", "remove": "add"}
@@ -60,35 +74,97 @@ def load_plan(job: JobRecord, batches: Sequence[BatchRecord], *, pending_only: b
     return _plan_from(job, out, job.action, known_state=job.known_state)
 
 
-def undo_plan(job: JobRecord, batches: Sequence[BatchRecord], undone_by: str | None) -> Plan:
-    """The inverse operation on exactly the ids the job changed, each with exactly the tags
-    its batch applied."""
+@dataclass(frozen=True)
+class UndoPlan:
+    """An undo's plan, and how many of its items' prior state nothing knew (the job was
+    planned without a read-back of them and no earlier job confirmed their state)."""
+
+    plan: Plan
+    unknown: int
+
+
+def undo_plan(
+    job: JobRecord,
+    batches: Sequence[BatchRecord],
+    undone_by: str | None,
+    before: pd.DataFrame | None = None,
+) -> UndoPlan:
+    """The inverse operation on what the job changed, tag by tag, given the best known prior
+    state: what `replay.changed` says each batch changed, minus any (id, tag) an earlier job
+    had confirmed already in the job's end state (`before`: `replay.last_changes` of the jobs
+    before this one). An item carried a tag before the job, so this undo never removes it."""
     if undone_by is not None:
         raise JournalError(f"job {job.id} was already undone by job {undone_by}")
-    # Changed ids (and kinds) per tag set, tag sets in order of their first batch.
+    keyed = before is not None and len(before) > 0
+    # Ids (and kinds) per tag subset to reverse, subsets in order of their first batch.
     groups: dict[tuple[str, ...] | None, tuple[list[str], list[str]]] = {}
-    per_id_kinds = all(b.kinds is not None for b in batches)
+    unknown = 0
     for b in batches:
-        changed_ids, changed_kinds = changed(b, job.kind)
-        if len(changed_ids):
-            group_ids, group_kinds = groups.setdefault(b.tags, ([], []))
-            group_ids.extend(changed_ids.tolist())
-            group_kinds.extend(changed_kinds.tolist())  # aligned with ids by position
+        kept = changed_at(b)
+        if not kept.any():
+            continue
+        ids = np.asarray(b.ids, dtype=object)[kept]
+        kinds = kinds_of(b, job.kind)[kept]
+        tags = b.tags if b.tags is not None else job.tags
+        keys = _keys(ids, kinds)
+        reverse = np.zeros(len(ids), dtype=np.int64)  # bit j: reverse tags[j]
+        unseen = np.zeros(len(ids), dtype=bool)
+        for bit, tag in enumerate(tags):
+            already = seen = np.zeros(len(ids), dtype=bool)
+            if keyed:
+                assert before is not None
+                of_tag = before[before["tag"].to_numpy() == tag]
+                seen = isin(keys, _frame_keys(of_tag))
+                ended = of_tag[of_tag["add"].to_numpy() == (job.action == "add")]
+                already = isin(keys, _frame_keys(ended))
+            reverse |= (~already).astype(np.int64) << bit
+            unseen |= ~already & ~seen
+        recorded = _unknown(b, job)[kept]
+        unknown += int((recorded & unseen & (reverse > 0)).sum())
+        for code in pd.unique(reverse[reverse > 0]):
+            chosen = reverse == code
+            subset = tuple(t for bit, t in enumerate(tags) if int(code) >> bit & 1)
+            key = b.tags if subset == tags else subset  # None stays "all the job's tags"
+            group_ids, group_kinds = groups.setdefault(key, ([], []))
+            group_ids.extend(ids[chosen].tolist())
+            group_kinds.extend(kinds[chosen].tolist())  # aligned with ids by position
     if not groups:
         raise JournalError(f"job {job.id} changed nothing, so there is nothing to undo")
+    per_id_kinds = all(b.kinds is not None for b in batches)
     out: list[Batch] = []
-    for tags, (ids, kinds) in groups.items():
-        size = job.chunk_size or len(ids)
+    for tags_, (ids_, kinds_) in groups.items():
+        size = job.chunk_size or len(ids_)
         out.extend(
             Batch(
                 index=len(out) + n,
-                ids=tuple(ids[start : start + size]),
-                kinds=tuple(kinds[start : start + size]) if per_id_kinds else None,
-                tags=tags,
+                ids=tuple(ids_[start : start + size]),
+                kinds=tuple(kinds_[start : start + size]) if per_id_kinds else None,
+                tags=tags_,
+                unknown_at=(),  # an undo's prior state is what the job left: known
             )
-            for n, start in enumerate(range(0, len(ids), size))
+            for n, start in enumerate(range(0, len(ids_), size))
         )
-    return _plan_from(job, out, INVERSE[job.action], known_state=job.known_state)
+    plan = _plan_from(job, out, INVERSE[job.action], known_state=True)
+    return UndoPlan(replace(plan, state_source="journal"), unknown)
+
+
+def _unknown(batch: BatchRecord, job: JobRecord) -> np.ndarray:
+    """Positions whose prior state the plan did not know (older rows: all of them, unless
+    the job was planned with known state)."""
+    if batch.unknown_at is None:
+        return np.full(len(batch.ids), not job.known_state, dtype=bool)
+    mask = np.zeros(len(batch.ids), dtype=bool)
+    mask[list(batch.unknown_at)] = True
+    return mask
+
+
+def _keys(ids: np.ndarray, kinds: np.ndarray) -> list[str]:
+    return [f"{k}\x1f{i}" for k, i in zip(kinds.tolist(), ids.tolist(), strict=True)]
+
+
+def _frame_keys(frame: pd.DataFrame) -> list[str]:
+    kinds = frame["kind"] if "kind" in frame.columns else pd.Series([None] * len(frame))
+    return _keys(frame["id"].to_numpy(dtype=object), kinds.to_numpy(dtype=object))
 
 
 def undo_warning(job: JobRecord) -> str | None:
@@ -106,6 +182,8 @@ def resume(
     job_id: str,
     conn: Connection,
     progress: Callable[[Progress], None] | None,
+    *,
+    verify: bool = True,
 ) -> PushResult:
     """Send the job's unfinished batches; their outcomes land on the same job."""
     from tagging.executor import push
@@ -122,7 +200,7 @@ def resume(
         if (at := resend_positions(b)) is not None
     }
     target = _Resent(journal, resent) if resent else journal
-    return push(plan, conn, journal=target, job_id=job_id, progress=progress)
+    return push(plan, conn, journal=target, job_id=job_id, progress=progress, verify=verify)
 
 
 def undo(
@@ -130,13 +208,20 @@ def undo(
     job_id: str,
     conn: Connection,
     progress: Callable[[Progress], None] | None,
+    *,
+    force: bool = False,
+    verify: bool = True,
 ) -> PushResult:
+    """Reverse a job as a new job. Raises PriorStateUnknown before sending anything when some
+    items' prior state is unknown, unless `force`."""
     from tagging.executor import push
 
-    plan = journal.undo_plan(job_id)
-    _check_provider(plan, conn)
-    undo_id = journal.start_job(plan, undo_of=job_id)
-    return push(plan, conn, journal=journal, job_id=undo_id, progress=progress)
+    undo = journal.undo_preview(job_id)
+    if undo.unknown and not force:
+        raise PriorStateUnknown(job_id, undo.unknown)
+    _check_provider(undo.plan, conn)
+    undo_id = journal.start_job(undo.plan, undo_of=job_id)
+    return push(undo.plan, conn, journal=journal, job_id=undo_id, progress=progress, verify=verify)
 
 
 def resend_positions(batch: BatchRecord) -> tuple[int, ...] | None:
@@ -190,6 +275,9 @@ class _Resent:
 
     def finish_job(self, job_id: str, status: JobStatus) -> None:
         self.journal.finish_job(job_id, status)
+
+    def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None:
+        return self.journal.verify_job(job_id, conn)  # the whole job, merged rows and all
 
 
 def _subset(batch: Batch, at: Sequence[int]) -> Batch:

@@ -74,6 +74,7 @@ class NewJob:
     host: str
     pid: int
     actor: str
+    state_source: str = ""  # where the plan's prior state came from (Plan.state_source)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class NewBatch:
     ids: tuple[str, ...]
     kinds: tuple[str, ...] | None
     tags: tuple[str, ...] | None
+    unknown_at: tuple[int, ...] | None = None  # positions whose prior state was unknown
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class JobRecord:
     host: str | None
     pid: int | None
     actor: str | None  # None: journaled before actors were recorded
+    state_source: str | None = None  # None: journaled before it was recorded
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> JobRecord:
@@ -128,6 +131,7 @@ class JobRecord:
             host=row["host"],
             pid=row["pid"],
             actor=row["actor"],
+            state_source=row["state_source"],
         )
 
 
@@ -151,6 +155,13 @@ class BatchRecord:
     reason: str
     attempts: int
     updated_at: str
+    # Positions whose prior state was unknown when planned (None: an older row).
+    unknown_at: tuple[int, ...] | None = None
+    # After a read-back: how many ids were checked (None: not verified), and those that did
+    # not carry the change (not counted as changed).
+    verified: int | None = None
+    mismatched_ids: tuple[str, ...] = ()
+    mismatched_at: tuple[int, ...] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> BatchRecord:
@@ -172,6 +183,10 @@ class BatchRecord:
             reason=row["reason"],
             attempts=int(row["attempts"]),
             updated_at=row["updated_at"],
+            unknown_at=unpack_positions(row["unknown_at"]),
+            verified=None if row["verified"] is None else int(row["verified"]),
+            mismatched_ids=unpack(row["mismatched_ids"]),
+            mismatched_at=unpack_positions(row["mismatched_at"]),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -196,6 +211,9 @@ class BatchRecord:
             "reason": self.reason,
             "attempts": self.attempts,
             "updated_at": self.updated_at,
+            "unknown_at": listed(self.unknown_at),
+            "verified": self.verified,
+            "mismatched_ids": list(self.mismatched_ids),
         }
 
 

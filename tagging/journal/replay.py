@@ -35,20 +35,33 @@ def listed(
 def changed(batch: BatchRecord, job_kind: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The ids of a batch the API confirmed (sent, minus failed and named not-found), and
     their kinds by position: the batch's per-id kinds, the job's one kind, or None."""
-    empty = np.empty(0, dtype=object)
+    kept = changed_at(batch)
+    return np.asarray(batch.ids, dtype=object)[kept], kinds_of(batch, job_kind)[kept]
+
+
+def changed_at(batch: BatchRecord) -> np.ndarray:
+    """Which positions of a batch `changed` keeps (a bool per id)."""
     if batch.status not in CONFIRMED:
-        return empty, empty
-    ids = np.asarray(batch.ids, dtype=object)
-    if batch.kinds is not None:
-        kinds = np.asarray(batch.kinds, dtype=object)
-    else:
-        kinds = np.full(len(ids), job_kind, dtype=object)
-    if not batch.failed_ids and not batch.not_found_ids:
-        return ids, kinds
+        return np.zeros(len(batch.ids), dtype=bool)
+    if not batch.failed_ids and not batch.not_found_ids and not batch.mismatched_ids:
+        return np.ones(len(batch.ids), dtype=bool)
     failed = listed(batch.ids, batch.failed_ids, batch.failed_at)
     missing = listed(batch.ids, batch.not_found_ids, batch.not_found_at)
-    kept = ~(failed | missing)
-    return ids[kept], kinds[kept]
+    # Verify read these back without the change: the API did not keep it.
+    mismatched = listed(batch.ids, batch.mismatched_ids, batch.mismatched_at)
+    return ~(failed | missing | mismatched)
+
+
+def kinds_of(batch: BatchRecord, job_kind: str | None) -> np.ndarray:
+    if batch.kinds is not None:
+        return np.asarray(batch.kinds, dtype=object)
+    return np.full(len(batch.ids), job_kind, dtype=object)
+
+
+def uncertain(batch: BatchRecord) -> bool:
+    """The API counted ids it did not find without naming them: any id of the batch may be
+    one, so none of them counts as tagged (an undo still reverses them: that is harmless)."""
+    return batch.not_found > len(batch.not_found_ids)
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,8 @@ class Change:
 def changes(batches: Iterable[BatchRecord], jobs: Mapping[str, JobRecord]) -> Iterator[Change]:
     """Each batch's change, in the batches' order (storage gives them in replay order)."""
     for batch in batches:
+        if uncertain(batch):
+            continue
         job = jobs[batch.job_id]
         ids, kinds = changed(batch, job.kind)
         tags = batch.tags if batch.tags is not None else job.tags
@@ -77,6 +92,15 @@ def changes(batches: Iterable[BatchRecord], jobs: Mapping[str, JobRecord]) -> It
 def state(found: Iterable[Change], *, with_kind: bool, ids: Iterable[str] | None) -> pd.DataFrame:
     """The tags each id carries after the changes in order: a long frame ["id", "tag"], plus
     "kind" where ids are only unique within a kind."""
+    last = last_changes(found, with_kind=with_kind, ids=ids)
+    return last.loc[last["add"].to_numpy(), last.columns[:-1]].reset_index(drop=True)
+
+
+def last_changes(
+    found: Iterable[Change], *, with_kind: bool, ids: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Each (kind, id, tag) the changes touched, with the last change's direction: a frame
+    ["id", "tag"(, "kind"), "add"]. What the journal knows: tagged (add) or not (remove)."""
     columns = ["id", "tag", "kind"] if with_kind else ["id", "tag"]
     parts = [
         (
@@ -88,7 +112,8 @@ def state(found: Iterable[Change], *, with_kind: bool, ids: Iterable[str] | None
         for c in found
     ]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+        empty = {c: pd.Series(dtype=str) for c in columns}
+        return pd.DataFrame({**empty, "add": pd.Series(dtype=bool)})
     id_parts, kind_parts, tag_parts, add_parts = zip(*parts, strict=True)
     ops = pd.DataFrame(
         {
@@ -102,8 +127,8 @@ def state(found: Iterable[Change], *, with_kind: bool, ids: Iterable[str] | None
         ops = ops[isin(ops["id"], list(ids))]
     key = ["kind", "id", "tag"] if with_kind else ["id", "tag"]
     last = ops.drop_duplicates(key, keep="last")  # rows are in replay order
-    out = last.loc[last["add"].to_numpy(), columns].reset_index(drop=True)
-    return out.astype({"id": str, "tag": str})
+    out = last[[*columns, "add"]].reset_index(drop=True)
+    return out.astype({"id": str, "tag": str, "add": bool})
 
 
 def id_results(batch: BatchRecord) -> list[str]:

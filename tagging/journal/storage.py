@@ -23,7 +23,7 @@ from tagging.journal.records import (
     pack,
     pack_positions,
 )
-from tagging.values import BatchOutcome
+from tagging.values import BatchCheck, BatchOutcome
 
 
 class Storage(Protocol):
@@ -34,6 +34,10 @@ class Storage(Protocol):
 
     def add_job(self, job: NewJob, batches: Sequence[NewBatch]) -> None: ...
     def record_batch(self, job_id: str, outcome: BatchOutcome, now: str) -> bool: ...
+    def record_verification(self, job_id: str, check: BatchCheck) -> bool:
+        """Store what the read-back after a batch found (not-found ids become exact)."""
+        ...
+
     def finish_job(self, job_id: str, decide: Callable[[Mapping[str, int]], str], now: str) -> bool:
         """Set the status `decide` gives for the job's batch counts by status."""
         ...
@@ -109,11 +113,18 @@ ADDED_COLUMNS = (
     ("batches", "not_found_at", "TEXT"),
     ("batches", "failed_at", "TEXT"),
     ("jobs", "actor", "TEXT"),
+    # state_source: where the plan's prior state came from; unknown_at: positions whose prior
+    # state was unknown (an undo asks for --force); verified / mismatched_*: the read-back.
+    ("jobs", "state_source", "TEXT"),
+    ("batches", "unknown_at", "TEXT"),
+    ("batches", "verified", "INTEGER"),
+    ("batches", "mismatched_ids", "TEXT"),
+    ("batches", "mismatched_at", "TEXT"),
 )
 
 _JOB_COLUMNS = (
     "id, seq, created_at, updated_at, provider, target, action, tags, kind, status, known_state, "
-    "chunk_size, requested, skipped, warnings, undo_of, host, pid, actor"
+    "chunk_size, requested, skipped, warnings, undo_of, host, pid, actor, state_source"
 )
 _COUNTS = (
     "SUM(size) AS ids, SUM(applied) AS applied, SUM(not_found) AS not_found, "
@@ -158,7 +169,7 @@ class SqlStorage:
         with self._write() as tx:
             tx.run(
                 f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, {self.NEXT_SEQ}, "
-                "?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.created_at,
@@ -177,12 +188,13 @@ class SqlStorage:
                     job.host,
                     job.pid,
                     job.actor,
+                    job.state_source,
                 ),
             )
             tx.run_many(
                 "INSERT INTO batches (job_id, idx, size, ids, kinds, tags, status, applied, "
-                "not_found, not_found_ids, failed, failed_ids, reason, attempts, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?)",
+                "not_found, not_found_ids, failed, failed_ids, reason, attempts, updated_at, "
+                "unknown_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?, ?)",
                 (
                     (
                         job.id,
@@ -192,6 +204,7 @@ class SqlStorage:
                         None if b.kinds is None else pack(b.kinds),
                         None if b.tags is None else json.dumps(list(b.tags)),
                         job.created_at,
+                        pack_positions(b.unknown_at),
                     )
                     for b in batches
                 ),
@@ -223,6 +236,28 @@ class SqlStorage:
                 return False
             tx.run("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
             return True
+
+    def record_verification(self, job_id: str, check: BatchCheck) -> bool:
+        # updated_at stays: it is the replay order of the change, not of its check.
+        with self._write() as tx:
+            found = tx.run(
+                "UPDATE batches SET verified = ?, mismatched_ids = ?, mismatched_at = ?, "
+                "not_found = ?, not_found_ids = ?, not_found_at = ?, applied = ?, status = ? "
+                "WHERE job_id = ? AND idx = ?",
+                (
+                    check.checked,
+                    pack(check.mismatched_ids),
+                    pack_positions(check.mismatched_at),
+                    check.not_found,
+                    pack(check.not_found_ids),
+                    pack_positions(check.not_found_at),
+                    check.applied,
+                    check.status,
+                    job_id,
+                    check.index,
+                ),
+            )
+            return found == 1
 
     def finish_job(self, job_id: str, decide: Callable[[Mapping[str, int]], str], now: str) -> bool:
         with self._write() as tx:

@@ -2,19 +2,23 @@
 
 The endpoint takes a single `tag_name`, so a batch of ids with two tags is two requests.
 The answer's `points_tagged` counts only ids found, so a shortfall is a not-found *count*:
-Atlas never says which ids it did not know.
+the answer never says which ids it did not know. The map's tiles do (`atlas_map`): which
+points carry a tag, and which ids the map holds, read as the nomic client reads them. They
+are keyed by the map's unique ids, so a target with an `id_field` is not read back.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from tagging.errors import ConfigError, InputError
+from tagging.providers import atlas_map
 from tagging.providers.base import (
     BaseProvider,
     Fetch,
@@ -112,6 +116,56 @@ class Atlas(BaseProvider):
         response = fetch(ApiRequest("GET", LIST_TAGS_PATH, None, params=params))
         self.ensure_ok(response)
         return [str(t["tag_name"]) for t in response.json()]
+
+    # --- reading the map back (see atlas_map) ------------------------------------------
+
+    def reads_state(self, kind: str | None) -> bool:
+        return True
+
+    def reads_target(self, target: Mapping[str, str]) -> bool:
+        return bool(target.get("projection_id")) and not target.get("id_field")
+
+    def read_state(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> pd.DataFrame:
+        return self.read_tags(fetch, target, ids, kind, None)
+
+    def read_tags(
+        self,
+        fetch: Fetch,
+        target: Mapping[str, str],
+        ids: Sequence[str],
+        kind: str | None,
+        tags: Sequence[str] | None,
+    ) -> pd.DataFrame:
+        """["id", "tag"]: which of these points carry the tags now (all the map's tags when
+        `tags` is None). A tag the map does not list is carried by no point."""
+        projection = target["projection_id"]
+        listed = atlas_map.map_tags(fetch, self.ensure_ok, projection)
+        wanted = atlas_map.by_name(listed, tags)
+        dataset = atlas_map.dataset_of(listed)
+        if not wanted or dataset is None:
+            return pd.DataFrame({"id": pd.Series(dtype=object), "tag": pd.Series(dtype=object)})
+        where = atlas_map.points(fetch, self.ensure_ok, dataset, projection)
+        parts = []
+        for name, tag in wanted.items():
+            mask = atlas_map.tag_mask(fetch, self.ensure_ok, where, tag)
+            found = atlas_map.tagged_ids(where, mask, ids)
+            parts.append(pd.DataFrame({"id": found, "tag": np.full(len(found), name, object)}))
+        return pd.concat(parts, ignore_index=True)
+
+    def find_ids(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> np.ndarray | None:
+        """Which ids the map holds; None before the map has any tag (the tag list is what
+        names the map's dataset, whose tiles hold the ids)."""
+        if not self.reads_target(target):
+            return None
+        projection = target["projection_id"]
+        dataset = atlas_map.dataset_of(atlas_map.map_tags(fetch, self.ensure_ok, projection))
+        if dataset is None:
+            return None
+        return atlas_map.held(atlas_map.points(fetch, self.ensure_ok, dataset, projection), ids)
 
     def error_reason(self, data: object) -> str:
         """Atlas (FastAPI) errors: {"detail": "text"} or {"detail": [{"loc", "msg", "type"}]}."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from tagging.errors import ApiError, AuthError, InputError
@@ -104,6 +105,28 @@ class Provider(Protocol):
         `reads_state(kind)`; may send several requests (the caller runs calls concurrently)."""
         ...
 
+    def reads_target(self, target: Mapping[str, str]) -> bool:
+        """False when this target cannot be read back even for kinds that can (Atlas points
+        addressed by another `id_field` than the map's unique ids)."""
+        ...
+
+    def read_tags(
+        self,
+        fetch: Fetch,
+        target: Mapping[str, str],
+        ids: Sequence[str],
+        kind: str | None,
+        tags: Sequence[str] | None,
+    ) -> pd.DataFrame:
+        """`read_state` limited to some tags (None: all), for APIs that read per tag."""
+        ...
+
+    def find_ids(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> np.ndarray | None:
+        """One bool per id: the API holds that item; None when it cannot say."""
+        ...
+
 
 class BaseProvider:
     """Defaults a provider inherits (and overrides where its API differs): no kinds, no
@@ -156,6 +179,25 @@ class BaseProvider:
         self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
     ) -> pd.DataFrame:
         raise NotImplementedError(f"{self.label} cannot say which tags its items carry")
+
+    def reads_target(self, target: Mapping[str, str]) -> bool:
+        return True
+
+    def read_tags(
+        self,
+        fetch: Fetch,
+        target: Mapping[str, str],
+        ids: Sequence[str],
+        kind: str | None,
+        tags: Sequence[str] | None,
+    ) -> pd.DataFrame:
+        state = self.read_state(fetch, target, ids, kind)
+        return state if tags is None else state[state["tag"].isin(list(tags))]
+
+    def find_ids(
+        self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
+    ) -> np.ndarray | None:
+        return None
 
     def ensure_ok(self, response: httpx.Response) -> None:
         """For reads: auth errors and other error answers raise, in this API's words."""
@@ -241,3 +283,8 @@ def failure(request: ApiRequest, response: httpx.Response, reason: str) -> Reque
         ids=request.ids,
         reason=f"HTTP {response.status_code}: {reason or body_excerpt(response) or 'no body'}",
     )
+
+
+def can_read(api: Provider, kind: str | None, target: Mapping[str, str]) -> bool:
+    """The provider can say which tags items of this kind, in this target, carry now."""
+    return api.reads_state(kind) and api.reads_target(target)

@@ -1,0 +1,112 @@
+"""Reading an Atlas map's tag back (1M points, one tag of 100k) vs bare httpx + pyarrow.
+
+Ours: the Atlas provider's read-back as prepare and verify use it (tag list, status,
+manifest, datum id and tag tiles, concurrent, under the retry policy), then which of all the
+map's ids carry the tag and which exist. Baseline: the same Feather files fetched one after
+another with a bare httpx client and concatenated with pyarrow (no membership work).
+Both read cold: the provider's cache of datum ids is emptied before each run.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow as pa
+from pyarrow import feather
+
+from benchmarks.results import Point, Result, Target
+from benchmarks.sandbox_process import SandboxProcess, sandbox
+from benchmarks.timing import best_of_pair, repeats_for
+from tagging.demo import ATLAS_PROJECTION_ID, SANDBOX_KEYS
+from tagging.providers import atlas_map, get
+
+NAME = "atlas_readback"
+TITLE = "Atlas read-back of a tag through the map's tiles"
+SIZES = (100_000, 1_000_000)
+QUICK_SIZES = (20_000, 50_000)
+TAG = "bench"
+TAGGED_SHARE = 10  # one point in ten carries the tag
+
+
+def run(quick: bool) -> list[Result]:
+    sizes = QUICK_SIZES if quick else SIZES
+    points: list[Point] = []
+    notes: dict[str, Any] = {}
+    for n in sizes:
+        with sandbox("--atlas-points", str(n)) as sb:
+            _tag_points(sb, n)
+            conn = sb.connect("atlas")
+            ids = [str(i) for i in range(n)]
+            repeats = repeats_for(n, quick)
+            ours, bare = best_of_pair(partial(_ours, conn, ids), partial(_bare, sb), repeats, _cold)
+            points.append(Point(n, ours, bare))
+            found = _ours(conn, ids)
+            assert found == n // TAGGED_SHARE, f"read {found} tagged points, expected more"
+            notes = {"points": n, "tagged": found, "read_s": round(ours, 3),
+                     "downloaded_mb": round(_bare(sb) / 1e6, 2)}  # fmt: skip
+            conn.close()
+    return [
+        Result.at_largest(
+            scenario=NAME,
+            metric=f"read-back of a {points[-1].size:,}-point map's tag / bare httpx+pyarrow",
+            unit="s",
+            target=Target("<=", 1.5),
+            points=points,
+            notes=notes,
+        )
+    ]
+
+
+def _tag_points(sb: SandboxProcess, n: int) -> None:
+    tagged = [str(i) for i in range(0, n, TAGGED_SHARE)]
+    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['atlas']}"}
+    with httpx.Client(base_url=sb.api("atlas"), headers=headers, timeout=120) as client:
+        for start in range(0, len(tagged), 10_000):
+            body = {"projection_id": ATLAS_PROJECTION_ID, "tag_name": TAG,
+                    "ids": tagged[start : start + 10_000], "operation": "add"}  # fmt: skip
+            client.post("/v1/query/update/tag/ids", json=body).raise_for_status()
+
+
+def _cold() -> None:
+    atlas_map._POINTS = atlas_map._Lru(atlas_map.CACHED_MAPS)
+
+
+def _ours(conn: Any, ids: list[str]) -> int:
+    api = get("atlas")
+    target = {"projection_id": ATLAS_PROJECTION_ID}
+    state = api.read_tags(conn.fetch, target, ids, None, [TAG])
+    held = api.find_ids(conn.fetch, target, ids, None)
+    assert held is not None and bool(held.all())
+    return len(state)
+
+
+def _bare(sb: SandboxProcess) -> int:
+    """Bytes downloaded; tagged points counted the plain way."""
+    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['atlas']}"}
+    size = 0
+    with httpx.Client(base_url=sb.api("atlas"), headers=headers, timeout=120) as client:
+        listed = client.get(
+            "/v1/project/projection/tags/get/all", params={"projection_id": ATLAS_PROJECTION_ID}
+        ).json()
+        tag = next(t for t in listed if t["tag_name"] == TAG)
+        root = f"/v1/project/{tag['project_id']}/index/projection/{ATLAS_PROJECTION_ID}/quadtree"
+        manifest = client.get(f"{root}/manifest.feather").content
+        size += len(manifest)
+        table = feather.read_table(pa.BufferReader(manifest))
+        ids, masks = [], []
+        for key, count in zip(table["key"].to_pylist(), table["nPoints"].to_pylist(), strict=True):
+            datum = client.get(f"{root}/{key}.datum_id.feather").content
+            bits = client.get(f"{root}/{key}._tag.{tag['tag_definition_id']}.feather").content
+            size += len(datum) + len(bits)
+            ids.append(feather.read_table(pa.BufferReader(datum))["id"])
+            mask = feather.read_table(pa.BufferReader(bits))
+            if "all_set" in mask.column_names:
+                masks.append(np.full(count, bool(mask["all_set"][0].as_py())))
+            else:
+                masks.append(mask["bitmask"].to_numpy())
+        all_ids = pa.chunked_array(ids)
+        assert len(all_ids) == int(np.concatenate(masks).size)
+    return size
