@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pandas as pd
 import pytest
@@ -23,21 +24,24 @@ def test_app_opens_on_the_providers_demo_dataset(provider: str) -> None:
     assert ws.kind_column == demo.kind_column
     assert metrics(at)["Rows"] == f"{len(demo.frame()):,}"
     assert at.selectbox(key="ds_role_id").value == demo.id_column
-    assert any("badge[:material/science: sandbox]" in m.value for m in at.sidebar.markdown)
+    host = os.environ["TAGGING_SANDBOX_URL"].removeprefix("http://")
+    badge = f"badge[:material/science: sandbox · {host}]"  # the mode and the host
+    assert any(badge in m.value for m in at.sidebar.markdown)
 
 
 def test_test_connection_lists_the_providers_tags() -> None:
     at = open_app("immuta")
     at.sidebar.button(key="test_connection").click().run()
     ok = [s.value for s in at.sidebar.success]
-    assert ok and ok[0].startswith("Connected: 9 tags.")
+    host = os.environ["TAGGING_SANDBOX_URL"].removeprefix("http://")
+    assert ok and ok[0].startswith(f"Connected to sandbox {host}: 9 tags.")
     assert "Discovered.Country.Argentina" in ok[0]
 
 
 def test_live_mode_with_a_bad_url_shows_one_error_line() -> None:
     at = open_app("nekt")
     at.sidebar.radio(key="mode").set_value("live").run()
-    assert any("badge[:material/cloud: live API]" in m.value for m in at.sidebar.markdown)
+    assert any("badge[:material/cloud: live API · " in m.value for m in at.sidebar.markdown)
     at.sidebar.text_input(key="live_url_nekt").set_value("ftp://nowhere")
     at.sidebar.text_input(key="live_key_nekt").set_value("secret-key-123").run()
     at.sidebar.button(key="test_connection").click().run()
