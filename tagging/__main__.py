@@ -25,6 +25,7 @@ from tagging import providers as registry
 from tagging.cli_output import Exit, err, finish, out, print_coverage, print_jobs, print_plan
 from tagging.cli_output import progress_bar as terminal_progress
 from tagging.errors import ApiError, AuthError, ConfigError, InputError, TaggingError
+from tagging.render import state_note
 from tagging.sandbox.cli import sandbox_command
 
 if TYPE_CHECKING:
@@ -132,10 +133,9 @@ def push(
     the_plan = _prepare(op, conn, book, chunk_size)
     job_id = book.start_job(the_plan)
     if not as_json:
+        state = f" ({state_note(the_plan)})" if the_plan.state_source else ""
         err(f"job {job_id}: {the_plan.to_send} ids in {len(the_plan.batches)} batches "
-            f"to {conn.where}")  # fmt: skip
-        if the_plan.state_source:
-            err(f"prior state from the {the_plan.state_source.replace('+', ' and the ')}")
+            f"to {conn.where}{state}")  # fmt: skip
         for warning in the_plan.warnings:
             err(f"warning: {warning}")
 

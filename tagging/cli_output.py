@@ -62,7 +62,9 @@ def finish(result: PushResult, as_json: bool, extra: dict[str, Any] | None = Non
         f"job {result.job_id}: applied {result.applied}, not found {result.not_found}, "
         f"failed {result.failed}"
     )
-    if result.verified is None:
+    if result.unverified_reason:
+        out(f"verified: not read back ({result.unverified_reason})")
+    elif result.verified is None:
         out("verified: not read back (the API cannot be read, or --no-verify)")
     else:
         out(f"verified: {result.verified.checked} ids read back, {len(mismatched)} mismatched")

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from tagging import providers
 from tagging.config import Connection
-from tagging.errors import ConfigError
+from tagging.errors import ConfigError, TaggingError
 from tagging.progress_bar import ProgressCallback, progress_bar
 from tagging.providers import Provider
 from tagging.retry import RetryPolicy, send
@@ -109,7 +109,10 @@ def push(
         if journal is not None and job_id is not None:
             journal.finish_job(job_id, status)
     if verify and run.result.outcomes:
-        _verify(plan, conn, journal, run.result)
+        if status == "interrupted":  # the API went away or the user stopped: resume verifies
+            run.result.unverified_reason = "the job was interrupted; resume verifies it"
+        else:
+            _verify(plan, conn, journal, run.result)
     return run.result
 
 
@@ -119,10 +122,14 @@ def _verify(plan: Plan, conn: Connection, journal: JournalLike | None, result: P
     from tagging import verify
 
     verify_job = getattr(journal, "verify_job", None)
-    if verify_job is not None and result.job_id is not None:
-        checks = verify_job(result.job_id, conn)
-    else:
-        checks = verify.check_result(plan, result, conn)
+    try:
+        if verify_job is not None and result.job_id is not None:
+            checks = verify_job(result.job_id, conn)
+        else:
+            checks = verify.check_result(plan, result, conn)
+    except TaggingError as exc:  # what was sent stands; only the check could not be made
+        result.unverified_reason = str(exc)
+        return
     verify.apply(result, checks)
 
 

@@ -37,7 +37,7 @@ def describe(plan: Plan) -> list[str]:
         reason = "already tagged" if op.action == "add" else "not carrying these tags"
         lines.append(f"{plan.skipped:,} of {plan.requested:,} ids skipped: {reason}")
     if plan.state_source:
-        lines.append(f"prior state from the {plan.state_source.replace('+', ' and the ')}")
+        lines.append(state_note(plan))
     if plan.tags_differ:
         lines.extend(_partial_tag_lines(plan))
     if plan.batches:
@@ -55,6 +55,11 @@ def describe(plan: Plan) -> list[str]:
 
 def _plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def state_note(plan: Plan) -> str:
+    """Where the known state came from, e.g. "prior state from the provider and the journal"."""
+    return f"prior state from the {plan.state_source.replace('+', ' and the ')}"
 
 
 def _partial_tag_lines(plan: Plan) -> list[str]:

@@ -172,6 +172,7 @@ class PushResult:
     outcomes: list[BatchOutcome] = field(default_factory=list)
     cancelled: bool = False
     verified: Verified | None = None  # None: not read back (skipped, or the API cannot)
+    unverified_reason: str = ""  # why a read-back was not made (API down, job interrupted)
 
     @property
     def applied(self) -> int:

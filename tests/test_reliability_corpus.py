@@ -216,7 +216,7 @@ CASES = [
     Case("missing-key", immuta_push("Confidential", "--model-type", "datasource", "--ids", "6"),
          2, "IMMUTA_API_KEY is not set",
          env={"IMMUTA_API_URL": "https://immuta.example.com", "IMMUTA_API_KEY": None},
-         app="config"),
+         app="config", app_message="set IMMUTA_API_KEY or fill in the API key field"),
     Case("wrong-key", atlas_push("--ids", "1"), 2, "rejected the key (HTTP 401)",
          env={"NOMIC_API_KEY": "wrong-key-123"}, app="config"),
     Case("bad-url", atlas_push("--ids", "1"), 2, "is not a valid URL",

@@ -148,7 +148,8 @@ def test_dropped_connections_are_retried_to_the_exact_state(
     immuta = connect("immuta", url=sandbox.api("immuta"), key=KEYS["immuta"], transport=transport)
     models = [str(i) for i in range(1, 41)]
     op = TagOperation("immuta", "add", ("Confidential",), models, kinds="datasource")
-    result = push(plan(op, chunk_size=10), immuta, journal=journal, retry=FAST)
+    # No read-back: its own (retried) reads would add drops the journal does not count.
+    result = push(plan(op, chunk_size=10), immuta, journal=journal, retry=FAST, verify=False)
     assert (result.applied, result.failed) == (40, 0)
     assert seen["dropped_before"] > 0 and seen["dropped_after"] > 0
     state = sandbox.state()["immuta"]

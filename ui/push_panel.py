@@ -70,6 +70,8 @@ def summary_line(result: PushResult) -> str:
 def verification_line(result: PushResult) -> str:
     """What the read-back after the push found (or that there was none)."""
     v = result.verified
+    if result.unverified_reason:
+        return f"Not verified: {result.unverified_reason}."
     if v is None:
         return "Not verified: this API cannot be read back (prior state from the journal)."
     if v.mismatched_ids:

@@ -10,6 +10,7 @@ package adds one through the entry-point group `tagging.providers`, whose entry 
 
 from __future__ import annotations
 
+import threading
 from importlib import import_module
 from importlib.metadata import entry_points
 
@@ -21,6 +22,7 @@ ENTRY_POINT_GROUP = "tagging.providers"
 
 _registry: dict[str, Provider] = {}
 _loaded = False
+_loading = threading.RLock()  # register() during the load (a plugin module) re-enters
 
 
 def register(provider: Provider) -> Provider:
@@ -55,22 +57,28 @@ def get(name: str) -> Provider:
 
 
 def _load() -> None:
-    """Built-ins, then entry points, once per process (lazily: importing this is cheap)."""
+    """Built-ins, then entry points, once per process (lazily: importing this is cheap).
+    Threads that ask first wait for the whole list, never see half of it."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for name in BUILTIN:
-        _registry[name] = import_module(f"tagging.providers.{name}").PROVIDER
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            found = point.load()
-        except Exception as exc:  # a broken plugin must not break the built-in providers
-            raise ConfigError(
-                f"cannot load tagging provider {point.name!r} ({point.value}): {exc}"
-            ) from None
-        provider = getattr(found, "PROVIDER", found)
-        _registry[provider.name] = provider
+    with _loading:
+        if _loaded:
+            return
+        found = {name: import_module(f"tagging.providers.{name}").PROVIDER for name in BUILTIN}
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = point.load()
+            except Exception as exc:  # a broken plugin must not break the built-in providers
+                raise ConfigError(
+                    f"cannot load tagging provider {point.name!r} ({point.value}): {exc}"
+                ) from None
+            provider = getattr(loaded, "PROVIDER", loaded)
+            found[provider.name] = provider
+        merged = {**found, **_registry}  # built-ins first; providers registered meanwhile stay
+        _registry.clear()
+        _registry.update(merged)
+        _loaded = True
 
 
 __all__ = [

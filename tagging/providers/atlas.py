@@ -9,6 +9,8 @@ are keyed by the map's unique ids, so a target with an `id_field` is not read ba
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -17,7 +19,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from tagging.errors import ConfigError, InputError
+from tagging.errors import ApiError, ConfigError, InputError
 from tagging.providers import atlas_map
 from tagging.providers.base import (
     BaseProvider,
@@ -31,6 +33,7 @@ from tagging.providers.base import (
 from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 
 TAG_PATH = "/v1/query/update/tag/ids"
+READ_ATTEMPTS = 10  # reads of a map whose tags change while we read them (busy maps)
 LIST_TAGS_PATH = "/v1/project/projection/tags/get/all"
 
 
@@ -141,6 +144,20 @@ class Atlas(BaseProvider):
         """["id", "tag"]: which of these points carry the tags now (all the map's tags when
         `tags` is None). A tag the map does not list is carried by no point."""
         projection = target["projection_id"]
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self._read_tags(fetch, projection, ids, tags)
+            except ApiError as exc:
+                # A tag's tiles answer 404 once its definition changed under us (another
+                # writer tagged meanwhile): list the tags again and read the new tiles.
+                if exc.status != 404 or attempt == READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt * random.random())  # writers drift apart
+        raise AssertionError("unreachable")
+
+    def _read_tags(
+        self, fetch: Fetch, projection: str, ids: Sequence[str], tags: Sequence[str] | None
+    ) -> pd.DataFrame:
         listed = atlas_map.map_tags(fetch, self.ensure_ok, projection)
         wanted = atlas_map.by_name(listed, tags)
         dataset = atlas_map.dataset_of(listed)
