@@ -132,6 +132,7 @@ def test_the_wheel_holds_the_library_and_nothing_else(installed: Installed) -> N
     tops = {n.split("/")[0] for n in names if not n.startswith("tagging_workbench-")}
     assert tops == {"tagging"}
     assert "tagging/sandbox/server.py" in names and "tagging/providers/atlas.py" in names
+    assert "tagging/notebook.py" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(installed.wheel).read(entry_points).decode()
     assert "tagging = tagging.__main__:main" in text
