@@ -121,6 +121,12 @@ class Workbench:
         (x0, x1), (y0, y1) = xrange, yrange
         self.select_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
 
+    def set_tags(self, tags: Sequence[str], action: Action = "add") -> None:
+        """Pick `tags`: those the provider has in the picker, the others as new tags."""
+        self.action_picker.value = action
+        self.tag_picker.value = tuple(t for t in tags if t in self._catalog)
+        self.new_tags.value = ", ".join(t for t in tags if t not in self._catalog)
+
     def push(self) -> PushResult | None:
         """Push the current plan with the journal, the progress bar fed by push's callback."""
         if self.plan is None or self.plan.to_send == 0:
