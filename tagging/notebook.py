@@ -180,7 +180,8 @@ class Workbench:
         self.filter_chips = w.HTML()
         self.figure = _figure(self.axes) if self.axes is not None else None
         self.clear_selection_button = w.Button(description="Clear map selection")
-        self.grid = w.HTML()
+        # The grid scrolls beside the map rather than stretching the cell.
+        self.grid = w.HTML(layout=w.Layout(max_height="470px", overflow="auto", flex="1"))
         self.action_picker = w.ToggleButtons(options=["add", "remove"], value="add")
         self.tag_picker = w.SelectMultiple(description="Tags", rows=5)
         self.new_tags = w.Text(description="New tags", placeholder="comma separated")
@@ -282,7 +283,6 @@ class Workbench:
         with self.figure.batch_update():
             trace = self.figure.data[0]
             trace.x, trace.y = (drawn[c].to_numpy() for c in self.axes)
-            trace.text = id_strings(drawn, self.id_column).fillna("").to_numpy()
             # No outline drawn: nothing highlighted (every filtered row counts as selected).
             trace.selectedpoints = None if self.polygon is None else np.flatnonzero(chosen).tolist()
 
@@ -349,12 +349,15 @@ def _figure(axes: tuple[str, str]) -> go.FigureWidget:
     trace = go.Scattergl(
         mode="markers",
         marker={"size": 4, "opacity": 0.7},
-        hoverinfo="text",
         selected={"marker": {"color": "#d62728", "opacity": 1.0}},
         unselected={"marker": {"opacity": 0.25}},
     )
     layout = go.Layout(
         dragmode="lasso",
+        # No hover: plotly's hover, unhover and selection events share one synced field, and
+        # ipywidgets' message throttling keeps only its latest value, so the unhover that
+        # follows a lasso's mouse-up would swallow the selection.
+        hovermode=False,
         height=420,
         width=560,
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
@@ -367,4 +370,5 @@ def _figure(axes: tuple[str, str]) -> go.FigureWidget:
 
 def _grid_html(rows: pd.DataFrame, filtered: int, total: int) -> str:
     head = f"<b>{len(rows):,}</b> rows selected · {filtered:,} filtered · {total:,} in all"
-    return head + rows.head(GRID_ROWS).to_html(index=False, max_cols=8, border=0)
+    table = rows.head(GRID_ROWS).to_html(index=False, max_cols=8, border=0)
+    return f"<div style='font-size:12px;line-height:1.3'>{head}{table}</div>"

@@ -17,6 +17,22 @@ from tagging.notebook import _map_columns
 
 NOTEBOOK = ROOT / "examples" / "workbench.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+FIELDS = ["cs.CL", "cs.LG"]  # the notebook's filter
+
+
+def boxed_ids() -> set[str]:
+    """What the notebook selects, computed here independently: a field filter and the middle
+    half of both map axes."""
+    df = atlas_frame()
+    axes = _map_columns(df, None, None)
+    assert axes is not None
+    keep = df["field"].isin(FIELDS)
+    for column in axes:
+        low, high = df[column].quantile([0.25, 0.75])
+        keep &= df[column].between(low, high)
+    expected = set(df.loc[keep, "id"])
+    assert 100 < len(expected) < len(df) // 4
+    return expected
 
 
 def test_workbench_notebook_tags_the_boxed_filtered_rows(
@@ -30,17 +46,7 @@ def test_workbench_notebook_tags_the_boxed_filtered_rows(
     )
     client.execute()  # raises CellExecutionError with the cell's traceback on any failure
 
-    # What the notebook selects, computed here independently: a field filter and the middle
-    # half of both map axes.
-    df = atlas_frame()
-    axes = _map_columns(df, None, None)
-    assert axes is not None
-    keep = df["field"].isin(["cs.CL", "cs.LG"])
-    for column in axes:
-        low, high = df[column].quantile([0.25, 0.75])
-        keep &= df[column].between(low, high)
-    expected = set(df.loc[keep, "id"])
-    assert 100 < len(expected) < len(df) // 4
+    expected = boxed_ids()
     assert sandbox.state()["atlas"] == {ATLAS_PROJECTION_ID: {"Needs review": sorted(
         expected, key=int)}}  # fmt: skip
     [job] = Journal(tmp_path / ".tagging" / "journal.db").jobs()
