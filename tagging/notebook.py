@@ -5,8 +5,8 @@
     wb.selection           # next cell: the selected rows; wb.plan, wb.result likewise
 
 The same steps as the app's Tag page: tagging.filters for the filters, points_in_polygon over
-ALL rows for the map's lasso or box (the map draws at most `max_points` of them), known state
-+ plan for the preview, tagging.executor.push with the journal for the Push button.
+ALL rows for the map's lasso or box (the map draws at most `max_points` of them),
+tagging.prepare for the preview, tagging.push (journaled, verified) for the Push button.
 ipywidgets and plotly load with this module, which `import tagging` does not import.
 """
 
@@ -26,10 +26,10 @@ from tagging.errors import TaggingError
 from tagging.executor import push
 from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
 from tagging.journal import Journal
-from tagging.known_state import known_state
-from tagging.outcome import Progress, PushResult
-from tagging.plan import Action, Plan, Provider, TagOperation, plan
+from tagging.prepare import prepare
+from tagging.render import describe, result_html
 from tagging.selection import id_strings, points_in_polygon
+from tagging.values import Action, Plan, Progress, PushResult, TagOperation
 
 Polygon = tuple[tuple[float, float], ...]
 GRID_ROWS = 20
@@ -40,7 +40,8 @@ class Workbench:
     """An interactive tagging workbench over a DataFrame, for a Jupyter cell.
 
     df:          the rows; `id_column` holds the provider's ids.
-    provider:    "atlas", "nekt" or "immuta"; target: e.g. {"projection_id": P} for Atlas.
+    provider:    a registered provider ("atlas", "nekt", "immuta"); target: where the ids live,
+                 e.g. {"projection_id": P} for Atlas.
     kind_column: Nekt resource type / Immuta model type per row; or `kind` for all rows.
     x, y:        the map's numeric columns (default "x" and "y", else the first two numeric
                  ones; no map when the frame has fewer than two).
@@ -64,7 +65,7 @@ class Workbench:
         max_points: int = 20_000,
     ) -> None:
         self.df = df
-        self.provider = cast(Provider, provider)
+        self.provider = provider
         self.target = dict(target or {})
         self.id_column = id_column
         self.kind_column = kind_column
@@ -140,7 +141,7 @@ class Workbench:
             self.result_view.value = f"<b>push failed:</b> {escape(str(exc))}"
             self._refresh()
             return None
-        self.result_view.value = self.result._repr_html_()
+        self.result_view.value = result_html(self.result)
         self._refresh_catalog()  # a push can create tags
         self._refresh()  # the preview against what the journal now confirms
         return self.result
@@ -148,9 +149,8 @@ class Workbench:
     # --- the one planning path ----------------------------------------------------------
 
     def _prepare(self, op: TagOperation) -> Plan:
-        """Known state + catalog -> Plan: the path the app and the CLI take."""
-        known = known_state(self.journal, op.provider, op.target)
-        return plan(op, known, catalog=self._catalog or None)
+        """The one planning path the app and the CLI take (known state, catalog checks)."""
+        return prepare(op, self.conn, journal=self.journal, catalog=self._catalog or None)
 
     def _operation(self) -> TagOperation:
         rows = self.selection
@@ -300,7 +300,7 @@ class Workbench:
             self.push_button.description, self.push_button.disabled = "Push", True
             return
         self.plan_view.value = "<ul>" + "".join(
-            f"<li>{escape(line)}</li>" for line in self.plan.describe()
+            f"<li>{escape(line)}</li>" for line in describe(self.plan)
         ) + "</ul>"  # fmt: skip
         n = self.plan.to_send
         self.push_button.description = f"Push {n:,} ids" if n else "Nothing to push"

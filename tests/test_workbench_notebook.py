@@ -31,7 +31,7 @@ def boxed_ids() -> set[str]:
         low, high = df[column].quantile([0.25, 0.75])
         keep &= df[column].between(low, high)
     expected = set(df.loc[keep, "id"])
-    assert 100 < len(expected) < len(df) // 4
+    assert 20 < len(expected) < len(df) // 4
     return expected
 
 
