@@ -43,6 +43,7 @@ CONFIRM_ABOVE = 1_000  # live pushes above this many ids need an explicit confir
 PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None)
 RESULT_KEY = "tag_result"
 CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
+CREATE_ERROR_KEY = "_tag_create_error"  # why the last "Create new tags" failed
 JOURNAL_REV = "journal_rev"
 KEYS_KEY = "_tag_row_keys"  # (version, id column, kind column, keys of every dataset row)
 KEYING_KEY = "_tag_keying"  # the (version, id column, kind column) the selection's keys use
@@ -233,9 +234,48 @@ def _tag_picker(conn: tagging.Connection, provider: str, target: Mapping[str, st
         persist_state="session",
         help=providers.get(provider).new_tag_hint,
     )
-    tags = [*existing, *(t.strip() for t in (new or "").split(",") if t.strip())]
+    typed = [t.strip() for t in (new or "").split(",") if t.strip()]
+    tags = [*existing, *typed]
     st.session_state["_tag_catalog_now"] = catalog
+    missing = [t for t in dict.fromkeys(typed) if t not in catalog]
+    _create_box(conn, provider, missing, [t for t in tags if t not in missing])
     return list(dict.fromkeys(tags))
+
+
+def _create_box(
+    conn: tagging.Connection, provider: str, missing: list[str], existing: list[str]
+) -> None:
+    """For an API that refuses unknown tags: offer to create the typed ones first."""
+    api = providers.get(provider)
+    error = st.session_state.pop(CREATE_ERROR_KEY, None)
+    if error:
+        st.error(error, icon=":material/error:")
+    if api.creates_tags_on_push or not missing or st.session_state.get("tag_action") == "remove":
+        return
+    names = ", ".join(f"`{t}`" for t in missing)
+    st.warning(f"{api.label} has no {names} yet. {api.new_tag_hint}", icon=":material/new_label:")
+    n = len(missing)
+    st.button(
+        f"Create {n:,} new tag{'' if n == 1 else 's'}",
+        key="tag_create",
+        icon=":material/add_circle:",
+        on_click=_create_tags,
+        args=(conn, provider, missing, existing),
+    )
+
+
+def _create_tags(
+    conn: tagging.Connection, provider: str, names: list[str], existing: list[str]
+) -> None:
+    try:
+        providers.get(provider).create_tags(conn.fetch, names)
+    except tagging.TaggingError as exc:
+        st.session_state[CREATE_ERROR_KEY] = f"Could not create tags: {exc}"
+        return
+    st.session_state.pop(CATALOG_KEY, None)  # ask the API again: the new tags and parents
+    # The created tags now exist: show them as picked existing tags.
+    st.session_state["tag_existing"] = list(dict.fromkeys([*existing, *names]))
+    st.session_state["tag_new"] = ""
 
 
 # --- plan, push and result --------------------------------------------------------------------
