@@ -29,7 +29,14 @@ from ui import filter_builder as filters
 from ui import session
 from ui.known_tags import carried_tags
 from ui.map import map_panel
-from ui.push_panel import run_with_progress, show_result
+from ui.push_panel import (
+    is_running,
+    progress_panel,
+    run_with_progress,
+    show_result,
+    start_push,
+    take_finished,
+)
 from ui.sidebar import connection
 from ui.target_form import current_target, target_inputs
 
@@ -395,18 +402,37 @@ def _push(
         key="tag_push",
         type="primary",
         icon=":material/send:",
-        disabled=n == 0 or not confirmed,
+        disabled=n == 0 or not confirmed or is_running(),
     ):
         journal = session.journal()
-        result = run_with_progress(
+        # In a thread, so that the Cancel click's rerun does not stop it halfway.
+        start_push(
             f"Pushing {n:,} ids to {_target_label(provider, target)} ({conn.where})…",
-            lambda report: tagging.push(p, conn, journal=journal, progress=report),
+            lambda report, cancel: tagging.push(
+                p, conn, journal=journal, progress=report, cancel=cancel
+            ),
         )
-        _bump(JOURNAL_REV)
-        st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
-        if result is not None:
-            st.session_state[RESULT_KEY] = result
-            st.rerun()  # redraw the preview against the new journal state
+        st.rerun()  # redraw with the push button disabled and the progress panel
+
+
+def _take_push_result() -> None:
+    """A background push that ended: its result replaces the last one."""
+    result = take_finished()
+    if result is None:
+        return
+    _bump(JOURNAL_REV)
+    st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
+    st.session_state[RESULT_KEY] = result
+
+
+def _resume(conn: tagging.Connection, job_id: str) -> None:
+    journal = session.journal()
+    resumed = run_with_progress(
+        f"Resuming job {job_id}…", lambda report: journal.resume(job_id, conn, progress=report)
+    )
+    _bump(JOURNAL_REV)
+    if resumed is not None:
+        st.session_state[RESULT_KEY] = resumed
 
 
 def _retry_failed(conn: tagging.Connection) -> None:
@@ -432,6 +458,7 @@ except tagging.TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 st.caption(f"{ws.name} · {len(ws.frame):,} rows · ids from `{ws.id_column}`")
+_take_push_result()  # before the catalog and plan, which it changes
 
 st.subheader("1 · Find and select rows", anchor=False)
 filters.render(ws)
@@ -468,8 +495,10 @@ else:
             _preview(the_plan, conn, provider)
             _push(the_plan, conn, provider, target)
 
+progress_panel()  # while a push runs: its progress and Cancel
+
 last = st.session_state.get(RESULT_KEY)
-if last is not None:
+if last is not None and not is_running():
     st.subheader("Result", anchor=False)
     undone_by = session.journal().undone_by(last.job_id) if last.job_id else None
     if undone_by:  # the tags it applied are gone again
@@ -486,3 +515,13 @@ if last is not None:
     ):
         _retry_failed(conn)
         st.rerun()
+    pending = session.journal().job(last.job_id)["counts"]["pending"] if last.job_id else 0
+    if not undone_by and last.cancelled and pending:
+        st.info(
+            f"Cancelled: job `{last.job_id}` is interrupted with {pending:,} ids not sent; "
+            "resume it here or from History.",
+            icon=":material/pause_circle:",
+        )
+        if st.button(f"Resume ({pending:,} ids)", key="tag_resume", icon=":material/play_arrow:"):
+            _resume(conn, last.job_id)
+            st.rerun()

@@ -11,6 +11,7 @@ import pytest
 from app_harness import (  # noqa: F401
     add_filter,
     app_env,
+    click_push,
     errors,
     grid_key,
     metrics,
@@ -39,7 +40,7 @@ def demo(provider: str) -> pd.DataFrame:
 
 
 def push(at: AppTest) -> AppTest:
-    at.button(key="tag_push").click().run()
+    click_push(at)
     assert not at.exception and not errors(at), (at.exception, errors(at))
     return at
 
