@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import session
+from ui import persist, session
 from ui.sidebar import render_sidebar
 from ui.tour import render_tour
 
@@ -24,7 +24,11 @@ page = st.navigation(
         st.Page("app_pages/coverage.py", title="Coverage", icon=":material/donut_small:"),
     ]
 )
+persist.restore()  # a reload brings the session back (before the sidebar's demo)
 render_sidebar()
 render_tour()
 session.note_page(page.url_path)  # pages that refresh on entry ask for it
-page.run()
+try:
+    page.run()
+finally:  # also after st.stop() and st.rerun()
+    persist.save()

@@ -11,7 +11,7 @@ from tagging import providers
 from tagging.columns import IdReport, id_column_report, suggest_id_columns
 from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
-from ui import session
+from ui import persist, session
 from ui.datasets import DEMO_PICK_KEY, load_demo, upload_workset
 
 UPLOAD_TYPES = ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"]
@@ -43,6 +43,7 @@ def _load_upload() -> None:
         return
     st.session_state.pop("ds_error", None)
     session.set_workset(ws)
+    persist.save_upload(uploaded.name, uploaded.getvalue())  # a reload reads it again
 
 
 def _source_picker() -> None:

@@ -29,7 +29,14 @@ from ui import filter_builder as filters
 from ui import session
 from ui.known_tags import carried_tags
 from ui.map import map_panel
-from ui.push_panel import run_with_progress, show_result
+from ui.push_panel import (
+    is_running,
+    progress_panel,
+    run_with_progress,
+    show_result,
+    start_push,
+    take_finished,
+)
 from ui.sidebar import connection
 from ui.target_form import current_target, target_inputs
 
@@ -43,6 +50,7 @@ CONFIRM_ABOVE = 1_000  # live pushes above this many ids need an explicit confir
 PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None)
 RESULT_KEY = "tag_result"
 CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
+CREATE_ERROR_KEY = "_tag_create_error"  # why the last "Create new tags" failed
 JOURNAL_REV = "journal_rev"
 KEYS_KEY = "_tag_row_keys"  # (version, id column, kind column, keys of every dataset row)
 KEYING_KEY = "_tag_keying"  # the (version, id column, kind column) the selection's keys use
@@ -233,9 +241,48 @@ def _tag_picker(conn: tagging.Connection, provider: str, target: Mapping[str, st
         persist_state="session",
         help=providers.get(provider).new_tag_hint,
     )
-    tags = [*existing, *(t.strip() for t in (new or "").split(",") if t.strip())]
+    typed = [t.strip() for t in (new or "").split(",") if t.strip()]
+    tags = [*existing, *typed]
     st.session_state["_tag_catalog_now"] = catalog
+    missing = [t for t in dict.fromkeys(typed) if t not in catalog]
+    _create_box(conn, provider, missing, [t for t in tags if t not in missing])
     return list(dict.fromkeys(tags))
+
+
+def _create_box(
+    conn: tagging.Connection, provider: str, missing: list[str], existing: list[str]
+) -> None:
+    """For an API that refuses unknown tags: offer to create the typed ones first."""
+    api = providers.get(provider)
+    error = st.session_state.pop(CREATE_ERROR_KEY, None)
+    if error:
+        st.error(error, icon=":material/error:")
+    if api.creates_tags_on_push or not missing or st.session_state.get("tag_action") == "remove":
+        return
+    names = ", ".join(f"`{t}`" for t in missing)
+    st.warning(f"{api.label} has no {names} yet. {api.new_tag_hint}", icon=":material/new_label:")
+    n = len(missing)
+    st.button(
+        f"Create {n:,} new tag{'' if n == 1 else 's'}",
+        key="tag_create",
+        icon=":material/add_circle:",
+        on_click=_create_tags,
+        args=(conn, provider, missing, existing),
+    )
+
+
+def _create_tags(
+    conn: tagging.Connection, provider: str, names: list[str], existing: list[str]
+) -> None:
+    try:
+        providers.get(provider).create_tags(conn.fetch, names)
+    except tagging.TaggingError as exc:
+        st.session_state[CREATE_ERROR_KEY] = f"Could not create tags: {exc}"
+        return
+    st.session_state.pop(CATALOG_KEY, None)  # ask the API again: the new tags and parents
+    # The created tags now exist: show them as picked existing tags.
+    st.session_state["tag_existing"] = list(dict.fromkeys([*existing, *names]))
+    st.session_state["tag_new"] = ""
 
 
 # --- plan, push and result --------------------------------------------------------------------
@@ -355,18 +402,37 @@ def _push(
         key="tag_push",
         type="primary",
         icon=":material/send:",
-        disabled=n == 0 or not confirmed,
+        disabled=n == 0 or not confirmed or is_running(),
     ):
         journal = session.journal()
-        result = run_with_progress(
+        # In a thread, so that the Cancel click's rerun does not stop it halfway.
+        start_push(
             f"Pushing {n:,} ids to {_target_label(provider, target)} ({conn.where})…",
-            lambda report: tagging.push(p, conn, journal=journal, progress=report),
+            lambda report, cancel: tagging.push(
+                p, conn, journal=journal, progress=report, cancel=cancel
+            ),
         )
-        _bump(JOURNAL_REV)
-        st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
-        if result is not None:
-            st.session_state[RESULT_KEY] = result
-            st.rerun()  # redraw the preview against the new journal state
+        st.rerun()  # redraw with the push button disabled and the progress panel
+
+
+def _take_push_result() -> None:
+    """A background push that ended: its result replaces the last one."""
+    result = take_finished()
+    if result is None:
+        return
+    _bump(JOURNAL_REV)
+    st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
+    st.session_state[RESULT_KEY] = result
+
+
+def _resume(conn: tagging.Connection, job_id: str) -> None:
+    journal = session.journal()
+    resumed = run_with_progress(
+        f"Resuming job {job_id}…", lambda report: journal.resume(job_id, conn, progress=report)
+    )
+    _bump(JOURNAL_REV)
+    if resumed is not None:
+        st.session_state[RESULT_KEY] = resumed
 
 
 def _retry_failed(conn: tagging.Connection) -> None:
@@ -392,6 +458,7 @@ except tagging.TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 st.caption(f"{ws.name} · {len(ws.frame):,} rows · ids from `{ws.id_column}`")
+_take_push_result()  # before the catalog and plan, which it changes
 
 st.subheader("1 · Find and select rows", anchor=False)
 filters.render(ws)
@@ -428,8 +495,10 @@ else:
             _preview(the_plan, conn, provider)
             _push(the_plan, conn, provider, target)
 
+progress_panel()  # while a push runs: its progress and Cancel
+
 last = st.session_state.get(RESULT_KEY)
-if last is not None:
+if last is not None and not is_running():
     st.subheader("Result", anchor=False)
     undone_by = session.journal().undone_by(last.job_id) if last.job_id else None
     if undone_by:  # the tags it applied are gone again
@@ -446,3 +515,13 @@ if last is not None:
     ):
         _retry_failed(conn)
         st.rerun()
+    pending = session.journal().job(last.job_id)["counts"]["pending"] if last.job_id else 0
+    if not undone_by and last.cancelled and pending:
+        st.info(
+            f"Cancelled: job `{last.job_id}` is interrupted with {pending:,} ids not sent; "
+            "resume it here or from History.",
+            icon=":material/pause_circle:",
+        )
+        if st.button(f"Resume ({pending:,} ids)", key="tag_resume", icon=":material/play_arrow:"):
+            _resume(conn, last.job_id)
+            st.rerun()

@@ -60,3 +60,15 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
+
+
+def click_push(at: AppTest, key: str = "tag_push", timeout: float = 60) -> AppTest:
+    """Click a push button and wait for the push: it runs in a thread (ui/push_panel.py), so
+    the run that follows the click may still show its progress."""
+    at.button(key=key).click().run()
+    try:
+        run = at.session_state["_push_run"]
+    except KeyError:  # ended (and taken) within the click's run, or refused
+        return at
+    run.thread.join(timeout)
+    return at.run()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from app_harness import add_filter, app_env, errors, open_app, select_rows  # noqa: F401
+from app_harness import add_filter, app_env, click_push, errors, open_app, select_rows  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.config import connect
@@ -95,7 +95,7 @@ def test_untagged_rows_start_from_a_clean_filter_set(sandbox) -> None:  # type: 
 def _tag_and_push(at: AppTest, tag: str) -> str:
     select_rows(at, [0, 1])
     at.text_input(key="tag_new").set_value(tag).run()
-    at.button(key="tag_push").click().run()
+    click_push(at)
     assert not errors(at), errors(at)
     return str(at.session_state["tag_result"].job_id)
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pandas as pd
 import pytest
 from app_harness import (  # noqa: F401
     add_filter,
     app_env,
+    click_push,
     errors,
     grid_key,
     metrics,
     open_app,
     select_rows,
 )
+from conftest import KEYS
 from streamlit.testing.v1 import AppTest
 
 from tagging.demo import ATLAS_PROJECTION_ID, demo_datasets
@@ -37,7 +40,7 @@ def demo(provider: str) -> pd.DataFrame:
 
 
 def push(at: AppTest) -> AppTest:
-    at.button(key="tag_push").click().run()
+    click_push(at)
     assert not at.exception and not errors(at), (at.exception, errors(at))
     return at
 
@@ -331,3 +334,38 @@ def test_a_changed_kind_role_rekeys_the_same_selected_rows() -> None:
     # no kind column now: the key is the id alone, still the same row
     assert at.session_state["selected_ids"] == {"6_countrycode"}
     assert "**1 selected** · 1 in view" in " ".join(m.value for m in at.markdown)
+
+
+def test_immuta_new_tags_are_created_from_the_page_then_pushed(sandbox) -> None:  # type: ignore[no-untyped-def]
+    at = tag_page("immuta")
+    select_rows(at, [0])
+    at.multiselect(key="tag_existing").set_value(["Confidential"]).run()
+    at.text_input(key="tag_new").set_value("Team.Finance.Budget, Discovered.Passport").run()
+    (warning,) = [w.value for w in at.warning]
+    assert "Team.Finance.Budget" in warning and "leaf" in warning
+    assert "Discovered.Passport" not in warning  # it exists already
+    at.button(key="tag_create").click().run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    assert "tag_create" not in [b.key for b in at.button]
+    names = {t["name"] for t in httpx.get(
+        sandbox.api("immuta") + "/tag", headers={"Authorization": KEYS["immuta"]}
+    ).json()}  # fmt: skip
+    assert {"Team", "Team.Finance", "Team.Finance.Budget"} <= names
+    assert at.multiselect(key="tag_existing").value == [
+        "Confidential", "Discovered.Passport", "Team.Finance.Budget",
+    ]  # fmt: skip
+    assert at.text_input(key="tag_new").value == ""
+    push(at)
+    frame = demo("immuta")
+    first = frame.iloc[0]
+    key = f"{first['model_type']}:{first['model_id']}"
+    assert set(sandbox.state()["immuta"][key]) >= {
+        "Confidential", "Discovered.Passport", "Team.Finance.Budget"
+    }  # fmt: skip
+
+
+def test_atlas_creates_tags_on_push_so_no_create_button() -> None:
+    at = tag_page("atlas")
+    select_rows(at, [0])
+    at.text_input(key="tag_new").set_value("Brand new").run()
+    assert "tag_create" not in [b.key for b in at.button]

@@ -119,6 +119,8 @@ def test_main_flow_in_chromium(app_url: str, sandbox: Sandbox) -> None:
         shot(page, "grid.png")
 
         page.get_by_role("button", name=f"Push {len(wanted):,} ids").click()
+        # The push runs in a thread; its progress fragment reruns the page when it ends.
+        expect(page.get_by_text("Applied", exact=True)).to_be_visible(timeout=60_000)
         settle(page)
         assert metric(page, "Applied") == f"{len(wanted):,}"
         assert metric(page, "Failed") == "0"

@@ -118,6 +118,8 @@ def test_lasso_on_the_map_selects_and_tags_every_row_inside(app_url: str, sandbo
         push = page.get_by_role("button", name=f"Push {len(wanted):,} ids")
         tall_shot(page, COLOUR, f"{BUTTONS}:has-text('Push {len(wanted):,} ids')", "tag.png")
         push.click()
+        # The push runs in a thread; its progress fragment reruns the page when it ends.
+        expect(page.get_by_text("Applied", exact=True)).to_be_visible(timeout=60_000)
         settle(page)
         state = sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["cs.LG cluster"]
         assert set(state) == wanted

@@ -94,7 +94,10 @@ def test_tour_end_to_end_offline(app_url: str, sandbox: Sandbox) -> None:  # noq
         page.get_by_role("button", name=f"Push {len(wanted):,} ids").click()
         settle(page)
         applied = sidebar.get_by_test_id("stMetric").filter(has=page.get_by_text("Applied"))
-        expect(applied.get_by_test_id("stMetricValue")).to_have_text(f"{len(wanted):,}")
+        expect(applied.get_by_test_id("stMetricValue")).to_have_text(
+            f"{len(wanted):,}", timeout=60_000
+        )  # the push runs in a thread: wait for the rerun that shows its result
+        settle(page)
         shot(page, "tour-6-push.png")
         state = sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["Needs review"]
         assert sorted(state) == sorted(wanted)  # every id, despite the faults

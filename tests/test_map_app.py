@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from app_harness import app_env, errors, metrics, open_app, select_rows  # noqa: F401
+from app_harness import app_env, click_push, errors, metrics, open_app, select_rows  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.charts import BY_TAGGED
@@ -91,7 +91,7 @@ def test_lasso_selects_every_row_inside_and_the_push_tags_exactly_them(at, sandb
     assert any(f"{len(wanted):,} rows" in c.value for c in at.caption)
     at.text_input(key="tag_new").set_value("cs.LG cluster").run()
     assert metrics(at)["To send"] == f"{len(wanted):,}"
-    at.button(key="tag_push").click().run()
+    click_push(at)
     assert not at.exception and not errors(at)
     assert set(sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["cs.LG cluster"]) == wanted
     # the map recolours by tag without a refresh: the pushed rows are the "tagged" group

@@ -209,3 +209,16 @@ def test_a_batch_with_its_own_tags_sends_only_those() -> None:
     assert [r.body for r in API.requests(add.operation, add.batches[0])] == [
         [{"name": "A", "source": "curated"}]
     ]
+
+
+def test_create_tags_creates_the_hierarchy_then_a_push_applies_the_leaf(sandbox: Sandbox) -> None:
+    conn = conn_to(sandbox)
+    assert not API.creates_tags_on_push
+    API.create_tags(conn.fetch, ["Team.Finance.Budget", "Team.Finance.Budget"])
+    catalog = conn.check()
+    assert {"Team", "Team.Finance", "Team.Finance.Budget"} <= set(catalog)
+    op = TagOperation("immuta", "add", ("Team.Finance.Budget",), ["22"], kinds="datasource")
+    assert push(plan(op, catalog=catalog), conn).applied == 1
+    assert sandbox.state()["immuta"]["datasource:22"] == ["Team.Finance.Budget"]
+    with pytest.raises(InputError, match="empty"):
+        API.create_tags(conn.fetch, ["Team..X"])

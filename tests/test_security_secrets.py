@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from app_harness import app_env, open_app, select_rows  # noqa: F401
+from app_harness import app_env, click_push, open_app, select_rows  # noqa: F401
 from cli_support import PROVIDER_VARS
 from conftest import ROOT, Sandbox
 from streamlit.testing.v1 import AppTest
@@ -168,7 +168,7 @@ def test_the_key_stays_out_of_the_app(
     at.switch_page("app_pages/tag.py").run()
     select_rows(at, [0, 1])
     at.text_input(key="tag_new").set_value("secure").run()
-    at.button(key="tag_push").click().run()
+    click_push(at)
     assert not at.exception, at.exception
     assert [m.value for m in at.metric if m.label == "Applied"][-1] == "2"
     shown += page_text(at)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import toy_provider
-from app_harness import APP, metrics, select_rows
+from app_harness import APP, click_push, metrics, select_rows
 from conftest import PROVIDER_VARS, ROOT
 from streamlit.testing.v1 import AppTest
 from toy_provider import KEY, PROVIDER, ShelfServer, ShelfState
@@ -141,7 +141,7 @@ def test_tag_page_pushes_to_a_plugin_provider(
     select_rows(at, [1, 2, 6])
     at.text_input(key="tag_new").set_value("read").run()
     assert metrics(at)["To send"] == "3"
-    at.button(key="tag_push").click().run()
+    click_push(at)
     assert not at.exception, at.exception
     assert metrics(at)["Applied"] == "3"
     assert shelf.tagged("s3", "read") == {"1", "2", "6"}

@@ -53,4 +53,4 @@ def carried_tags(
         state = state.assign(id=state["kind"].astype(str) + "\x1f" + state["id"].astype(str))
         keys = rows[ws.kind_column].astype(str) + "\x1f" + ids
     joined = state.groupby("id")["tag"].agg(lambda t: "; ".join(sorted(set(map(str, t)))))
-    return keys.map(joined).fillna("")
+    return keys.map(joined).astype(object).fillna("")  # no state at all: float NaNs

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -13,6 +15,9 @@ from tagging.errors import TaggingError
 from tagging.export import to_csv_bytes
 
 ProgressCallback = Callable[[Progress], None]
+CancellableWork = Callable[[ProgressCallback, threading.Event], PushResult]
+RUN_KEY = "_push_run"  # the BackgroundPush of this session, while it runs or until taken
+POLL_S = 0.5  # how often the progress fragment redraws while a push runs
 
 
 def ids_csv(ids: list[str]) -> bytes:
@@ -54,6 +59,87 @@ def run_with_progress(
             expanded=False,
         )
     return result
+
+
+@dataclass
+class BackgroundPush:
+    """A push running in its own thread, so a click (Cancel) reruns the page without
+    stopping it. The thread only writes these fields: it has no Streamlit context."""
+
+    label: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: Progress | None = None
+    result: PushResult | None = None
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def run(self, work: CancellableWork) -> None:
+        try:
+            self.result = work(self._report, self.cancel)
+        except BaseException as exc:  # handed to the page's next run, raised or shown there
+            self.error = exc
+
+    def _report(self, p: Progress) -> None:
+        self.progress = p
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def start_push(label: str, work: CancellableWork) -> BackgroundPush:
+    """Start `work(report, cancel)` in a thread; `progress_panel` shows it, `take_finished`
+    hands over its result. Cancel stops new batches: the job ends "interrupted", resumable."""
+    run = BackgroundPush(label)
+    run.thread = threading.Thread(target=run.run, args=(work,), name="push", daemon=True)
+    st.session_state[RUN_KEY] = run
+    run.thread.start()
+    return run
+
+
+def is_running() -> bool:
+    run = st.session_state.get(RUN_KEY)
+    return isinstance(run, BackgroundPush) and run.running
+
+
+def take_finished() -> PushResult | None:
+    """The result of a background push that has ended (once); None while it runs or when
+    there is none. A TaggingError is shown as one line; anything else is raised here."""
+    run = st.session_state.get(RUN_KEY)
+    if not isinstance(run, BackgroundPush) or run.running:
+        return None
+    del st.session_state[RUN_KEY]
+    if isinstance(run.error, TaggingError):
+        st.error(str(run.error), icon=":material/error:")
+        return None
+    if run.error is not None:
+        raise run.error
+    return run.result
+
+
+@st.fragment(run_every=POLL_S)
+def progress_panel() -> None:
+    """The running push's progress and a Cancel button, redrawn every POLL_S seconds; once it
+    ends, a full rerun lets the page take the result."""
+    run = st.session_state.get(RUN_KEY)
+    if not isinstance(run, BackgroundPush):
+        return
+    if not run.running:
+        st.rerun()  # scope "app": the page takes the result
+    with st.status(run.label, expanded=True, state="running"):
+        p = run.progress
+        share = p.done_ids / p.total_ids if p and p.total_ids else 0.0
+        st.progress(min(1.0, share), text=_progress_text(p) if p else "Starting…")
+        if run.cancel.is_set():
+            st.caption("Cancelling: requests in flight end, no new batch starts.")
+        st.button(
+            "Cancel push",
+            key="push_cancel",
+            icon=":material/cancel:",
+            on_click=run.cancel.set,
+            disabled=run.cancel.is_set(),
+            help="Stops sending new batches; the job stays resumable from the Tag or History page",
+        )
 
 
 def summary_line(result: PushResult) -> str:

@@ -49,6 +49,7 @@ class Provider(Protocol):
     kind_noun: str  # "resource type"; "" when there are no kinds
     kind_flag: str  # the CLI option naming one kind for all ids, e.g. "--resource-type"
     new_tag_hint: str  # what happens to a tag name the API does not know yet
+    creates_tags_on_push: bool  # False: tags must exist before a push (see create_tags)
     target_fields: tuple[TargetField, ...]
     key_env: str
     url_env: str
@@ -94,6 +95,11 @@ class Provider(Protocol):
         """The tag names the API knows (for a target where tags are per target)."""
         ...
 
+    def create_tags(self, fetch: Fetch, names: Sequence[str]) -> None:
+        """Create tags the API does not know yet; only called when not
+        `creates_tags_on_push`. Raises TaggingError (one line) when the API refuses."""
+        ...
+
     def reads_state(self, kind: str | None) -> bool:
         """True when the API can say which tags an item of this kind carries now."""
         ...
@@ -137,6 +143,7 @@ class BaseProvider:
     kind_flag = ""
     kind_spellings: Mapping[str, str] = {}  # other spellings users type -> canonical kind
     new_tag_hint = "Tags that do not exist yet are created by the API."
+    creates_tags_on_push = True
     target_fields: tuple[TargetField, ...] = ()
     default_url: str | None = None
     default_chunk = 1_000
@@ -171,6 +178,9 @@ class BaseProvider:
         if isinstance(data, dict) and "detail" in data:
             return str(data["detail"])
         return ""
+
+    def create_tags(self, fetch: Fetch, names: Sequence[str]) -> None:
+        return None  # not needed: the API creates a missing tag when a push first uses it
 
     def reads_state(self, kind: str | None) -> bool:
         return False

@@ -45,7 +45,11 @@ class Immuta(BaseProvider):
     kind_noun = "model type"
     kind_flag = "--model-type"
     kind_spellings = {"data source": "datasource", "data_source": "datasource"}
-    new_tag_hint = "Immuta only applies tags that exist; use a dotted leaf tag like A.B.C."
+    new_tag_hint = (
+        "Immuta only applies tags that exist: create new ones first (POST /tag creates their "
+        "parents too). Push leaf tags like A.B.C: Immuta ignores parent tags."
+    )
+    creates_tags_on_push = False  # an unknown tag fails the whole request
     default_chunk = 100  # models per batch: each is its own request
     default_concurrency = 32  # each request is one model: latency, not CPU, bounds a push
     key_env = "IMMUTA_API_KEY"
@@ -130,6 +134,14 @@ class Immuta(BaseProvider):
         response = fetch(ApiRequest("GET", TAG_PATH, None))
         self.ensure_ok(response)
         return [str(t["name"]) for t in response.json() if not t.get("deleted", False)]
+
+    def create_tags(self, fetch: Fetch, names: Sequence[str]) -> None:
+        """`POST /tag` with the fully-qualified names: Immuta creates each hierarchy's missing
+        parents with it (A and A.B for A.B.C). Creating an existing tag changes nothing."""
+        for name in names:
+            check_tag_name(name)
+        payload = {"tags": [{"name": n} for n in dict.fromkeys(names)]}
+        self.ensure_ok(fetch(ApiRequest("POST", TAG_PATH, payload)))
 
     def error_reason(self, data: object) -> str:
         """Immuta errors: {"statusCode", "error", "message"}."""

@@ -1,0 +1,114 @@
+"""A browser reload keeps the session: provider, dataset (a demo key, or the uploaded file
+saved under `.tagging/sessions/<id>/`), column roles, filters, search and selection are saved
+after every run and restored on a new session's first run, keyed by `?sid=` in the URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from tagging.demo import demo_datasets
+from tagging.errors import TaggingError
+from tagging.filters import Condition
+from ui import session
+from ui.datasets import LAST_PROVIDER_KEY, demo_workset, upload_workset
+
+SID_PARAM = "sid"
+RESTORED_KEY = "_persist_restored"  # set once per Streamlit session
+SAVED_KEY = "_persist_saved"  # the last JSON written: skip writes that change nothing
+UPLOAD_KEY = "_persist_upload"  # (workset version, saved file name) of the uploaded dataset
+ROLES = ("id_column", "kind_column", "fixed_kind", "tags_column", "x_column", "y_column")
+_SID = re.compile(r"[0-9a-f]{32}")
+
+
+def root() -> Path:
+    return Path(os.environ.get("TAGGING_SESSIONS", ".tagging/sessions"))
+
+
+def _folder() -> Path | None:
+    sid = st.query_params.get(SID_PARAM)
+    return root() / sid if sid and _SID.fullmatch(sid) else None
+
+
+def save_upload(name: str, data: bytes) -> None:
+    """Keep an uploaded file beside the session's state, so a reload can read it again."""
+    folder = _folder()
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = Path(name).name or "upload"
+    (folder / f"upload-{safe}").write_bytes(data)
+    st.session_state[UPLOAD_KEY] = safe
+
+
+def restore() -> None:
+    """On a session's first run: give it an id in the URL, or bring its saved state back."""
+    if st.session_state.get(RESTORED_KEY):
+        return
+    st.session_state[RESTORED_KEY] = True
+    folder = _folder()
+    if folder is None:
+        st.query_params[SID_PARAM] = uuid.uuid4().hex
+        return
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        _apply(folder, state)
+    except (OSError, ValueError, KeyError, TypeError, TaggingError):
+        return  # nothing saved yet, or from an older layout: start afresh
+
+
+def _apply(folder: Path, state: dict[str, Any]) -> None:
+    provider = state["provider"]
+    if provider in session.provider_names():
+        st.session_state[session.PROVIDER_KEY] = provider
+        st.session_state[LAST_PROVIDER_KEY] = provider  # no demo swap on this first run
+    data = state["dataset"]
+    if data["demo"] is not None:
+        ws = demo_workset(data["demo"])
+    else:
+        path = folder / f"upload-{data['upload']}"
+        ws = upload_workset(path, data["upload"])
+        st.session_state[UPLOAD_KEY] = data["upload"]
+    session.set_workset(replace(ws, **{r: data[r] for r in ROLES}))
+    st.session_state[session.FILTERS_KEY] = [Condition(**c) for c in state["filters"]]
+    st.session_state[session.SEARCH_KEY] = state["search"]
+    session.set_selected_ids(frozenset(state["selected"]))
+
+
+def save() -> None:
+    """After a run: write what a reload should bring back (only when it changed)."""
+    folder = _folder()
+    ws = session.workset()
+    if folder is None or ws is None:
+        return
+    demo = next((k for k, d in demo_datasets().items() if d.name == ws.name), None)
+    upload = st.session_state.get(UPLOAD_KEY) if demo is None else None
+    if demo is None and upload is None:
+        return  # a dataset this module cannot bring back
+    state = {
+        "provider": session.provider(),
+        "dataset": {"demo": demo, "upload": upload, **{r: getattr(ws, r) for r in ROLES}},
+        "filters": [_condition(c) for c in st.session_state.get(session.FILTERS_KEY, [])],
+        "search": str(st.session_state.get(session.SEARCH_KEY) or ""),
+        "selected": sorted(session.selected_ids()),
+    }
+    text = json.dumps(state, default=str)
+    if text == st.session_state.get(SAVED_KEY):
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "state.json").write_text(text)
+    st.session_state[SAVED_KEY] = text
+
+
+def _condition(c: Condition) -> dict[str, Any]:
+    d = asdict(c)
+    if isinstance(d["value"], tuple):
+        d["value"] = list(d["value"])  # JSON has no tuples; `between` reads a pair back
+    return d
