@@ -140,3 +140,22 @@ def test_history_asks_before_an_undo_of_partly_unknown_prior_state(sandbox: Sand
     state = sandbox.state()["nekt"]
     assert "keep me" in state[a] and "keep me" not in state.get(b, [])
     assert any("Not verified" in c and "prior state from the journal" in c for c in captions(at))
+
+
+def badges(at: AppTest) -> list[str]:
+    return [m.value for m in at.sidebar.markdown if "badge[" in m.value]
+
+
+def test_the_live_badge_names_the_host_typed_into_the_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IMMUTA_API_URL", raising=False)
+    at = open_app("immuta")
+    at.sidebar.radio(key="mode").set_value("live").run()
+    assert any("live API · no URL set" in b for b in badges(at))
+    at.sidebar.text_input(key="live_url_immuta").set_value("https://immuta.example.com:8443/")
+    at.run()
+    assert any("live API · immuta.example.com:8443" in b for b in badges(at))
+    at.sidebar.text_input(key="live_url_immuta").set_value("https://other.example.org").run()
+    (badge,) = badges(at)
+    assert "live API · other.example.org" in badge and "8443" not in badge
