@@ -7,6 +7,8 @@ Each scenario runs the CLI (or the library) against a real sandbox and asserts t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -167,3 +169,60 @@ def test_live_without_url_or_key_says_what_to_set(monkeypatch) -> None:  # type:
     assert tagging.connect("atlas").is_sandbox  # the default, when nothing is configured
     live = tagging.connect("atlas", key="k", live=True)
     assert (live.is_sandbox, live.where) == (False, "live api-atlas.nomic.ai")
+
+
+def test_flaky_nekt_and_immuta_commands_exit_0_with_the_exact_state(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """Both flows at once on one flaky sandbox: their waits overlap, so the test stays short."""
+    sb = sandbox_factory("--fail-rate", "0.3", "--rate-limit", "40", "--seed", "11")
+    with ThreadPoolExecutor(2) as pool:
+        flows = [pool.submit(flow, sb, tmp_path / name) for flow, name in
+                 ((flaky_nekt, "nekt.db"), (flaky_immuta, "immuta.db"))]  # fmt: skip
+        for done in flows:
+            done.result()
+
+
+def flaky_nekt(sb: Sandbox, journal: Path) -> None:
+    j = ("--journal", str(journal))
+    sources = [s["id"] for s in sb.world()["nekt"]["sources"]]  # 12
+    push = ("push", "--provider", "nekt", "--resource-type", "sources", "--tag", "flaky")
+    first = run_json(sb, *push, "--ids", ",".join(sources[:8]), "--chunk-size", "3", *j)
+    assert (first["applied"], first["failed"]) == (8, 0)
+    second = run_json(sb, *push, "--ids", ",".join(sources), "--chunk-size", "3", *j)
+    assert second["applied"] == 4  # the first 8 are known from the journal
+    resumed = run_cli(sb, "resume", second["job_id"], *j, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    run_json(sb, "undo", "--force", second["job_id"], *j)  # the 4 new ones were never seen
+    state = sb.state()["nekt"]
+    assert {s for s, tags in state.items() if "flaky" in tags} == set(sources[:8])
+    data = journal.with_suffix(".csv")
+    data.write_text("id\n" + "\n".join(sources) + "\n")
+    cov = run_json(sb, "coverage", "--provider", "nekt", "--dataset", str(data),
+                   "--id-column", "id", *j)  # fmt: skip
+    assert cov["tags"] == {"flaky": 8}
+
+
+def flaky_immuta(sb: Sandbox, journal: Path) -> None:
+    """Column tags read back through the data dictionary, under the same retry policy."""
+    j = ("--journal", str(journal))
+    world = sb.world()["immuta"]["datasources"][:3]
+    columns = [f"{d['id']}_{c}" for d in world for c in d["columns"]]
+    push = ("push", "--provider", "immuta", "--model-type", "column", "--tag", "Confidential")
+    first = run_json(sb, *push, "--ids", ",".join(columns[:6]), "--chunk-size", "4", *j)
+    assert first["failed"] == 0 and first["verified"]["mismatched_ids"] == []
+    second = run_json(sb, *push, "--ids", ",".join(columns), "--chunk-size", "4", *j)
+    assert second["applied"] == len(columns) - 6  # read back: the first 6 are not sent
+    resumed = run_cli(sb, "resume", second["job_id"], *j, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    undone = run_json(sb, "undo", second["job_id"], *j)  # no --force: all read back
+    assert undone["verified"]["mismatched_ids"] == []
+    state = sb.state()["immuta"]
+    assert {k for k, v in state.items() if "Confidential" in v} == {
+        f"column:{c}" for c in columns[:6]
+    }
+    data = journal.with_suffix(".csv")
+    data.write_text("id\n" + "\n".join(columns) + "\n")
+    cov = run_json(sb, "coverage", "--provider", "immuta", "--dataset", str(data),
+                   "--id-column", "id", *j)  # fmt: skip
+    assert cov["tags"] == {"Confidential": 6}

@@ -73,8 +73,13 @@ def _live_defaults(provider: str) -> tuple[str, bool]:
 def _connection_form(provider: str) -> None:
     if session.is_live():
         url, has_key = _live_defaults(provider)
+        # The URL typed into the form (this run's value, set before the form is drawn) wins
+        # over the configured one, as it does for the connection.
+        typed = str(st.session_state.get(f"live_url_{provider}") or "").strip()
         st.badge(
-            f"live API · {_host(url) or 'no URL set'}", icon=":material/cloud:", color="orange"
+            f"live API · {_host(typed or url) or 'no URL set'}",
+            icon=":material/cloud:",
+            color="orange",
         )
         st.text_input("Base URL", value=url, key=f"live_url_{provider}", persist_state="session")
         st.text_input(

@@ -150,12 +150,15 @@ class Immuta(BaseProvider):
         return ""
 
     def reads_state(self, kind: str | None) -> bool:
-        return kind == "datasource"  # `GET /dataSource/{id}/tags`; no per-item read for others
+        # `GET /dataSource/{id}/tags` and the data dictionary; projects have no documented read
+        return kind in ("datasource", "column")
 
     def read_state(
         self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
     ) -> pd.DataFrame:
-        """The tags each data source carries now (an unknown data source carries none)."""
+        """The tags each data source or column carries now (an unknown one carries none)."""
+        if kind == "column":
+            return _read_columns(fetch, ids, self.default_concurrency)
         requests = [
             ApiRequest("GET", f"/dataSource/{quote(i, safe='')}/tags", None, (i,)) for i in ids
         ]
@@ -169,6 +172,33 @@ class Immuta(BaseProvider):
             data = response.json()
             rows.extend((request.ids[0], str(t["name"])) for t in data if not t.get("deleted"))
         return pd.DataFrame(rows, columns=["id", "tag"], dtype=object)
+
+
+def _read_columns(fetch: Fetch, ids: Sequence[str], concurrency: int) -> pd.DataFrame:
+    """Column tags from the data dictionary: one `GET /dictionary/{dataSourceId}` per data
+    source, concurrently. Column `<datasourceId>_<column>` carries the tags of the
+    dictionary's column of that name; an unknown data source or column carries none."""
+    wanted: dict[str, set[str]] = {}
+    for column_id in ids:
+        source, _, column = column_id.partition("_")
+        wanted.setdefault(source, set()).add(column)
+    requests = [ApiRequest("GET", f"/dictionary/{quote(s, safe='')}", None, (s,)) for s in wanted]
+    rows: list[tuple[str, str]] = []
+    for request, response in zip(requests, fetch_all(fetch, requests, concurrency), strict=True):
+        if response.status_code == 404:
+            continue
+        PROVIDER.ensure_ok(response)
+        source = request.ids[0]
+        for column in response.json().get("metadata") or ():
+            name = str(column.get("name"))
+            if name not in wanted[source]:
+                continue
+            rows.extend(
+                (f"{source}_{name}", str(t["name"]))
+                for t in column.get("tags") or ()
+                if str(t.get("deleted", False)).lower() != "true"
+            )
+    return pd.DataFrame(rows, columns=["id", "tag"], dtype=object)
 
 
 def check_tag_name(tag: str) -> None:
