@@ -40,6 +40,7 @@ from tagging.values import Plan, Progress, PushResult, TagOperation
 if TYPE_CHECKING:
     from tagging import charts
     from tagging.charts import map_figure
+    from tagging.notebook import Workbench
 
 register_notebook_formatters()  # plans and results render as tables in Jupyter
 
@@ -50,6 +51,8 @@ def __getattr__(name: str) -> Any:
         return import_module("tagging.charts")
     if name == "map_figure":
         return import_module("tagging.charts").map_figure
+    if name == "Workbench":  # the notebook widget: ipywidgets only for those who use it
+        return import_module("tagging.notebook").Workbench
     raise AttributeError(f"module 'tagging' has no attribute {name!r}")
 
 
@@ -62,6 +65,7 @@ __all__ = [
     "PushResult",
     "TagOperation",
     "TaggingError",
+    "Workbench",
     "apply_filters",
     "charts",
     "connect",

@@ -20,6 +20,7 @@ PUBLIC = [
     "PushResult",
     "TagOperation",
     "TaggingError",
+    "Workbench",
     "apply_filters",
     "charts",
     "connect",

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from conftest import KEYS, ROOT, Sandbox
 
+from tagging import Workbench
 from tagging.config import Connection, connect
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame, immuta_frame
 from tagging.journal import Journal
-from tagging.notebook import Workbench
 from tagging.selection import points_in_polygon
 
 P = {"projection_id": ATLAS_PROJECTION_ID}
