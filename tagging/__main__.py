@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -115,27 +115,32 @@ def push(
 
     api = cli_input.provider(provider)
     target = cli_input.target(api, options)
-    values, kinds = cli_input.ids_and_kinds(api, ids, ids_file, id_column, kind, type_column)
+    read = cli_input.ids_and_kinds(api, ids, ids_file, id_column, kind, type_column)
     op = TagOperation(
         provider=api.name,
         action="remove" if remove else "add",
         tags=tuple(tag),
-        ids=values,
+        ids=cast("Sequence[str]", read.ids),  # a text Series: plan keeps it as arrow text
         target=target,
-        kinds=kinds,
+        kinds=cast("Sequence[str]", read.kinds) if read.kinds is not None else kind,
     )
     if dry_run:  # a dry run writes nothing, not even a new journal file
         existing = "://" in journal or Path(journal).exists()
-        print_plan(_dry_plan(op, _journal(journal) if existing else None, chunk_size), as_json)
+        dry = _dry_plan(op, _journal(journal) if existing else None, chunk_size)
+        if read.note(dry.requested) and not as_json:
+            err(f"note: {read.note(dry.requested)}")
+        print_plan(dry, as_json)
         return
     book = _journal(journal)
     conn = _connect(api.name)
     the_plan = _prepare(op, conn, book, chunk_size)
     job_id = book.start_job(the_plan)
     if not as_json:
-        state = f" ({state_note(the_plan)})" if the_plan.state_source else ""
+        notes = [state_note(the_plan)] if the_plan.state_source else []
+        notes += [n for n in [read.note(the_plan.requested)] if n]
+        more = f" ({'; '.join(notes)})" if notes else ""
         err(f"job {job_id}: {the_plan.to_send} ids in {len(the_plan.batches)} batches "
-            f"to {conn.where}{state}")  # fmt: skip
+            f"to {conn.where}{more}")  # fmt: skip
         for warning in the_plan.warnings:
             err(f"warning: {warning}")
 

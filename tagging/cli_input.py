@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import pandas as pd
+
 from tagging import providers
 from tagging.errors import InputError
+from tagging.ids_file import IdsRead, check_readable, read_lines, read_table
 from tagging.providers import Provider
 
 KIND_OPTION = "kind"  # the parameter every provider's kind flag fills
@@ -53,8 +56,8 @@ def ids_and_kinds(
     id_column: str | None,
     kind: str | None,
     type_column: str | None,
-) -> tuple[list[str], str | list[str] | None]:
-    """Ids and their kinds (one for all, or one per id) from the options."""
+) -> IdsRead:
+    """Ids and their kinds (one for all in `kind`, or one per id) from the options."""
     if (ids is None) == (ids_file is None):
         raise InputError("give the ids with exactly one of --ids or --ids-file")
     if not api.kinds and (kind is not None or type_column is not None):
@@ -67,36 +70,14 @@ def ids_and_kinds(
     if ids is not None:
         if type_column is not None:
             raise InputError("--type-column needs --ids-file with that column")
-        return [i.strip() for i in ids.split(",") if i.strip()], kind
+        parts = [i.strip() for i in ids.split(",")]
+        given = [i for i in parts if i]
+        return IdsRead(pd.Series(given, dtype="str"), None, len(parts), len(parts) - len(given))
     assert ids_file is not None
-    values, kinds = _ids_from_file(ids_file, id_column, type_column)
-    return values, kinds if type_column is not None else kind
-
-
-def _ids_from_file(
-    path: Path, id_column: str | None, type_column: str | None
-) -> tuple[list[str], list[str] | None]:
-    if not path.is_file():
-        raise InputError(f"--ids-file: no file {str(path)!r}")
-    if id_column is None and type_column is None and path.suffix.lower() in ("", ".txt"):
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(
-                f"--ids-file: {path.name} is not UTF-8 text: save it as UTF-8, one id a line"
-            ) from None
-        return [line.strip() for line in text.splitlines() if line.strip()], None
-    from tagging.datasets import load_dataset  # the table, its id column read as text
-
-    frame = load_dataset(path, id_column=id_column)
-    column = id_column or ("id" if "id" in frame.columns else str(frame.columns[0]))
-    for flag, col in (("--id-column", column), ("--type-column", type_column)):
-        if col is not None and col not in frame.columns:
-            raise InputError(f"{flag}: no column {col!r} in {path.name}")
-    rows = frame[frame[column].notna()]
-    values = rows[column].astype(str).str.strip().tolist()
-    kinds = rows[type_column].astype(str).str.strip().tolist() if type_column else None
-    return values, kinds
+    check_readable(ids_file, "--ids-file")
+    if id_column is None and type_column is None and ids_file.suffix.lower() in ("", ".txt"):
+        return read_lines(ids_file)
+    return read_table(ids_file, id_column, type_column)
 
 
 def _all() -> list[Provider]:

@@ -21,7 +21,8 @@ ID_NAME = re.compile(r"^(id|uuid|guid|key)$|[_\s.-](id|uuid|guid|key)$|[a-z0-9]I
 
 
 def to_id_strings(series: pd.Series) -> pd.Series:
-    """Ids as strings (``str`` dtype), nulls kept as NA; integral floats lose their ``.0``."""
+    """Ids as strings (``str`` dtype), nulls kept as NA; integral floats lose their ``.0``
+    (each value on its own, so a part of a column reads as the whole column does)."""
     if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
         series.dtype
     ):
@@ -29,10 +30,16 @@ def to_id_strings(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype("str")
     if pd.api.types.is_float_dtype(series.dtype):
+        # Per value, so a subset of a column reads the same: integral floats as integers.
         values = series.to_numpy(dtype="float64", na_value=np.nan)
-        finite = values[~np.isnan(values)]
-        if finite.size == 0 or np.all(np.mod(finite, 1) == 0):
-            return series.astype("Int64").astype("str")
+        integral = np.isfinite(values) & (np.mod(values, 1) == 0) & (np.abs(values) < 2**63)
+        text = series.astype("str").where(series.notna())
+        if integral.any():
+            whole = pd.Series(values[integral].astype("int64"), copy=False).astype("str")
+            text = text.astype(object)
+            text[integral] = whole.to_numpy()
+            text = text.astype("str").where(series.notna())
+        return text
     if pd.api.types.is_object_dtype(series.dtype):
         # Mixed Python objects (JSON ids): integral floats read back as ints first.
         floats = series.map(lambda v: isinstance(v, float) and v.is_integer())

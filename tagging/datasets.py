@@ -38,6 +38,8 @@ import pandas as pd
 
 from tagging.columns import ID_NAME, to_id_strings
 from tagging.errors import DatasetError
+from tagging.exact_types import MISSING, type_exactly
+from tagging.excel_formulas import formulas_without_value
 
 Format = Literal["csv", "tsv", "parquet", "json", "jsonl", "excel"]
 Source = str | Path | IO[bytes] | Any  # Any: objects with .name and .getvalue()/.read()
@@ -261,19 +263,17 @@ def _read_delimited(
         try:
             _check_first_row(head.decode(attempt, errors="replace"), sep, label)
             _rewind(target)
-            header = pd.read_csv(target, sep=sep, nrows=0, encoding=attempt)
-            text_cols = {str(c) for c in header.columns if ID_NAME.search(str(c))}
-            if id_column is not None:
-                text_cols.add(id_column)
-            _rewind(target)
+            # Every cell as its text; columns typed afterwards only where nothing is lost.
             df = pd.read_csv(
                 target,
                 sep=sep,
                 encoding=attempt,
-                dtype=dict.fromkeys(text_cols, "str"),
-                keep_default_na=True,
+                dtype="str",
+                keep_default_na=False,
+                na_values=MISSING,
                 low_memory=False,
             )
+            df = type_exactly(df, _id_like(df.columns, id_column))
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError as exc:
@@ -332,10 +332,16 @@ def _read_excel(
         book = pd.ExcelFile(target, engine="openpyxl")
         sheet = book.sheet_names[0]
         header = pd.read_excel(book, sheet_name=sheet, nrows=0)
-        text_cols = {str(c) for c in header.columns if ID_NAME.search(str(c))}
-        if id_column is not None:
-            text_cols.add(id_column)
-        df = pd.read_excel(book, sheet_name=sheet, dtype=dict.fromkeys(text_cols, "str"))
+        text_cols = _id_like(header.columns, id_column)
+        # Cells keep Excel's own types (a text cell "007" stays text); "NA" is a value.
+        df = pd.read_excel(
+            book,
+            sheet_name=sheet,
+            dtype={c: ("str" if c in text_cols else object) for c in header.columns},
+            keep_default_na=False,
+            na_values=MISSING,
+        ).infer_objects()  # numbers stay numbers, dates dates: only the parsing is skipped
+        uncached = formulas_without_value(target, str(sheet))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise DatasetError(
             f"{label} is not a valid Excel .xlsx workbook (corrupt or not Excel): "
@@ -343,7 +349,17 @@ def _read_excel(
         ) from exc
     if len(book.sheet_names) > 1:
         notes.append(f"{label} has {len(book.sheet_names)} sheets; loaded the first, '{sheet}'")
+    if uncached:
+        notes.append(
+            f"{label}: {uncached:,} formula cells have no saved value and are empty here: "
+            "open and save the workbook in Excel to store their results"
+        )
     return df
+
+
+def _id_like(columns: pd.Index, id_column: str | None) -> set[str]:
+    text = {str(c) for c in columns if ID_NAME.search(str(c))}
+    return text | ({id_column} if id_column is not None else set())
 
 
 def _read_json_text(text: str, label: str, fmt: Format) -> pd.DataFrame:

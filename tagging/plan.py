@@ -122,6 +122,8 @@ def _clean_tags(tags: Sequence[str] | str) -> tuple[str, ...]:
 def _id_series(values: Sequence[str]) -> pd.Series:
     """Ids as a string Series with a 0..n-1 index; integer ids become their decimal text."""
     s: pd.Series
+    if isinstance(values, pd.Series) and _is_text(values) and not values.isna().any():
+        return values.reset_index(drop=True)  # already text: no copy through Python objects
     if isinstance(values, pd.Series | pd.Index):
         s = pd.Series(values.to_numpy(), copy=False)
     elif (text := _plain_text(values)) is not None:
@@ -139,6 +141,11 @@ def _id_series(values: Sequence[str]) -> pd.Series:
     if pd.api.types.is_bool_dtype(s.dtype):
         raise InputError("ids are true/false values: pick the id column")
     return s.astype(str)
+
+
+def _is_text(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
 
 
 def _plain_text(values: Sequence[str]) -> pa.Array | None:

@@ -1,0 +1,135 @@
+"""Reading an ids file: a text file (one id a line) streamed into compact arrow text, or a
+table whose id column is read as text; every skipped row counted.
+
+Only regular files are read (a FIFO or a device would block or never end), and a file over
+the size limit is refused at once: the ids of a push are planned and journaled in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from tagging.errors import InputError
+
+MAX_MB_ENV = "TAGGING_MAX_IDS_FILE_MB"
+DEFAULT_MAX_MB = 256
+MAX_LINE_BYTES = 4 * 1024 * 1024  # one id a line: a longer line is not an id
+_CHUNK_LINES = 100_000  # ids turned into one arrow array at a time (bounded Python objects)
+
+
+@dataclass(frozen=True)
+class IdsRead:
+    """Ids as text (and their kinds), with how many rows had no id."""
+
+    ids: pd.Series
+    kinds: pd.Series | None
+    rows: int  # rows (lines) read, the header aside
+    dropped: int  # rows without an id (empty cells or blank lines)
+
+    def note(self, unique: int | None = None) -> str:
+        """One phrase for the job line ("" when every row was sent as read): rows without an
+        id, and with `unique` (the plan's distinct ids) the repeats sent once."""
+        parts = []
+        if self.dropped:
+            parts.append(f"{self.dropped:,} of {self.rows:,} rows without an id skipped")
+        repeats = len(self.ids) - unique if unique is not None else 0
+        if repeats > 0:
+            parts.append(f"{repeats:,} repeated id{'s' if repeats != 1 else ''} sent once")
+        return "; ".join(parts)
+
+
+def check_readable(path: Path, flag: str) -> int:
+    """The file's size; InputError for a missing or non-regular file or one over the limit."""
+    try:
+        info = path.stat()
+    except OSError:
+        raise InputError(f"{flag}: no file {str(path)!r}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{flag}: no file {str(path)!r} (it is a folder)")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(
+            f"{flag}: {path.name} is not a regular file (a pipe or a device): save the ids "
+            "to a file and pass that"
+        )
+    limit = max_bytes()
+    if info.st_size > limit:
+        raise InputError(
+            f"{flag}: {path.name} is {_size(info.st_size)}, over the {_size(limit)} limit: split "
+            f"it into several files (or raise {MAX_MB_ENV})"
+        )
+    return info.st_size
+
+
+def max_bytes() -> int:
+    try:
+        mb = float(os.environ.get(MAX_MB_ENV, "") or DEFAULT_MAX_MB)
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return int(mb * 1024 * 1024)
+
+
+def read_lines(path: Path, flag: str = "--ids-file") -> IdsRead:
+    """One id a line, stripped; blank lines counted as rows without an id. UTF-8 only."""
+    chunks: list[pa.Array] = []
+    pending: list[str] = []
+    rows = dropped = 0
+    with path.open("rb") as fh:
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            if len(line) > MAX_LINE_BYTES:
+                raise InputError(
+                    f"{flag}: line {rows + 1:,} of {path.name} is over "
+                    f"{_size(MAX_LINE_BYTES)}: give one id a line"
+                )
+            if rows == 0:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            rows += 1
+            try:
+                text = line.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{flag}: {path.name} is not UTF-8 text: save it as UTF-8, one id a line"
+                ) from None
+            if not text:
+                dropped += 1
+                continue
+            pending.append(text)
+            if len(pending) >= _CHUNK_LINES:
+                chunks.append(pa.array(pending, type=pa.large_string()))
+                pending = []
+    chunks.append(pa.array(pending, type=pa.large_string()))
+    ids = pd.Series(pd.array(pa.chunked_array(chunks), dtype="str"))
+    return IdsRead(ids, None, rows, dropped)
+
+
+def read_table(path: Path, id_column: str | None, type_column: str | None) -> IdsRead:
+    """The id (and kind) column of a table file, as text; rows with an empty id counted."""
+    from tagging.datasets import load_dataset  # the table, its id column read as text
+
+    frame = load_dataset(path, id_column=id_column)
+    column = id_column or ("id" if "id" in frame.columns else str(frame.columns[0]))
+    for option, col in (("--id-column", column), ("--type-column", type_column)):
+        if col is not None and col not in frame.columns:
+            raise InputError(f"{option}: no column {col!r} in {path.name}")
+    from tagging.columns import to_id_strings
+
+    values = to_id_strings(frame[column]).str.strip()
+    present = values.notna() & values.ne("")
+    ids = values[present].reset_index(drop=True)
+    kinds = None
+    if type_column is not None:
+        kinds = frame.loc[present.to_numpy(), type_column].astype(str).str.strip()
+        kinds = kinds.reset_index(drop=True)
+    return IdsRead(ids, kinds, len(frame), int((~present).sum()))
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
