@@ -13,6 +13,7 @@ import pyarrow as pa
 from tagging import providers
 from tagging.errors import InputError
 from tagging.membership import first_occurrences, isin
+from tagging.names import clean_tag, similar_existing
 from tagging.values import Batch, Plan, TagOperation
 
 # --- building a plan ---------------------------------------------------------------------
@@ -47,6 +48,8 @@ def items(op: TagOperation) -> Items:
     if isinstance(op.kinds, str) and kinds is not None:
         op = replace(op, kinds=str(kinds.iloc[0]))
     api.validate(op, ids, kinds)
+    if any(not tag.strip() for tag in tags):  # for a provider that does not say so itself
+        raise InputError(f"{api.label} tag names must not be empty")
     keep = _first_occurrences(ids, kinds)
     unique = ids[keep].reset_index(drop=True)
     # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
@@ -81,7 +84,9 @@ def plan(
     """
     checked = op if isinstance(op, Items) else items(op)
     api = providers.get(checked.op.provider)
-    warnings = tuple(api.warnings(checked.op, catalog))
+    warnings = tuple(similar_existing(checked.op.tags, catalog)) + tuple(
+        api.warnings(checked.op, catalog)
+    )
     ids, per_id_kinds = checked.ids, checked.kinds
     size = chunk_size or api.default_chunk
     if size < 1:
@@ -109,6 +114,7 @@ def plan(
 
 
 def _clean_tags(tags: Sequence[str] | str) -> tuple[str, ...]:
+    """Tag names NFC-normalised (then de-duplicated); empty or invisible ones refused."""
     if isinstance(tags, str):
         tags = (tags,)
     if not tags:
@@ -116,7 +122,7 @@ def _clean_tags(tags: Sequence[str] | str) -> tuple[str, ...]:
     for tag in tags:
         if not isinstance(tag, str):
             raise InputError(f"tag names must be text, not {type(tag).__name__}")
-    return tuple(dict.fromkeys(tags))
+    return tuple(dict.fromkeys(clean_tag(tag) for tag in tags))
 
 
 def _id_series(values: Sequence[str]) -> pd.Series:

@@ -212,6 +212,12 @@ CASES = [
     Case("immuta-unknown-tag",
          immuta_push("No.Such.Tag", "--model-type", "datasource", "--ids", "6"), 2,
          "Immuta has no tag 'No.Such.Tag'", app="tag"),
+    Case("zero-width-tag", ("push", "--provider", "atlas", "--projection-id", P, "--tag",
+                            "\u200b", "--ids", "1"), 2, "is invisible once normalised",
+         app="tag"),
+    Case("immuta-fullwidth-id",
+         immuta_push("Confidential", "--model-type", "datasource", "--ids", "\uff16"), 2,
+         "Immuta datasource id '\uff16' is not valid"),
     # configuration
     Case("missing-key", immuta_push("Confidential", "--model-type", "datasource", "--ids", "6"),
          2, "IMMUTA_API_KEY is not set",

@@ -10,8 +10,8 @@ are keyed by the map's unique ids, so a target with an `id_field` is not read ba
 from __future__ import annotations
 
 import random
+import re
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +35,9 @@ from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 TAG_PATH = "/v1/query/update/tag/ids"
 READ_ATTEMPTS = 10  # reads of a map whose tags change while we read them (busy maps)
 LIST_TAGS_PATH = "/v1/project/projection/tags/get/all"
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", re.ASCII)
 
 
 class Atlas(BaseProvider):
@@ -69,10 +72,9 @@ class Atlas(BaseProvider):
         projection = op.target.get("projection_id", "")
         if not projection:
             raise InputError("Atlas needs a projection_id (find it on your dataset's page)")
-        try:
-            uuid.UUID(str(projection))
-        except ValueError:
-            raise InputError(f"Atlas projection_id {projection!r} is not a UUID") from None
+        # A pattern, not uuid.UUID(): that also takes fullwidth digits, braces and "urn:".
+        if not _UUID.fullmatch(str(projection)):
+            raise InputError(f"Atlas projection_id {projection!r} is not a UUID")
         if "id_field" in op.target and not str(op.target["id_field"]).strip():
             raise InputError("Atlas id_field is empty: leave it out to use the unique id field")
         for tag in op.tags:

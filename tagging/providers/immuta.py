@@ -15,6 +15,7 @@ import httpx
 import pandas as pd
 
 from tagging.errors import InputError
+from tagging.names import twin
 from tagging.providers.base import (
     BaseProvider,
     Fetch,
@@ -29,7 +30,8 @@ from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
 
 TAG_PATH = "/tag"
 MODEL_TYPES = ("datasource", "column", "project")
-_ID_PATTERNS = {"datasource": r"\d+", "project": r"\d+", "column": r"\d+_.+"}
+# ASCII digits only: `\d` also matches fullwidth "６" and other scripts' digits.
+_ID_PATTERNS = {"datasource": r"[0-9]+", "project": r"[0-9]+", "column": r"[0-9]+_.+"}
 _ID_HINTS = {
     "datasource": "a number such as 22",
     "project": "a number such as 2",
@@ -89,9 +91,10 @@ class Immuta(BaseProvider):
         if op.action == "add" and catalog is not None:
             missing = [t for t in op.tags if t not in known]
             if missing:
+                near = twin(missing[0], known)
+                hint = f"did you mean {near!r}?" if near else "create it first (POST /tag)"
                 raise InputError(
-                    f"Immuta has no tag {missing[0]!r}: create it first (POST /tag) "
-                    "or pick an existing tag"
+                    f"Immuta has no tag {missing[0]!r}: {hint} or pick an existing tag"
                 )
         names = sorted(known | set(op.tags))
         out = []
