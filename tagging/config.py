@@ -7,6 +7,7 @@ Resolution order: explicit arguments > a secrets mapping (st.secrets, passed in)
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from tagging import providers
+from tagging.bounded import DEADLINE_ENV, BoundedTransport, deadline_from_env, max_answer_bytes
 from tagging.demo import SANDBOX_KEYS
 from tagging.errors import ApiError, ConfigError
 from tagging.retry import RetryPolicy, send
@@ -62,6 +64,13 @@ class Connection:
         Retry-After) and return its final answer. An unreachable host or an API that stays
         down raises ConfigError / ApiError; the caller reads the answer (auth errors too)."""
         sent = send(self.client, request, policy or self.retry)
+        if sent.refused:
+            raise ConfigError(f"{self.base_url}: {sent.refused}: check {self._url_env}")
+        if sent.timed_out:
+            raise ConfigError(
+                f"{self.base_url} is slow: no complete answer in time ({sent.gave_up}); "
+                f"try again later, or give it longer with {DEADLINE_ENV}"
+            )
         if sent.response is None:
             raise ConfigError(f"cannot reach {self.base_url}: {self._reach_hint()}")
         if sent.gave_up:
@@ -94,6 +103,10 @@ class Connection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def _url_env(self) -> str:
+        return SANDBOX_URL_ENV if self.is_sandbox else providers.get(self.provider).url_env
+
     def _reach_hint(self) -> str:
         if self.is_sandbox:
             return "start the sandbox with `python -m tagging sandbox`"
@@ -110,12 +123,17 @@ def connect(
     timeout: float = 30.0,
     retry: RetryPolicy | None = None,
     live: bool = False,
+    max_answer: int | None = None,
 ) -> Connection:
     """A Connection from arguments, secrets, environment, or the local sandbox.
 
     The sandbox only when nothing at all is configured and `live` is False (the default a new
     user lands in). With `live=True` a missing URL or key is a ConfigError naming what to set:
     a live connection never falls back to the sandbox.
+
+    timeout:    the overall deadline of one request, in seconds (headers and whole body);
+                $TAGGING_DEADLINE_S overrides it.
+    max_answer: the most bytes of one answer read ($TAGGING_MAX_ANSWER_MB, else 64 MB).
     """
     api = providers.get(provider)
     url = _first(url, _secret(secrets, provider, api.url_env, "url"), os.environ.get(api.url_env))
@@ -147,12 +165,18 @@ def connect(
             )
         key = SANDBOX_KEYS.get(provider, "")
     key = _clean_key(key, api.key_env)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    deadline = deadline_from_env(timeout)
+    bounded = BoundedTransport(
+        transport or httpx.HTTPTransport(limits=limits),
+        deadline=deadline,
+        max_bytes=max_answer_bytes() if max_answer is None else max_answer,
+    )
     client = httpx.Client(
         base_url=url,
         headers={**api.auth_headers(key), "Accept": "application/json"},
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-        transport=transport,
+        timeout=httpx.Timeout(deadline, connect=min(deadline, 10.0)),
+        transport=bounded,
     )
     return Connection(provider, url, is_sandbox, client, key, retry or RetryPolicy())
 
@@ -200,8 +224,19 @@ def _secret(secrets: Mapping[str, Any] | None, provider: str, name: str, short: 
     return None
 
 
+# What a base URL may hold: the characters of http(s)://host[:port][/path] that no POSIX
+# shell treats specially, so a URL printed in "copy as curl" can never run anything.
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/%\[\]@?#=+,]*")
+
+
 def _clean_url(url: str, variable: str) -> str:
     url = url.strip().rstrip("/")
+    if not _URL_CHARS.fullmatch(url):
+        odd = "".join(dict.fromkeys(ch for ch in url if not _URL_CHARS.fullmatch(ch)))
+        raise ConfigError(
+            f"{variable} has characters a shell would run or split ({ascii(odd[:12])}): "
+            "use http(s)://host[:port][/path], with non-ASCII hosts in their xn-- form"
+        )
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError):
@@ -221,4 +256,9 @@ def _clean_key(key: str, variable: str) -> str:
     key = key.strip()
     if any(ch.isspace() or not ch.isprintable() for ch in key):
         raise ConfigError(f"{variable} contains spaces or line breaks: paste the key alone")
+    if not key.isascii():  # HTTP headers are ASCII: such a key cannot be sent at all
+        raise ConfigError(
+            f"{variable} contains non-ASCII characters (e.g. a typographic dash or quote): "
+            "paste the key exactly as the provider shows it"
+        )
     return key

@@ -13,11 +13,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from tagging import providers
+from tagging.bounded import misshapen
 from tagging.config import Connection
 from tagging.errors import ConfigError, TaggingError
 from tagging.progress_bar import ProgressCallback, progress_bar
@@ -34,6 +35,7 @@ from tagging.values import (
     PushResult,
     RequestResult,
 )
+from tagging.workers import DaemonPool
 
 
 class JournalLike(Protocol):
@@ -199,6 +201,15 @@ def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
     )
 
 
+def _next(finished: queue.SimpleQueue[Future[RequestResult]]) -> Future[RequestResult]:
+    """The next finished request; waits in short steps so Ctrl-C is seen at once."""
+    while True:
+        try:
+            return finished.get(timeout=0.2)
+        except queue.Empty:
+            continue
+
+
 def _positions(ids: tuple[str, ...]) -> dict[str, list[int]]:
     where: dict[str, list[int]] = {}
     for at, i in enumerate(ids):
@@ -231,7 +242,8 @@ class _Run:
         # request in flight costs O(in flight) per answer (noticeable at 32+ in flight).
         finished: queue.SimpleQueue[Future[RequestResult]] = queue.SimpleQueue()
         self._report()
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"push-{self.plan.provider}")
+        pool = DaemonPool(self.workers, f"push-{self.plan.provider}")
+        ended = False
         try:
             while True:
                 # Keep a small window of requests queued: bodies are built only when needed.
@@ -252,7 +264,7 @@ class _Run:
                     future.add_done_callback(finished.put)
                 if not inflight:
                     break
-                done = [finished.get()]
+                done = [_next(finished)]
                 while not finished.empty():
                     done.append(finished.get())
                 for future in done:
@@ -260,8 +272,10 @@ class _Run:
                     owner.results.append(future.result())  # AuthError propagates
                     if owner.complete:
                         self._finish(owner)
+            ended = True
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # On Ctrl-C (or an error) hung requests are left behind: the job is resumable.
+            pool.shutdown(wait=ended)
 
     def _start_batch(self, batches: Iterator[Batch]) -> _BatchRun | None:
         if self.cancel.is_set():
@@ -299,6 +313,10 @@ class _Run:
                 ids=request.ids, at=request.at, reason=reason, transient=True, attempts=0
             )
         sent = send(self.conn.client, request, self.policy, sleep=self.sleep)
+        if sent.refused:
+            return RequestResult(
+                ids=request.ids, at=request.at, reason=sent.refused, attempts=sent.attempts
+            )
         if sent.gave_up:
             self.down.set()
             return RequestResult(
@@ -309,7 +327,12 @@ class _Run:
                 attempts=sent.attempts,
             )
         assert sent.response is not None
-        result = self.api.read(request, sent.response)
+        try:
+            result = self.api.read(request, sent.response)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # An answer not in the documented shape: this batch failed, nothing is counted.
+            reason = f"HTTP {sent.response.status_code}: {misshapen(exc)}"
+            result = RequestResult(ids=request.ids, reason=reason)
         return replace(result, at=request.at, attempts=sent.attempts)
 
     def _finish(self, run: _BatchRun) -> None:

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from tagging import providers
+from tagging.bounded import misshapen
 from tagging.columns import parse_tag_column, to_id_strings
 from tagging.demo import state_from_sandbox
-from tagging.errors import ConfigError
+from tagging.errors import ApiError, ConfigError
 from tagging.membership import isin
 from tagging.plan import items
 from tagging.providers.base import can_read
@@ -76,7 +77,10 @@ def current_state(
             unread.append(kind)
             unknown |= rows
             continue
-        frame = api.read_tags(conn.fetch, target, ids[rows].tolist(), kind, tags)
+        try:
+            frame = api.read_tags(conn.fetch, target, ids[rows].tolist(), kind, tags)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise ApiError(api.label, 200, misshapen(exc), "check the API URL") from None
         parts.append(frame.assign(**{KIND: kind}) if kind is not None else frame)
     sources = ["provider"] if parts else []
     if unread and journal is not None:

@@ -7,6 +7,9 @@ target and count requests, which the leaf values must not import.
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from collections.abc import Iterable, Sequence
 from html import escape
 
 import pandas as pd
@@ -130,7 +133,10 @@ def to_curl(plan: Plan, max_ids: int = 5, base_url: str | None = None) -> list[s
             tags=first.tags,
         )
         requests = list(api.requests(plan.operation, sample))
-        commands.extend(curl_command(r, base, headers) for r in _one_per_kind(requests))
+        commands.extend(
+            curl_command(r, base, headers, (api.key_env, api.url_env))
+            for r in _one_per_kind(requests)
+        )
     return commands
 
 
@@ -141,14 +147,33 @@ def _first_per_tag_set(plan: Plan) -> list[Batch]:
     return list(firsts.values())
 
 
-def curl_command(request: ApiRequest, base_url: str, headers: dict[str, str]) -> str:
-    lines = [f'curl -L "{base_url}{request.path}"', f"-X {request.method}"]
-    lines.append('-H "Content-Type: application/json"')
-    lines.extend(f'-H "{name}: {value}"' for name, value in headers.items())
+def curl_command(
+    request: ApiRequest, base_url: str, headers: dict[str, str], placeholders: Iterable[str] = ()
+) -> str:
+    """One POSIX-shell command: every part quoted with shlex.quote, so nothing in a URL, tag
+    name, id or body runs when pasted; only the `$VAR` placeholders we put in (the key and
+    URL variables named in `placeholders`) are left for the shell to expand."""
+    names = tuple(placeholders)
+
+    def word(text: str) -> str:
+        return shell_word(text, names)
+
+    lines = [f"curl -L {word(base_url + request.path)}", f"-X {shlex.quote(request.method)}"]
+    lines.append(f"-H {word('Content-Type: application/json')}")
+    lines.extend(f"-H {word(f'{name}: {value}')}" for name, value in headers.items())
     if request.body is not None:
-        body = json.dumps(request.body, indent=2, ensure_ascii=False).replace("'", "'\\''")
-        lines.append(f"-d '{body}'")
+        lines.append(f"-d {shlex.quote(json.dumps(request.body, indent=2, ensure_ascii=False))}")
     return " \\\n  ".join(lines)
+
+
+def shell_word(text: str, placeholders: Sequence[str] = ()) -> str:
+    """`text` as one shell word: literal parts shlex-quoted, `$NAME` for each placeholder
+    name double-quoted (expanded, never split); any other `$` stays literal."""
+    if not placeholders:
+        return shlex.quote(text)
+    pattern = "|".join(re.escape(f"${name}") for name in placeholders)
+    parts = [p for p in re.split(f"({pattern})", text) if p]
+    return "".join(f'"{p}"' if p[1:] in placeholders else shlex.quote(p) for p in parts) or "''"
 
 
 def _one_per_kind(requests: list[ApiRequest]) -> list[ApiRequest]:

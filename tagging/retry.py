@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tagging.bounded import AnswerTooLarge
 from tagging.values import ApiRequest
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ class Sent:
     response: httpx.Response | None
     attempts: int
     gave_up: str = ""  # non-empty when retries ran out (API down, rate limit too long)
+    refused: str = ""  # an answer we will not read (too large): final, not retried
+    timed_out: bool = False  # the last failure was a timeout: the host is there, but slow
 
 
 class _RetryableResponse(Exception):
@@ -169,6 +172,8 @@ def send(
     # (tenacity and a seeded Random cost more CPU than a local request).
     try:
         return Sent(attempt(), count)
+    except AnswerTooLarge as exc:
+        return Sent(None, count, refused=str(exc))
     except httpx.ConnectError as exc:
         if policy.refused_is_final:
             return Sent(None, count, _gave_up(count, _transport_line(exc)))
@@ -195,10 +200,13 @@ def send(
     )
     try:
         return Sent(retrying(retried), count)
+    except AnswerTooLarge as exc:
+        return Sent(None, count, refused=str(exc))
     except _RetryableResponse as exc:
         return Sent(exc.response, count, _gave_up(count, _status_line(exc.response)))
     except httpx.TransportError as exc:
-        return Sent(None, count, _gave_up(count, _transport_line(exc)))
+        slow = isinstance(exc, httpx.TimeoutException)
+        return Sent(None, count, _gave_up(count, _transport_line(exc)), timed_out=slow)
 
 
 def _gave_up(count: int, what: str) -> str:

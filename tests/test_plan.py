@@ -154,9 +154,9 @@ def test_partial_tags_keep_kinds_aligned_and_show_in_renderings() -> None:
     assert list(plan_frame(p)["tags"]) == ["A", "B", "A, B"]
     commands = to_curl(p, base_url="https://immuta.example.com")
     assert [c.splitlines()[0] for c in commands] == [
-        'curl -L "https://immuta.example.com/tag/datasource/1" \\',
-        'curl -L "https://immuta.example.com/tag/column/6_x" \\',
-        'curl -L "https://immuta.example.com/tag/project/2" \\',
+        "curl -L https://immuta.example.com/tag/datasource/1 \\",
+        "curl -L https://immuta.example.com/tag/column/6_x \\",
+        "curl -L https://immuta.example.com/tag/project/2 \\",
     ]
     assert '"name": "B"' not in commands[0] and '"name": "A"' not in commands[1]
     assert '"name": "A"' in commands[2] and '"name": "B"' in commands[2]
@@ -241,8 +241,8 @@ def test_curl_uses_the_key_placeholder_and_cuts_ids() -> None:
     p = plan(atlas([str(i) for i in range(100)], tags=("a", "b")))
     commands = to_curl(p, max_ids=3)
     assert len(commands) == 2  # one per tag: Atlas takes a single tag_name
-    assert commands[0].startswith('curl -L "https://api-atlas.nomic.ai/v1/query/update/tag/ids"')
-    assert '-H "Authorization: Bearer $NOMIC_API_KEY"' in commands[0]
+    assert commands[0].startswith("curl -L https://api-atlas.nomic.ai/v1/query/update/tag/ids ")
+    assert "-H 'Authorization: Bearer '\"$NOMIC_API_KEY\"" in commands[0]
     assert '"ids": [\n    "0",\n    "1",\n    "2"\n  ]' in commands[0]
     assert '"tag_name": "b"' in commands[1]
 
@@ -251,14 +251,14 @@ def test_curl_for_immuta_shows_one_model_and_escapes_quotes() -> None:
     op = TagOperation("immuta", "remove", ("A.b", "It's"), ["22", "523"], kinds="datasource")
     commands = to_curl(plan(op), base_url="https://immuta.example.com")
     assert commands == [
-        'curl -L "https://immuta.example.com/tag/datasource/22/A.b" \\\n  -X DELETE \\\n'
-        '  -H "Content-Type: application/json" \\\n  -H "Authorization: $IMMUTA_API_KEY"',
-        'curl -L "https://immuta.example.com/tag/datasource/22/It%27s" \\\n  -X DELETE \\\n'
-        '  -H "Content-Type: application/json" \\\n  -H "Authorization: $IMMUTA_API_KEY"',
+        "curl -L https://immuta.example.com/tag/datasource/22/A.b \\\n  -X DELETE \\\n"
+        "  -H 'Content-Type: application/json' \\\n  -H 'Authorization: '\"$IMMUTA_API_KEY\"",
+        "curl -L https://immuta.example.com/tag/datasource/22/It%27s \\\n  -X DELETE \\\n"
+        "  -H 'Content-Type: application/json' \\\n  -H 'Authorization: '\"$IMMUTA_API_KEY\"",
     ]
     add = plan(TagOperation("immuta", "add", ("It's",), ["22"], kinds="datasource"))
-    assert "-d '[\n  {\n    \"name\": \"It'\\''s\"," in to_curl(add)[0]
-    assert to_curl(add)[0].startswith('curl -L "$IMMUTA_API_URL/tag/datasource/22"')
+    assert '-d \'[\n  {\n    "name": "It\'"\'"\'s",' in to_curl(add)[0]
+    assert to_curl(add)[0].startswith('curl -L "$IMMUTA_API_URL"/tag/datasource/22 ')
 
 
 def test_typed_known_state_keeps_immuta_ids_of_different_types_apart() -> None:

@@ -295,12 +295,16 @@ def test_keys_come_from_the_environment(
     assert immuta.status_code == 200
 
 
-def test_banner_prints_urls_and_keys() -> None:
+def test_banner_prints_urls_and_key_variables_never_keys() -> None:
     from tagging.sandbox.server import banner
 
-    text = banner(SandboxConfig(), "127.0.0.1", 8765)
-    for provider, key in KEYS.items():
-        assert f"http://127.0.0.1:8765/{provider}" in text and key in text
+    config = SandboxConfig(keys={"atlas": "own-a", "nekt": "own-n", "immuta": "own-i"})
+    for text in (banner(SandboxConfig(), "127.0.0.1", 8765), banner(config, "127.0.0.1", 8765)):
+        for provider, key in KEYS.items():
+            assert f"http://127.0.0.1:8765/{provider}" in text and key not in text
+            assert f"TAGGING_SANDBOX_{provider.upper()}_KEY" in text
+        assert "$NOMIC_API_KEY" in text and "$NEKT_API_KEY" in text and "$IMMUTA_API_KEY" in text
+        assert not any(k in text for k in config.keys.values())
 
 
 def _wait_for(url: str) -> None:

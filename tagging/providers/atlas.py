@@ -105,9 +105,11 @@ class Atlas(BaseProvider):
         data = json_or_none(response)
         if response.status_code >= 400:
             return failure(request, response, self.error_reason(data))
-        if not isinstance(data, dict) or not data.get("success", False):
+        if not isinstance(data, dict) or data.get("success") is not True:
             return failure(request, response, "Atlas did not confirm the operation")
-        tagged = int(data.get("points_tagged", 0))
+        tagged = data.get("points_tagged", 0)
+        if not isinstance(tagged, int) or isinstance(tagged, bool) or tagged < 0:
+            return failure(request, response, f"Atlas answered points_tagged={tagged!r}: no count")
         if request.body.get("operation") == "remove":
             # A remove counts only the points that carried the tag: the rest exist or not,
             # the answer cannot say which (the map's read-back can).

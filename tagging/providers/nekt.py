@@ -108,6 +108,8 @@ class Nekt(BaseProvider):
                 return self._without(request, unknown)
         if response.status_code >= 400:
             return failure(request, response, self.error_reason(data))
+        if not isinstance(data, list):  # attach and detach answer with the tag objects
+            return failure(request, response, "Nekt did not answer with the tags: not confirmed")
         return RequestResult(ids=request.ids)
 
     def _without(self, request: ApiRequest, unknown: set[str]) -> RequestResult:

@@ -13,8 +13,15 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from tagging import providers
 from tagging.demo import WorldSize
-from tagging.sandbox.app import SandboxConfig, create_app, keys_from_env, provider_root_app
+from tagging.sandbox.app import (
+    KEY_ENV,
+    SandboxConfig,
+    create_app,
+    keys_from_env,
+    provider_root_app,
+)
 from tagging.sandbox.faults import Faults
 
 
@@ -99,14 +106,18 @@ def banner(
     ports = ports or {}
     own = {p: f"  and http://{host}:{n}" for p, n in ports.items()}
     f = config.faults
+
+    # Key variables, never key values: a banner ends up in terminals, logs and screenshots.
+    def key(provider: str, header: str) -> str:
+        client = providers.get(provider).key_env
+        return f"key: ${client} (sandbox side: {KEY_ENV[provider]} or its default; {header})"
+
     lines = [
         f"Tagging sandbox on {base}  (state: {config.db})",
-        f"  Atlas   {base}/atlas    key: {config.keys['atlas']}   (Authorization: Bearer KEY)"
+        f"  Atlas   {base}/atlas    {key('atlas', 'Authorization: Bearer KEY')}"
         + own.get("atlas", ""),
-        f"  Nekt    {base}/nekt     key: {config.keys['nekt']}   (x-api-key: KEY)"
-        + own.get("nekt", ""),
-        f"  Immuta  {base}/immuta   key: {config.keys['immuta']}   (Authorization: KEY)"
-        + own.get("immuta", ""),
+        f"  Nekt    {base}/nekt     {key('nekt', 'x-api-key: KEY')}" + own.get("nekt", ""),
+        f"  Immuta  {base}/immuta   {key('immuta', 'Authorization: KEY')}" + own.get("immuta", ""),
         f"  Inspect {base}/_sandbox/state  {base}/_sandbox/world  POST {base}/_sandbox/reset",
     ]
     if f.latency_ms or f.fail_rate or f.rate_limit:
