@@ -166,20 +166,25 @@ def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | Non
         )
         return
     warning = journal.undo_warning(job["id"])
+    busy = journal.holder(job["id"])  # one job, one runner: another process runs it now
+    if busy:
+        st.info(busy, icon=":material/lock:")
     bar = st.container(horizontal=True)
     resumable = counts["pending"] > 0 or job["status"] in ("interrupted", "running")
     if bar.button(
         f"Resume ({counts['pending']:,} pending ids)",
         key="hist_resume",
         icon=":material/play_arrow:",
-        disabled=not resumable,
+        disabled=not resumable or bool(busy),
+        help=busy,
     ):
         _act(journal, job, "resume")
     if bar.button(
         f"Retry {counts['failed']:,} failed ids",
         key="hist_retry",
         icon=":material/replay:",
-        disabled=counts["failed"] == 0,
+        disabled=counts["failed"] == 0 or bool(busy),
+        help=busy,
     ):
         _act(journal, job, "retry")
     undo_ok = True
@@ -190,12 +195,12 @@ def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | Non
         "Undo this job",
         key="hist_undo",
         icon=":material/undo:",
-        disabled=not undo_ok or counts["applied"] == 0 or undone_by is not None,
-        help=f"Already undone by job {undone_by}" if undone_by else None,
+        disabled=not undo_ok or counts["applied"] == 0 or undone_by is not None or bool(busy),
+        help=busy or (f"Already undone by job {undone_by}" if undone_by else None),
         on_click=_ask_undo,
         args=(job["id"],),
     )
-    if st.session_state.get(UNDO_PENDING_KEY) == job["id"] and undone_by is None:
+    if st.session_state.get(UNDO_PENDING_KEY) == job["id"] and undone_by is None and not busy:
         _confirm_undo(journal, job)
 
 

@@ -188,6 +188,7 @@ def resume(
 ) -> None:
     """Send the unfinished batches of an interrupted or partly failed job."""
     book = _journal(journal)
+    book.check_free(job)  # one job, one runner: said before anything else
     plan = book.load_plan(job)
     conn = _checked(plan.operation.provider, plan.operation.target)
     if not as_json:

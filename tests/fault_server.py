@@ -13,16 +13,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
+
 
 @dataclass
 class Fault:
-    mode: str  # hang | drip | endless | huge | slow | json | text
+    mode: str  # hang | drip | endless | huge | slow | json | text | gate
     body: Any = None  # for "json" / "text"
     every_method: bool = False  # also GETs get the fault
     delay: float = 0.0  # for "slow"
     stop: threading.Event = field(default_factory=threading.Event)
     posted: threading.Event = field(default_factory=threading.Event)  # a POST arrived
     requests: int = 0
+    upstream: str = ""  # for "gate": where requests are forwarded
+    gate: threading.Event = field(default_factory=threading.Event)  # "gate": POSTs wait for it
 
 
 def _handler(fault: Fault) -> type[BaseHTTPRequestHandler]:
@@ -43,10 +47,12 @@ def _handler(fault: Fault) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, faulty: bool) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
+            body = self.rfile.read(length)
             fault.requests += 1
             if self.command == "POST":
                 fault.posted.set()
+            if fault.mode == "gate":
+                return self._forward(body)
             if not faulty:
                 return self._send(200, b"[]")
             try:
@@ -60,6 +66,17 @@ def _handler(fault: Fault) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _forward(self, body: bytes) -> None:
+            """To the upstream sandbox; a write waits until the test opens the gate."""
+            if self.command != "GET":
+                fault.gate.wait()
+            keep = ("authorization", "x-api-key", "content-type")
+            headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
+            answer = httpx.request(
+                self.command, fault.upstream + self.path, content=body, headers=headers
+            )
+            self._send(answer.status_code, answer.content)
 
         def _hang(self) -> None:
             fault.stop.wait()

@@ -77,6 +77,7 @@ def test_undo_warns_when_prior_state_was_unknown(sandbox) -> None:  # type: igno
 def test_resume_sends_the_pending_batches(sandbox) -> None:  # type: ignore[no-untyped-def]
     journal = Journal(os.environ["TAGGING_JOURNAL"])
     job = journal.start_job(plan(atlas_op(["7", "8", "9"]), chunk_size=2))  # killed before sending
+    journal.release(job)  # its process is gone: the lease with it
     at = history()
     assert metrics(at)["Pending"] == "3"
     at.button(key="hist_resume").click().run()
@@ -84,6 +85,20 @@ def test_resume_sends_the_pending_batches(sandbox) -> None:  # type: ignore[no-u
     assert sorted(sandbox.state()["atlas"][P]["gold"]) == ["7", "8", "9"]
     assert journal.job(job)["counts"]["pending"] == 0
     assert metrics(at)["Pending"] == "0"
+
+
+def test_a_job_another_runner_holds_has_its_buttons_disabled_with_the_reason(sandbox) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    job = journal.start_job(plan(atlas_op(["7", "8"]), chunk_size=1))  # still being pushed
+    at = history()
+    for key in ("hist_resume", "hist_retry", "hist_undo"):
+        assert at.button(key=key).disabled
+    [info] = [i.value for i in at.info if "is being pushed" in i.value]
+    assert info.startswith(f"job {job} is being pushed by pid {os.getpid()}")
+    assert at.button(key="hist_resume").help == info
+    journal.finish_job(job, "interrupted")
+    at.run()
+    assert not at.button(key="hist_resume").disabled
 
 
 def test_retry_failures_after_the_api_recovers(sandbox) -> None:  # type: ignore[no-untyped-def]

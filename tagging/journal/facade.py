@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
+from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked
 from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
 from tagging.journal.replay import Change, changes, id_results, last_changes, state
 from tagging.journal.storage import POSTGRES_SCHEMES, Storage
@@ -57,6 +59,8 @@ class Journal:
         self.storage: Storage = open_storage(location)
         self.location = self.storage.where  # never holds a password
         self.actor = actor
+        self._leases: dict[str, tuple[Holder, Heartbeat]] = {}
+        self._leases_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -70,6 +74,8 @@ class Journal:
         return f"Journal({self.location!r})"
 
     def close(self) -> None:
+        for job_id in list(self._leases):
+            self.release(job_id)
         self.storage.close()
 
     def __enter__(self) -> Journal:
@@ -104,6 +110,7 @@ class Journal:
         )
         batches = [NewBatch(b.index, b.ids, b.kinds, b.tags, b.unknown_at) for b in plan.batches]
         self.storage.add_job(job, batches)
+        self.hold(job.id, "undo" if undo_of else "push")  # released by finish_job
         return job.id
 
     def record_batch(self, job_id: str, outcome: BatchOutcome) -> None:
@@ -140,8 +147,44 @@ class Journal:
         def decide(by_status: Mapping[str, int]) -> str:
             return job_status(by_status, stopped=status == "interrupted")
 
-        if not self.storage.finish_job(job_id, decide, now()):
-            raise JournalError(f"no job {job_id!r} in the journal at {self.location}")
+        try:
+            if not self.storage.finish_job(job_id, decide, now()):
+                raise JournalError(f"no job {job_id!r} in the journal at {self.location}")
+        finally:
+            self.release(job_id)
+
+    # --- one job, one runner (locks.py) ---------------------------------------------------
+
+    def hold(self, job_id: str, action: Action) -> None:
+        """Take the job's lease for this handle (JobLocked when another runner has it)."""
+        with self._leases_lock:
+            if job_id in self._leases:
+                return
+            holder = self.storage.take_lock(job_id, action)
+            beat = Heartbeat(lambda: self.storage.beat_lock(holder))
+            self._leases[job_id] = (holder, beat)
+
+    def release(self, job_id: str) -> None:
+        with self._leases_lock:
+            lease = self._leases.pop(job_id, None)
+        if lease is not None:
+            holder, beat = lease
+            beat.stop()
+            self.storage.drop_lock(holder)
+
+    def holder(self, job_id: str) -> str | None:
+        """Why this job cannot be resumed or undone now (another runner has it), or None."""
+        holder = self.storage.lock_holder(job_id)
+        mine = self._leases.get(job_id)
+        if holder is None or (mine is not None and mine[0].owner == holder.owner):
+            return None
+        return holder.reason
+
+    def check_free(self, job_id: str) -> None:
+        """Raise JobLocked (one line naming the holder) when another runner has the job."""
+        reason = self.holder(job_id)
+        if reason is not None:
+            raise JobLocked(reason)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -217,6 +260,7 @@ class Journal:
     def undo_preview(self, job_id: str) -> _jobs.UndoPlan:
         """The undo's plan and how many of its items' prior state is unknown."""
         job = self._job(job_id)
+        self.check_free(job_id)  # what a running job changed is not known yet
         return _jobs.undo_plan(
             job, self.storage.batches(job_id), self.storage.undone_by(job_id), self._before(job)
         )
@@ -232,6 +276,7 @@ class Journal:
     ) -> PushResult:
         """Reverse a job as a new job. Raises PriorStateUnknown (nothing sent) when some
         items' prior state is unknown, unless `force`; JournalError for a job still running."""
+        self.check_free(job_id)  # another runner holds it: say who
         if _job_dict(self._job(job_id), None)["status"] == "running":
             raise JournalError(f"job {job_id} is still running: undo it once it has ended")
         return _jobs.undo(self, job_id, conn, progress, force=force, verify=verify)

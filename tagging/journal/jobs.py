@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tagging.errors import JournalError, PriorStateUnknown
+from tagging.journal.locks import Action
 from tagging.journal.records import BatchRecord, JobRecord, now
 from tagging.journal.replay import changed_at, kinds_of
 from tagging.journal.storage import Storage
@@ -52,6 +53,8 @@ class Journal(Protocol):
     def load_plan(self, job_id: str, pending_only: bool = True) -> Plan: ...
     def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None: ...
     def undo_preview(self, job_id: str) -> UndoPlan: ...
+    def hold(self, job_id: str, action: Action) -> None: ...
+    def release(self, job_id: str) -> None: ...
 
 
 INVERSE = {"add": "remove", "remove": "add"}
@@ -188,17 +191,22 @@ def resume(
     """Send the job's unfinished batches; their outcomes land on the same job."""
     from tagging.executor import push
 
-    plan = journal.load_plan(job_id, pending_only=True)
-    _check_provider(plan, conn)
-    if not plan.batches:
-        journal.finish_job(job_id, "done")
-        return PushResult(job_id=job_id)
-    journal.storage.mark_running(job_id, socket.gethostname(), os.getpid(), now())
-    resent = {
-        b.index: at
-        for b in journal.storage.batches(job_id)
-        if (at := resend_positions(b)) is not None
-    }
+    journal.hold(job_id, "resume")  # released when the job is finished (push's finally)
+    try:
+        plan = journal.load_plan(job_id, pending_only=True)
+        _check_provider(plan, conn)
+        if not plan.batches:
+            journal.finish_job(job_id, "done")
+            return PushResult(job_id=job_id)
+        journal.storage.mark_running(job_id, socket.gethostname(), os.getpid(), now())
+        resent = {
+            b.index: at
+            for b in journal.storage.batches(job_id)
+            if (at := resend_positions(b)) is not None
+        }
+    except BaseException:
+        journal.release(job_id)
+        raise
     target = _Resent(journal, resent) if resent else journal
     return push(plan, conn, journal=target, job_id=job_id, progress=progress, verify=verify)
 
@@ -216,12 +224,18 @@ def undo(
     items' prior state is unknown, unless `force`."""
     from tagging.executor import push
 
-    undo = journal.undo_preview(job_id)
-    if undo.unknown and not force:
-        raise PriorStateUnknown(job_id, undo.unknown)
-    _check_provider(undo.plan, conn)
-    undo_id = journal.start_job(undo.plan, undo_of=job_id)
-    return push(undo.plan, conn, journal=journal, job_id=undo_id, progress=progress, verify=verify)
+    journal.hold(job_id, "undo")  # the undone job: no resume or second undo meanwhile
+    try:
+        undo = journal.undo_preview(job_id)
+        if undo.unknown and not force:
+            raise PriorStateUnknown(job_id, undo.unknown)
+        _check_provider(undo.plan, conn)
+        undo_id = journal.start_job(undo.plan, undo_of=job_id)
+        return push(
+            undo.plan, conn, journal=journal, job_id=undo_id, progress=progress, verify=verify
+        )
+    finally:
+        journal.release(job_id)
 
 
 def resend_positions(batch: BatchRecord) -> tuple[int, ...] | None:

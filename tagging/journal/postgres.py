@@ -23,6 +23,7 @@ CONNECT_TIMEOUT_S = 10
 # Any constant: every process opening the journal takes this lock while it creates or
 # migrates the tables (concurrent CREATE TABLE IF NOT EXISTS can otherwise collide).
 _SCHEMA_LOCK = 0x7461676A  # "tagj"
+_LOCKS_LOCK = 0x7461676C  # "tagl": taking job leases one at a time (locks.py)
 
 
 def _sql(statement: str) -> str:
@@ -67,6 +68,9 @@ class PostgresStorage(SqlStorage):
 
     def close(self) -> None:
         self._db.close()
+
+    def _serialize_locks(self, tx: Any) -> None:
+        tx.run("SELECT pg_advisory_xact_lock(?)", (_LOCKS_LOCK,))
 
     @contextmanager
     def _write(self) -> Iterator[_PgTx]:

@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from tagging.journal import locks
+from tagging.journal.locks import Action, Holder
 from tagging.journal.records import (
     BatchRecord,
     Counts,
@@ -54,6 +56,13 @@ class Storage(Protocol):
         order they were confirmed: the replay order."""
         ...
 
+    def take_lock(self, job_id: str, action: Action) -> Holder:
+        """The job's lease, or JobLocked naming who holds it (a stale one is taken over)."""
+        ...
+
+    def beat_lock(self, holder: Holder) -> bool: ...
+    def drop_lock(self, holder: Holder) -> None: ...
+    def lock_holder(self, job_id: str) -> Holder | None: ...
     def close(self) -> None: ...
 
 
@@ -159,6 +168,7 @@ class SqlStorage:
         tx.run(_JOBS.format(seq=self.SEQ_TYPE))
         tx.run(_BATCHES)
         tx.run(_INDEX)
+        tx.run(locks.TABLE)
         for table, column, sql_type in ADDED_COLUMNS:
             if column not in self._columns(tx, table):
                 tx.run(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
@@ -279,6 +289,27 @@ class SqlStorage:
                 "WHERE id = ?",
                 (host, pid, now, job_id),
             )
+
+    # --- job leases (locks.py) -------------------------------------------------------------
+
+    def _serialize_locks(self, tx: Tx) -> None:
+        """Make lease writes one at a time (SQLite's BEGIN IMMEDIATE already does)."""
+
+    def take_lock(self, job_id: str, action: Action) -> Holder:
+        with self._write() as tx:
+            self._serialize_locks(tx)
+            return locks.take(tx, job_id, action)
+
+    def beat_lock(self, holder: Holder) -> bool:
+        with self._write() as tx:
+            return locks.beat(tx, holder)
+
+    def drop_lock(self, holder: Holder) -> None:
+        with self._write() as tx:
+            locks.drop(tx, holder)
+
+    def lock_holder(self, job_id: str) -> Holder | None:
+        return locks.live_holder(self._read(locks.SELECT_HOLDER, (job_id,)))
 
     # --- reads ----------------------------------------------------------------------------
 
