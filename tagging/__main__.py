@@ -132,6 +132,7 @@ def push(
         print_plan(dry, as_json)
         return
     book = _journal(journal)
+    book.ready()  # a read-only or damaged journal: said before anything is sent
     conn = _connect(api.name)
     the_plan = _prepare(op, conn, book, chunk_size)
     job_id = book.start_job(the_plan)
@@ -188,6 +189,7 @@ def resume(
 ) -> None:
     """Send the unfinished batches of an interrupted or partly failed job."""
     book = _journal(journal)
+    book.ready()
     book.check_free(job)  # one job, one runner: said before anything else
     plan = book.load_plan(job)
     conn = _checked(plan.operation.provider, plan.operation.target)
@@ -215,6 +217,7 @@ def undo(
     from tagging.errors import PriorStateUnknown
 
     book = _journal(journal)
+    book.ready()
     preview = book.undo_preview(job)
     if preview.unknown and not force:  # said before anything is sent
         err(str(PriorStateUnknown(job, preview.unknown)))
@@ -231,6 +234,38 @@ def undo(
     with terminal_progress(as_json) as progress:
         result = book.undo(job, conn, progress=progress, force=force, verify=not no_verify)
     finish(result, as_json, extra={"undo_of": job, "warning": warning})
+
+
+journal_app = typer.Typer(help="Check a journal, or copy what is readable out of a damaged one.")
+app.add_typer(journal_app, name="journal")
+
+
+@journal_app.command("check")
+def journal_check(journal: JournalOpt = DEFAULT_JOURNAL) -> None:
+    """Say whether the journal is sound (exit 0) or what is wrong with it (exit 1)."""
+    from tagging.journal.health import check
+
+    problems = check(journal)
+    if not problems:
+        out(f"journal at {_journal(journal).location}: ok")
+        return
+    out(f"journal at {journal} is damaged: {problems[0]}")
+    for problem in problems[1:5]:
+        out(f"  also: {problem}")
+    out(f"copy out what is readable: python -m tagging journal recover --journal {journal} "
+        "--to NEW.db")  # fmt: skip
+    raise Exit(1)
+
+
+@journal_app.command("recover")
+def journal_recover(
+    to: Annotated[str, typer.Option("--to", help="A new SQLite file for what is readable.")],
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Copy every readable job and batch of a damaged SQLite journal into a new file."""
+    from tagging.journal.health import recover
+
+    out(f"{recover(journal, to).line} into {to}: use it with --journal {to}")
 
 
 @app.command()

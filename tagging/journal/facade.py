@@ -153,6 +153,11 @@ class Journal:
         finally:
             self.release(job_id)
 
+    def ready(self) -> None:
+        """Raise JournalError (one line saying what to do) when no job may start here: the
+        journal is read-only, or damaged (then `journal check` and `journal recover`)."""
+        self.storage.ready()
+
     # --- one job, one runner (locks.py) ---------------------------------------------------
 
     def hold(self, job_id: str, action: Action) -> None:

@@ -62,6 +62,10 @@ class Storage(Protocol):
 
     def beat_lock(self, holder: Holder) -> bool: ...
     def drop_lock(self, holder: Holder) -> None: ...
+    def ready(self) -> None:
+        """Raise JournalError when no new job may start here (read-only, damaged)."""
+        ...
+
     def lock_holder(self, job_id: str) -> Holder | None: ...
     def close(self) -> None: ...
 
@@ -291,6 +295,9 @@ class SqlStorage:
             )
 
     # --- job leases (locks.py) -------------------------------------------------------------
+
+    def ready(self) -> None:
+        """A backend says here why no job may start (SQLite: read-only or damaged)."""
 
     def _serialize_locks(self, tx: Tx) -> None:
         """Make lease writes one at a time (SQLite's BEGIN IMMEDIATE already does)."""
