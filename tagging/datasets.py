@@ -135,6 +135,10 @@ def _open(source: Source, name: str | None) -> tuple[str, Path | None, bytes | N
             raise DatasetError(f"{path} does not exist: check the path")
         if path.is_dir():
             raise DatasetError(f"{path} is a folder: choose a file inside it")
+        if not path.is_file():  # a FIFO or a device: reading would block or never end
+            raise DatasetError(
+                f"{path} is not a regular file (a pipe or a device): save the data to a file"
+            )
         return label, path, None
     label = name or Path(str(getattr(source, "name", "") or "upload")).name
     if hasattr(source, "getvalue"):
@@ -259,6 +263,7 @@ def _read_delimited(
     sep = "\t" if fmt == "tsv" else ","
     head = _head(target if isinstance(target, Path) else None, _buffer_bytes(target))
     encoding = _encoding_for(head)
+    _check_header_size(target, label, sep)
     for attempt in (encoding, "cp1252"):
         try:
             _check_first_row(head.decode(attempt, errors="replace"), sep, label)
@@ -290,6 +295,33 @@ def _read_delimited(
             notes.append(f"{label} is not UTF-8; decoded as Windows-1252 (check accented letters)")
         return df
     raise DatasetError(f"{label} cannot be decoded as text: save it as UTF-8 and load it again")
+
+
+MAX_HEADER_BYTES = 1024 * 1024
+MAX_COLUMNS = 16_384  # Excel's own limit: more is not a table anyone meant
+
+
+def _check_header_size(target: str | Path | io.BytesIO, label: str, sep: str) -> None:
+    """Refuse a header line over 1 MB or of more columns than Excel allows, before pandas
+    builds a frame of millions of columns (a 10 MB single-line file)."""
+    if isinstance(target, io.BytesIO):
+        target.seek(0)
+        first = target.readline(MAX_HEADER_BYTES + 1)
+        target.seek(0)
+    else:
+        with Path(target).open("rb") as fh:
+            first = fh.readline(MAX_HEADER_BYTES + 1)
+    if len(first) > MAX_HEADER_BYTES:
+        raise DatasetError(
+            f"{label}: its first line is over 1 MB: a {'TSV' if sep == chr(9) else 'CSV'} file "
+            "needs a header line of column names, then one row a line"
+        )
+    columns = first.count(sep.encode()) + 1
+    if columns > MAX_COLUMNS:
+        raise DatasetError(
+            f"{label} has {columns:,} columns (the limit is {MAX_COLUMNS:,}): is it one row "
+            "written as a single line? Put one value a line"
+        )
 
 
 def _check_first_row(head: str, sep: str, label: str) -> None:
