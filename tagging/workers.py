@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -60,3 +60,26 @@ class DaemonPool:
                 future.set_result(fn(*args))
             except BaseException as exc:  # handed to the caller through the future
                 future.set_exception(exc)
+
+
+def map_daemon(fn: Callable[[Any], T], items: Sequence[Any], workers: int, name: str) -> list[T]:
+    """`fn` over `items` on daemon threads, results in order; on any error (or Ctrl-C) the
+    pool is left behind at once instead of being waited for."""
+    pool = DaemonPool(min(workers, len(items)), name)
+    ended = False
+    try:
+        futures = [pool.submit(fn, item) for item in items]
+        results = [_result(f) for f in futures]
+        ended = True
+        return results
+    finally:
+        pool.shutdown(wait=ended)
+
+
+def _result(future: Future[T]) -> T:
+    """A future's result, waited for in short steps so Ctrl-C is seen at once."""
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except TimeoutError:
+            continue

@@ -26,6 +26,7 @@ class Fault:
     posted: threading.Event = field(default_factory=threading.Event)  # a POST arrived
     requests: int = 0
     upstream: str = ""  # for "gate": where requests are forwarded
+    hang_paths: tuple[str, ...] = ()  # requests whose path holds one of these hang
     gate: threading.Event = field(default_factory=threading.Event)  # "gate": POSTs wait for it
 
 
@@ -51,6 +52,8 @@ def _handler(fault: Fault) -> type[BaseHTTPRequestHandler]:
             fault.requests += 1
             if self.command == "POST":
                 fault.posted.set()
+            if any(part in self.path for part in fault.hang_paths):
+                return self._hang()
             if fault.mode == "gate":
                 return self._forward(body)
             if not faulty:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,28 @@ def test_ctrl_c_ends_a_push_whose_requests_hang(tmp_path: Path) -> None:
     assert job["status"] == "interrupted"
     assert job["counts"]["applied"] == 0 and job["counts"]["pending"] == 4
     assert Journal(journal).load_plan(job["id"]).to_send == 4  # resumable, all of it
+
+
+def test_ctrl_c_ends_concurrent_reads_that_hang(tmp_path: Path) -> None:
+    """Immuta reads each data source's tags on a pool of threads: none may hold the exit."""
+    fault = Fault("json", [{"name": "Confidential", "deleted": False}], every_method=True,
+                  hang_paths=("/dataSource/",))  # fmt: skip
+    with fault_server(fault) as url:
+        env = cli_env(None, IMMUTA_API_URL=url, IMMUTA_API_KEY="k", TAGGING_DEADLINE_S="120")
+        proc = subprocess.Popen(
+            cli_args("push", "--provider", "immuta", "--model-type", "datasource", "--tag",
+                     "Confidential", "--ids", "6,22,523", "--journal", str(tmp_path / "j.db")),
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            for _ in range(600):  # until the hanging reads are in flight
+                if fault.requests >= 3 or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)  # a guard: the deadline alone is 120 s
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err  # no job was started yet: nothing to resume
+    assert "Traceback" not in out + err

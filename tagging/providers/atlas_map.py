@@ -150,10 +150,9 @@ def _tiles(fetch: Fetch, check: Check, paths: Sequence[str]) -> list[pa.Table]:
 
     if len(paths) <= 1:
         return [one(p) for p in paths]
-    from concurrent.futures import ThreadPoolExecutor
+    from tagging.workers import map_daemon  # Ctrl-C is not held up by a hung read
 
-    with ThreadPoolExecutor(min(TILE_CONCURRENCY, len(paths))) as pool:
-        return list(pool.map(one, paths))
+    return map_daemon(one, paths, TILE_CONCURRENCY, "tiles")
 
 
 class _Lru:

@@ -220,10 +220,9 @@ def fetch_all(
     """Send reads concurrently (one model per request APIs), answers in request order."""
     if len(requests) <= 1:
         return [fetch(r) for r in requests]
-    from concurrent.futures import ThreadPoolExecutor
+    from tagging.workers import map_daemon  # Ctrl-C is not held up by a hung read
 
-    with ThreadPoolExecutor(max(1, min(concurrency, len(requests)))) as pool:
-        return list(pool.map(fetch, requests))
+    return map_daemon(fetch, requests, max(1, concurrency), "read")
 
 
 def batch_tags(op: TagOperation, batch: Batch) -> tuple[str, ...]:
