@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from tagging.journal import locks
+import tagging.journal.locks as locks
 from tagging.journal.locks import Action, Holder
 from tagging.journal.records import (
     BatchRecord,
