@@ -15,6 +15,7 @@ Modules for apps built on the library (the workbench's pages use them): `tagging
 (the registry), `tagging.filters`, `tagging.selection`, `tagging.datasets`, `tagging.columns`,
 `tagging.coverage`, `tagging.coverage_time`,
 `tagging.known_state`, `tagging.render`, `tagging.export`, `tagging.errors`, `tagging.charts`,
+`tagging.maps` (the map figure),
 `tagging.config` (what `connect` reads) and `tagging.demo` (the sandbox's demo world).
 """
 
@@ -39,7 +40,7 @@ from tagging.values import Plan, Progress, PushResult, TagOperation
 
 if TYPE_CHECKING:
     from tagging import charts
-    from tagging.charts import map_figure
+    from tagging.maps import map_figure
     from tagging.notebook import Workbench
 
 register_notebook_formatters()  # plans and results render as tables in Jupyter
@@ -50,7 +51,7 @@ def __getattr__(name: str) -> Any:
     if name == "charts":
         return import_module("tagging.charts")
     if name == "map_figure":
-        return import_module("tagging.charts").map_figure
+        return import_module("tagging.maps").map_figure
     if name == "Workbench":  # the notebook widget: ipywidgets only for those who use it
         return import_module("tagging.notebook").Workbench
     raise AttributeError(f"module 'tagging' has no attribute {name!r}")

@@ -9,7 +9,6 @@ Usage::
     st.plotly_chart(facet_heatmap(cov))           # share of each facet value's rows, per tag
     st.plotly_chart(hierarchy_sunburst(cov))      # dotted names: A > A.B > A.B.C
     st.plotly_chart(coverage_line(coverage_over_time(events)))
-    st.plotly_chart(map_figure(df, "x", "y", color=BY_TAGGED, state=state))  # the map
 
 Every figure has a title and axis titles, transparent backgrounds and no template of its
 own, so Streamlit's light or dark theme (or a notebook's) styles it. Colours are mid-tone so
@@ -18,11 +17,10 @@ they read on both. With nothing to show, a figure says so ("No tags yet") instea
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tagging.coverage import Coverage, tagged_mask
+from tagging.coverage import Coverage
 
 TAGGED = "#3b82f6"  # mid blue: readable on white and on near-black
 UNTAGGED = "#9ca3af"  # mid grey
@@ -40,7 +38,7 @@ def empty_figure(title: str, message: str = NO_TAGS) -> go.Figure:
         text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
         font={"size": 16},
     )  # fmt: skip
-    _style(fig, title)
+    style(fig, title)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
@@ -67,7 +65,7 @@ def tag_bar(cov: Coverage, top: int = 30) -> go.Figure:
             name="Rows",
         )
     )
-    _style(fig, title, x="Rows", y="Tag")
+    style(fig, title, x="Rows", y="Tag")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(height=max(320, 28 * len(shown) + 120))
     return fig
@@ -95,7 +93,7 @@ def tags_per_row_donut(cov: Coverage) -> go.Figure:
     fig.add_annotation(
         text=f"{cov.share:.0%}<br>tagged", x=0.5, y=0.5, showarrow=False, font={"size": 18}
     )
-    _style(fig, title)
+    style(fig, title)
     fig.update_layout(showlegend=False)
     return fig
 
@@ -134,7 +132,7 @@ def facet_stacked_bar(cov: Coverage, top: int = 20) -> go.Figure:
             customdata=share.fillna(0.0),
             hovertemplate=f"%{{x}}: %{{y:,}} {name.lower()} (%{{customdata:.1%}})<extra></extra>",
         )
-    _style(fig, title, x=cov.facet, y="Rows")
+    style(fig, title, x=cov.facet, y="Rows")
     fig.update_layout(barmode="stack", legend_title_text="")
     fig.update_xaxes(type="category")
     return fig
@@ -166,7 +164,7 @@ def facet_heatmap(cov: Coverage, top_values: int = 25, top_tags: int = 25) -> go
             hovertemplate="%{y} · %{x}: %{text} rows (%{z:.1%})<extra></extra>",
         )
     )
-    _style(fig, title, x="Tag", y=cov.facet)
+    style(fig, title, x="Tag", y=cov.facet)
     # automargin: long tag and facet names get the room they need instead of being clipped
     fig.update_xaxes(type="category", showgrid=False, automargin=True, tickangle=-30)
     fig.update_yaxes(type="category", autorange="reversed", showgrid=False, automargin=True)
@@ -192,7 +190,7 @@ def hierarchy_sunburst(cov: Coverage) -> go.Figure:
             insidetextorientation="radial",  # labels stay inside their wedge
         )
     )
-    _style(fig, title)
+    style(fig, title)
     fig.update_layout(margin={"t": 60, "l": 10, "r": 10, "b": 10})
     return fig
 
@@ -215,7 +213,7 @@ def coverage_line(over_time: pd.DataFrame) -> go.Figure:
             x=over_time["time"], y=over_time["tagged"], name="Tagged rows",
             mode="lines+markers", line_shape="hv", line_color=TAGGED,
         )  # fmt: skip
-    _style(fig, title, x="Time", y="Rows")
+    style(fig, title, x="Time", y="Rows")
     fig.update_yaxes(rangemode="tozero")
     _pad_short_span(fig, pd.to_datetime(over_time["time"]))
     return fig
@@ -231,7 +229,7 @@ def _pad_short_span(fig: go.Figure, times: pd.Series) -> None:
     fig.update_xaxes(range=[mid - half, mid + half], tickformat="%H:%M", dtick=10 * 60 * 1000)
 
 
-def _style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None) -> None:
+def style(fig: go.Figure, title: str, x: str | None = None, y: str | None = None) -> None:
     """Title, axis titles and transparent backgrounds; colours of text come from the theme."""
     fig.update_layout(
         title={"text": title},
@@ -243,211 +241,3 @@ def _style(fig: go.Figure, title: str, x: str | None = None, y: str | None = Non
         fig.update_xaxes(title_text=x, gridcolor=GRID, zerolinecolor=GRID)
     if y is not None:
         fig.update_yaxes(title_text=y, gridcolor=GRID, zerolinecolor=GRID, automargin=True)
-
-
-# --- the map ----------------------------------------------------------------------------------
-# The browser draws at most this many points: WebGL lassos stay fluent near 1e5 points and
-# the figure's JSON stays a few MB; a lasso still selects every row (selection.py).
-MAX_DRAWN = 100_000
-MIN_PER_GROUP = 500  # a small colour group keeps at least this many drawn points
-BY_TAGGED = "(tagged / untagged)"  # `color` values that colour by known tags, not a column
-BY_TAG = "(per tag)"
-MAX_GROUPS = 10  # more colour groups than this: the smallest become "Other"
-SEVERAL = "2+ tags"
-UNTAGGED_LABEL = "untagged"
-PALETTE = (
-    "#3b82f6", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#f97316",
-    "#6366f1", "#84cc16",
-)  # fmt: skip
-_MAP_PREFIXES = ("", "umap", "tsne", "t_sne", "pca", "pc", "embedding", "emb", "proj", "map")
-_MAP_AXES = (("x", "y"), ("1", "2"), ("0", "1"))
-
-
-def suggest_map_columns(df: pd.DataFrame) -> tuple[str, str] | None:
-    """Two numeric columns that look like a 2-D map: x/y, umap_x/umap_y, tsne_1/tsne_2,
-    pca_x/pca_y, embedding_x/embedding_y... (case-insensitive), or None."""
-    numeric = {str(c).lower(): str(c) for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
-    for prefix in _MAP_PREFIXES:
-        for sep in ("", "_", "-", " ", "."):
-            if not prefix and sep:
-                continue
-            for ax, ay in _MAP_AXES:
-                if not prefix and ax != "x":
-                    continue  # bare "1"/"2" columns are not a map
-                x, y = f"{prefix}{sep}{ax}", f"{prefix}{sep}{ay}"
-                if x in numeric and y in numeric:
-                    return numeric[x], numeric[y]
-    return None
-
-
-def map_groups(
-    df: pd.DataFrame,
-    color: str | None,
-    *,
-    state: pd.DataFrame | None = None,
-    id_column: str = "id",
-    kind_column: str | None = None,
-) -> pd.Series:
-    """The colour group of every row as text, aligned to df.index: a column's values (the
-    largest MAX_GROUPS - 1, the rest "Other"), tagged/untagged, or each row's tag."""
-    if color is None:
-        return pd.Series("rows", index=df.index, dtype="str")
-    if color in (BY_TAGGED, BY_TAG):
-        return _tag_groups(df, color, state, id_column, kind_column)
-    values = df[color].astype("str").fillna("(blank)")
-    top = values.value_counts().index[: MAX_GROUPS - 1]
-    return values.where(values.isin(top), OTHER) if values.nunique() >= MAX_GROUPS else values
-
-
-def _tag_groups(
-    df: pd.DataFrame,
-    color: str,
-    state: pd.DataFrame | None,
-    id_column: str,
-    kind_column: str | None,
-) -> pd.Series:
-    tagged = tagged_mask(df, id_column, state, kind_column=kind_column).to_numpy()
-    groups = np.where(tagged, "tagged", UNTAGGED_LABEL).astype(object)
-    if color == BY_TAG and state is not None and tagged.any():
-        counts = np.zeros(len(df), dtype=np.int64)
-        tags = state["tag"].value_counts().index[: MAX_GROUPS - 2]
-        for tag in reversed(tags):  # the most common tag is written last and wins
-            has = tagged_mask(df, id_column, state, [tag], kind_column=kind_column).to_numpy()
-            groups[has] = str(tag)
-            counts += has
-        groups[tagged & (counts == 0)] = OTHER
-        groups[counts > 1] = SEVERAL
-    return pd.Series(groups, index=df.index, dtype="str")
-
-
-def map_sample(groups: pd.Series, max_points: int = MAX_DRAWN, seed: int = 0) -> np.ndarray:
-    """Positions of the rows to draw, ascending: all rows up to `max_points`, else a sample
-    per colour group, proportional to its size with a floor so small groups stay visible
-    (each row kept with its group's rate: about `max_points` in all, in one O(n) pass).
-    The same rows for the same data and seed, so the map does not jitter between reruns."""
-    n = len(groups)
-    if n <= max_points:
-        return np.arange(n)
-    codes, labels = pd.factorize(groups, use_na_sentinel=False)
-    sizes = np.bincount(codes, minlength=len(labels))
-    quota = np.minimum(sizes, np.maximum(MIN_PER_GROUP, sizes * max_points // n))
-    priority = np.random.default_rng(seed).random(n)
-    return np.flatnonzero(priority < (quota / sizes)[codes])
-
-
-def map_figure(
-    df: pd.DataFrame,
-    x: str,
-    y: str,
-    *,
-    color: str | None = None,
-    state: pd.DataFrame | None = None,
-    id_column: str = "id",
-    kind_column: str | None = None,
-    title_column: str | None = None,
-    selected: np.ndarray | None = None,
-    max_points: int = MAX_DRAWN,
-    title: str | None = None,
-) -> go.Figure:
-    """The rows as a 2-D map: a WebGL scatter of columns `x`, `y`, one trace per colour group
-    (`color`: a column, BY_TAGGED or BY_TAG with `state`, the long ["id", "tag"] known tags),
-    hover showing the id and `title_column`. `selected` (bool per row) highlights rows and
-    dims the rest. Above `max_points` rows it draws a stratified sample over a density layer
-    of all rows. Each point's customdata is its row position in `df`, for click selection.
-    Lasso is the default drag tool; select the rows with `selection.points_in_polygon`."""
-    name = title or f"Map of {len(df):,} rows"
-    if df.empty:
-        return empty_figure(name, "No rows")
-    groups = map_groups(df, color, state=state, id_column=id_column, kind_column=kind_column)
-    drawn = map_sample(groups, max_points)
-    if selected is not None and len(drawn) < len(df):
-        drawn = np.union1d(drawn, _spread(np.flatnonzero(selected), max_points // 5))
-    if len(drawn) < len(df):
-        name += f" (drawing {len(drawn):,})"
-    xs = df[x].to_numpy(dtype=np.float64, na_value=np.nan)
-    ys = df[y].to_numpy(dtype=np.float64, na_value=np.nan)
-    fig = go.Figure()
-    if len(drawn) < len(df):
-        fig.add_trace(_density(xs, ys))
-    hover = _hover_text(df.iloc[drawn], id_column, title_column)
-    size = 5 if len(drawn) <= 20_000 else 3
-    drawn_groups = groups.to_numpy()[drawn]
-    for i, label in enumerate(_group_order(groups)):
-        inside = drawn_groups == label
-        pos = drawn[inside]
-        trace = go.Scattergl(
-            # float32 and int32 halve the figure's JSON; a screen cannot show the difference
-            x=xs[pos].astype(np.float32), y=ys[pos].astype(np.float32),
-            customdata=pos.astype(np.int32), text=hover[inside], name=label,
-            mode="markers", marker={"size": size, "color": _colour(label, i), "opacity": 0.75},
-            hovertemplate="%{text}<extra>%{fullData.name}</extra>",
-        )  # fmt: skip
-        if selected is not None and selected.any():
-            trace.selectedpoints = np.flatnonzero(selected[pos]).tolist()
-            trace.selected = {"marker": {"opacity": 1.0}}
-            trace.unselected = {"marker": {"opacity": 0.12}}
-        fig.add_trace(trace)
-    _style(fig, name, x=x, y=y)
-    fig.update_layout(
-        dragmode="lasso", legend={"itemsizing": "constant", "title_text": color or ""},
-        height=560, uirevision=f"{x}/{y}",
-    )  # fmt: skip
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
-
-
-def _spread(positions: np.ndarray, most: int) -> np.ndarray:
-    """At most `most` of `positions`, evenly spaced: selected rows the sample may have missed."""
-    if len(positions) <= most:
-        return positions
-    return positions[np.linspace(0, len(positions) - 1, most).astype(np.int64)]
-
-
-def _group_order(groups: pd.Series) -> list[str]:
-    """Largest groups first; untagged, Other and 2+ tags last."""
-    order = [str(v) for v in groups.value_counts().index]
-    tail = [v for v in (SEVERAL, OTHER, UNTAGGED_LABEL) if v in order]
-    return [v for v in order if v not in tail] + tail
-
-
-def _colour(label: str, i: int) -> str:
-    if label == UNTAGGED_LABEL:
-        return UNTAGGED
-    if label == "tagged":
-        return TAGGED
-    return PALETTE[i % len(PALETTE)]
-
-
-def _hover_text(rows: pd.DataFrame, id_column: str, title_column: str | None) -> np.ndarray:
-    text = rows[id_column].astype("str").fillna("")
-    if title_column is not None and title_column != id_column:
-        titles = rows[title_column].astype("str").fillna("").str.slice(0, 80)
-        text = text + " · " + titles
-    return np.asarray(text.to_numpy(dtype=object))
-
-
-def _density(xs: np.ndarray, ys: np.ndarray, bins: int = 120) -> go.Heatmap:
-    """How many rows fall in each cell of a grid over all rows: what the sample leaves out.
-    Uniform cells by arithmetic and one bincount (np.histogram2d searches: 5x slower)."""
-    ok = np.isfinite(xs) & np.isfinite(ys)
-    x, y = xs[ok], ys[ok]
-    x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
-    cx = np.minimum(((x - x0) * (bins / ((x1 - x0) or 1))).astype(np.int64), bins - 1)
-    cy = np.minimum(((y - y0) * (bins / ((y1 - y0) or 1))).astype(np.int64), bins - 1)
-    counts = np.bincount(cy * bins + cx, minlength=bins * bins).reshape(bins, bins)
-    z = np.where(counts > 0, np.log1p(counts), np.nan)
-    return go.Heatmap(
-        x=x0 + (np.arange(bins) + 0.5) * (x1 - x0) / bins,
-        y=y0 + (np.arange(bins) + 0.5) * (y1 - y0) / bins,
-        z=z, showscale=False, hoverinfo="skip", name="density of all rows",
-        colorscale=[[0, "rgba(128,128,128,0.05)"], [1, "rgba(128,128,128,0.45)"]],
-    )  # fmt: skip
-
-
-def title_column_of(df: pd.DataFrame, id_column: str) -> str | None:
-    """A column worth showing on hover: title, name, label... (first match), or None."""
-    for candidate in ("title", "name", "label", "text", "excerpt", "description"):
-        for c in df.columns:
-            if str(c).lower() == candidate and c != id_column:
-                return str(c)
-    return None

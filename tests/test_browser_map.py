@@ -16,8 +16,8 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, Sandbox
 from playwright.sync_api import Page, expect, sync_playwright
 from test_browser import app_url, settle, shot  # noqa: F401
 
-from tagging.charts import BY_TAGGED
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
+from tagging.maps import BY_TAGGED
 from tagging.selection import points_in_polygon
 
 pytestmark = pytest.mark.browser

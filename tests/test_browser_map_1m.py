@@ -21,8 +21,8 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
 from playwright.sync_api import Page, expect, sync_playwright
 from test_browser_map import LISTEN, PLOT, TO_PIXELS, drag_lasso, parse_path, selected_count
 
-from tagging.charts import MAX_DRAWN
 from tagging.demo import ATLAS_POINTS_VAR, ATLAS_PROJECTION_ID, atlas_frame
+from tagging.maps import MAX_DRAWN
 from tagging.selection import points_in_polygon
 
 pytestmark = pytest.mark.browser

@@ -11,8 +11,8 @@ import pytest
 from app_harness import app_env, click_push, errors, metrics, open_app, select_rows  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-from tagging.charts import BY_TAGGED
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
+from tagging.maps import BY_TAGGED
 from tagging.selection import points_in_polygon
 from ui.map import MAP_KEY
 

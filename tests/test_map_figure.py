@@ -1,4 +1,4 @@
-"""tagging.charts.map_figure and its helpers, selection.combine, and the demo map's clusters."""
+"""tagging.maps.map_figure and its helpers, selection.combine, and the demo map's clusters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from tagging.charts import (
+from tagging.demo import atlas_frame
+from tagging.maps import (
     BY_TAG,
     BY_TAGGED,
     MIN_PER_GROUP,
@@ -16,7 +17,6 @@ from tagging.charts import (
     map_sample,
     suggest_map_columns,
 )
-from tagging.demo import atlas_frame
 from tagging.selection import combine, points_in_polygon
 
 FRAME = atlas_frame()

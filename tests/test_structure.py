@@ -40,6 +40,7 @@ PUBLIC = [
 APP_MODULES = {
     "tagging",
     "tagging.charts",
+    "tagging.maps",
     "tagging.config",
     "tagging.columns",
     "tagging.coverage",

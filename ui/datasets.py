@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tagging.charts import suggest_map_columns
 from tagging.columns import suggest_id_columns
 from tagging.datasets import load_dataset
 from tagging.demo import demo_datasets
+from tagging.maps import suggest_map_columns
 from ui import session
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from tagging import charts
+from tagging import maps
 from tagging.selection import combine, fingerprint, is_selected, points_in_polygon
 from ui import session
 from ui.known_tags import CACHE_KEY as KNOWN_TAGS_KEY
@@ -58,7 +58,7 @@ def map_panel(
 def _controls(ws: session.Workset) -> tuple[str | None, str]:
     skip = {ws.id_column, ws.x_column, ws.y_column}
     columns = [str(c) for c in ws.frame.columns if c not in skip]
-    options = [NONE, charts.BY_TAGGED, charts.BY_TAG, *columns]
+    options = [NONE, maps.BY_TAGGED, maps.BY_TAG, *columns]
     if COLOR_KEY not in st.session_state or st.session_state[COLOR_KEY] not in options:
         st.session_state[COLOR_KEY] = ws.facet if ws.facet in options else NONE
     left, right = st.columns([2, 3], vertical_alignment="bottom")
@@ -77,7 +77,7 @@ def _figure(
     """The map figure, rebuilt only when the rows, colours, tags or selection changed."""
     state = (
         known_tags(ws, session.provider(), current_target(ws, session.provider()))
-        if color in (charts.BY_TAGGED, charts.BY_TAG)
+        if color in (maps.BY_TAGGED, maps.BY_TAG)
         else None
     )
     digest = fingerprint(
@@ -89,10 +89,10 @@ def _figure(
     if cached is None or cached[0] != digest:
         selected = session.selected_ids()
         mask = is_selected(keys, selected) if selected else None  # 1 s at 5M rows: on a miss
-        fig = charts.map_figure(
+        fig = maps.map_figure(
             rows, str(ws.x_column), str(ws.y_column), color=color, state=state,
             id_column=ws.id_column, kind_column=ws.kind_column,
-            title_column=charts.title_column_of(rows, ws.id_column), selected=mask,
+            title_column=maps.title_column_of(rows, ws.id_column), selected=mask,
         )  # fmt: skip
         cached = (digest, fig)
         st.session_state[FIGURE_KEY] = cached
