@@ -23,7 +23,7 @@ import pandas as pd
 import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
-from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked
+from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked, pid_alive
 from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
 from tagging.journal.replay import Change, changes, id_results, last_changes, state
 from tagging.journal.storage import POSTGRES_SCHEMES, Storage
@@ -375,7 +375,7 @@ def _job_dict(job: JobRecord, counts: Counts | None) -> dict[str, Any]:
         status == "running"
         and job.pid is not None
         and job.host == socket.gethostname()
-        and not _pid_alive(job.pid)
+        and not pid_alive(job.pid)
     ):
         status = "interrupted"
     return {
@@ -389,16 +389,6 @@ def _job_dict(job: JobRecord, counts: Counts | None) -> dict[str, Any]:
         "counts": (counts or Counts()).as_dict(),
         "actor": job.actor,
     }
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but not ours
-        return True
-    return True
 
 
 def open_storage(location: str | os.PathLike[str]) -> Storage:
