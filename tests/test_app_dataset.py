@@ -27,6 +27,8 @@ def test_app_opens_on_the_providers_demo_dataset(provider: str) -> None:
     host = os.environ["TAGGING_SANDBOX_URL"].removeprefix("http://")
     badge = f"badge[:material/science: sandbox · {host}]"  # the mode and the host
     assert any(badge in m.value for m in at.sidebar.markdown)
+    # the sandbox the app starts outlives it: the sidebar says so, and how to stop it
+    assert any("kill $(cat .tagging/sandbox.pid)" in c.value for c in at.sidebar.caption)
 
 
 def test_test_connection_lists_the_providers_tags() -> None:

@@ -98,7 +98,11 @@ def _connection_form(provider: str) -> None:
         st.badge(
             f"sandbox · {_host(session.sandbox_url())}", icon=":material/science:", color="violet"
         )
-        st.caption(f"Local emulation at `{session.sandbox_url()}/{provider}`")
+        st.caption(
+            f"Local emulation at `{session.sandbox_url()}/{provider}`. A sandbox the app "
+            "started keeps running after the app stops (its state stays in `.tagging/`): "
+            "stop it with `kill $(cat .tagging/sandbox.pid)`."
+        )
 
 
 def _host(url: str) -> str:
