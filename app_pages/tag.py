@@ -423,6 +423,7 @@ def _take_push_result() -> None:
     _bump(JOURNAL_REV)
     st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
     st.session_state[RESULT_KEY] = result
+    st.rerun()  # the sidebar (drawn before this page) shows the result too: the Tour's numbers
 
 
 def _resume(conn: tagging.Connection, job_id: str) -> None:

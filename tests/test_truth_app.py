@@ -9,7 +9,7 @@ import os
 import httpx
 import pandas as pd
 import pytest
-from app_harness import app_env, errors, metrics, open_app, select_rows  # noqa: F401
+from app_harness import app_env, click_push, errors, metrics, open_app, select_rows  # noqa: F401
 from conftest import KEYS, Sandbox
 from streamlit.testing.v1 import AppTest
 
@@ -38,7 +38,7 @@ def tag_rows(at: AppTest, rows: list[int], tag: str) -> dict[str, str]:
 
 
 def push(at: AppTest) -> tagging.PushResult:
-    at.button(key="tag_push").click().run()
+    click_push(at)  # the push runs in a thread: wait for it
     assert not at.exception and not errors(at), (at.exception, errors(at))
     result: tagging.PushResult = at.session_state["tag_result"]
     return result
