@@ -213,7 +213,7 @@ def _first(*values: str | None) -> str | None:
 
 
 def _secret(secrets: Mapping[str, Any] | None, provider: str, name: str, short: str) -> Any:
-    """`secrets["NOMIC_API_KEY"]`, or a section: `secrets["atlas"]["key"]`."""
+    """`secrets["NOMIC_API_KEY"]`, or a section named after the provider: `secrets[p]["key"]`."""
     if not secrets:
         return None
     if name in secrets:

@@ -40,7 +40,7 @@ class Workbench:
     """An interactive tagging workbench over a DataFrame, for a Jupyter cell.
 
     df:          the rows; `id_column` holds the provider's ids.
-    provider:    a registered provider ("atlas", "nekt", "immuta"); target: where the ids live,
+    provider:    a registered provider (`tagging.providers.names()`); target: where the ids live,
                  e.g. {"projection_id": P} for Atlas.
     kind_column: Nekt resource type / Immuta model type per row; or `kind` for all rows.
     x, y:        the map's numeric columns (default "x" and "y", else the first two numeric

@@ -19,7 +19,7 @@ JobStatus = Literal["running", "done", "partial", "failed", "interrupted"]
 class TagOperation:
     """What the analyst asked for.
 
-    provider: a registered provider's name ("atlas", "nekt", "immuta", or a plugin's).
+    provider: a registered provider's name (a built-in one, or a plugin's).
     target:   where the ids live, e.g. Atlas {"projection_id": P, "id_field": F (optional)}.
     kinds:    the ids' kinds where the provider has them (Nekt resource type, Immuta model
               type): one string for all ids, or one per id (same length as ids); else None.

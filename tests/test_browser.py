@@ -5,15 +5,12 @@ then check the sandbox. Screenshots land in docs/."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
+from app_server import running_app
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
@@ -26,31 +23,9 @@ SHOTS = ROOT / os.environ.get("TAGGING_SCREENSHOTS", "test-results")
 @pytest.fixture
 def app_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
     """`streamlit run app.py` against the test sandbox and a fresh journal."""
-    port = free_port()
     env = {**os.environ, **sandbox.env(), "TAGGING_JOURNAL": str(tmp_path / "journal.db")}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(env) as url:
+        yield url
 
 
 def settle(page: Page) -> None:

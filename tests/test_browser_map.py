@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, Sandbox
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 from test_browser import app_url, settle, shot  # noqa: F401
 
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
@@ -61,6 +63,27 @@ def drag_lasso(page: Page, pixels: list[list[float]]) -> None:
     page.mouse.up()
 
 
+def lasso_cs_lg(
+    page: Page, plot: Locator, frame: pd.DataFrame, settle: Callable[[Page], None]
+) -> tuple[set[str], list[tuple[float, float]]]:
+    """Choose the lasso in the modebar, drag a loop round the cs.LG cluster with the mouse;
+    the ids of EVERY row inside the polygon plotly reported, and that polygon."""
+    page.evaluate(LISTEN)
+    plot.hover()
+    page.locator('.modebar-btn[data-attr="dragmode"][data-val="lasso"]').click()
+    centre = frame.loc[frame["field"] == "cs.LG", ["x", "y"]].median()
+    t = [2 * math.pi * i / 40 for i in range(40)]
+    xs = [float(centre["x"]) + 2.4 * math.cos(a) for a in t]
+    ys = [float(centre["y"]) + 2.4 * math.sin(a) for a in t]
+    drag_lasso(page, page.evaluate(TO_PIXELS, [xs, ys]))
+    settle(page)
+    path = page.evaluate("() => window.__lasso")
+    assert path, "plotly reported no lasso"
+    polygon = parse_path(path)
+    inside = points_in_polygon(frame["x"].to_numpy(), frame["y"].to_numpy(), polygon)
+    return set(frame.loc[inside, "id"]), polygon
+
+
 def tall_shot(page: Page, top: str, bottom: str, name: str) -> None:
     """A screenshot from the element `top` (at the top) down to below `bottom`: the viewport
     grows for it, then returns to its size."""
@@ -91,20 +114,7 @@ def test_lasso_on_the_map_selects_and_tags_every_row_inside(app_url: str, sandbo
         expect(plot).to_be_visible()
         plot.scroll_into_view_if_needed()
         page.wait_for_timeout(1500)  # let WebGL paint
-        page.evaluate(LISTEN)
-        plot.hover()
-        page.locator('.modebar-btn[data-attr="dragmode"][data-val="lasso"]').click()
-        centre = frame.loc[frame["field"] == "cs.LG", ["x", "y"]].median()
-        t = [2 * math.pi * i / 40 for i in range(40)]
-        xs = [float(centre["x"]) + 2.4 * math.cos(a) for a in t]
-        ys = [float(centre["y"]) + 2.4 * math.sin(a) for a in t]
-        drag_lasso(page, page.evaluate(TO_PIXELS, [xs, ys]))
-        settle(page)
-        path = page.evaluate("() => window.__lasso")
-        assert path, "plotly reported no lasso"
-        polygon = parse_path(path)
-        inside = points_in_polygon(frame["x"].to_numpy(), frame["y"].to_numpy(), polygon)
-        wanted = set(frame.loc[inside, "id"])
+        wanted, polygon = lasso_cs_lg(page, plot, frame, settle)
         assert 1_000 < len(wanted) < 2_000
         expect(page.get_by_text(f"{len(wanted):,} selected")).to_be_visible()
         assert selected_count(page) == len(wanted)

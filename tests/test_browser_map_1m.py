@@ -7,23 +7,18 @@ Takes about a minute and a half on two cores, most of it the first load and the 
 
 from __future__ import annotations
 
-import math
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
+from app_server import running_app
+from conftest import CHROMIUM, CHROMIUM_ARGS, Sandbox
 from playwright.sync_api import Page, expect, sync_playwright
-from test_browser_map import LISTEN, PLOT, TO_PIXELS, drag_lasso, parse_path, selected_count
+from test_browser_map import PLOT, lasso_cs_lg, selected_count
 
 from tagging.demo import ATLAS_POINTS_VAR, ATLAS_PROJECTION_ID, atlas_frame
 from tagging.maps import MAX_DRAWN
-from tagging.selection import points_in_polygon
 
 pytestmark = pytest.mark.browser
 POINTS = 1_000_000
@@ -38,36 +33,14 @@ def big_sandbox(sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
 @pytest.fixture
 def big_app_url(big_sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
     """`streamlit run app.py` on the million-point sandbox, its demo at the same size."""
-    port = free_port()
     env = {
         **os.environ,
         **big_sandbox.env(),
         "TAGGING_JOURNAL": str(tmp_path / "journal.db"),
         ATLAS_POINTS_VAR: str(POINTS),
     }
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(env) as url:
+        yield url
 
 
 def settle(page: Page, timeout: float = LONG) -> None:
@@ -100,20 +73,7 @@ def test_lasso_at_a_million_rows_tags_every_row_inside(
         expect(plot).to_be_visible(timeout=LONG)
         plot.scroll_into_view_if_needed()
         page.wait_for_timeout(3000)  # let WebGL paint the sample
-        page.evaluate(LISTEN)
-        plot.hover()
-        page.locator('.modebar-btn[data-attr="dragmode"][data-val="lasso"]').click()
-        centre = frame.loc[frame["field"] == "cs.LG", ["x", "y"]].median()
-        t = [2 * math.pi * i / 40 for i in range(40)]
-        xs = [float(centre["x"]) + 2.4 * math.cos(a) for a in t]
-        ys = [float(centre["y"]) + 2.4 * math.sin(a) for a in t]
-        drag_lasso(page, page.evaluate(TO_PIXELS, [xs, ys]))
-        settle(page)
-        path = page.evaluate("() => window.__lasso")
-        assert path, "plotly reported no lasso"
-        polygon = parse_path(path)
-        inside = points_in_polygon(frame["x"].to_numpy(), frame["y"].to_numpy(), polygon)
-        wanted = set(frame.loc[inside, "id"])
+        wanted, polygon = lasso_cs_lg(page, plot, frame, settle)
         # More rows than the map draws in all: the selection cannot come from drawn points.
         assert MAX_DRAWN < len(wanted) < 200_000
         expect(page.get_by_text(f"{len(wanted):,} selected")).to_be_visible(timeout=LONG)
