@@ -193,7 +193,7 @@ for note in ws.frame.attrs.get("notes", []):
 m1, m2, m3 = st.columns(3)
 m1.metric("Rows", f"{len(ws.frame):,}")
 m2.metric("Columns", f"{ws.frame.shape[1]:,}")
-m3.metric("Selected for tagging", f"{len(session.selected_ids()):,}")
+m3.metric("Selected for tagging", f"{session.selected_count():,}")
 
 roles, preview = st.columns([1, 2], gap="large")
 with roles, st.container(border=True):

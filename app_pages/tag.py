@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,18 +13,7 @@ from tagging import providers
 from tagging.demo import SANDBOX_KEYS
 from tagging.known_state import dataset_tags
 from tagging.render import describe, plan_frame, request_count, to_curl
-from tagging.selection import (
-    add_ids,
-    fingerprint,
-    id_strings,
-    is_selected,
-    merge_grid_selection,
-    rekey,
-    remove_ids,
-    row_keys,
-    selected_positions,
-    selected_rows,
-)
+from tagging.selection import fingerprint, id_strings
 from ui import filter_builder as filters
 from ui import session
 from ui.known_tags import carried_tags
@@ -52,8 +41,6 @@ RESULT_KEY = "tag_result"
 CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
 CREATE_ERROR_KEY = "_tag_create_error"  # why the last "Create new tags" failed
 JOURNAL_REV = "journal_rev"
-KEYS_KEY = "_tag_row_keys"  # (version, id column, kind column, keys of every dataset row)
-KEYING_KEY = "_tag_keying"  # the (version, id column, kind column) the selection's keys use
 
 
 def _bump(key: str) -> None:
@@ -61,54 +48,29 @@ def _bump(key: str) -> None:
 
 
 # --- selection --------------------------------------------------------------------------------
-# The selection holds row keys: ids, or (kind, id) pairs when the dataset has a kind column.
+# The selection is a mask over the dataset's rows (ui/session.py); `positions` are the dataset
+# positions of the filtered rows, in order, so the grid's row r is dataset row positions[r].
 
 
-def _dataset_keys(ws: session.Workset) -> pd.Series:
-    """Keys of every dataset row, computed once per dataset and key columns."""
-    sig = (ws.version, ws.id_column, ws.kind_column)
-    cached = st.session_state.get(KEYS_KEY)
-    if cached is None or cached[:3] != sig:
-        cached = (*sig, row_keys(ws.frame, ws.id_column, ws.kind_column))
-        st.session_state[KEYS_KEY] = cached
-    return cast(pd.Series, cached[3])
+def _rows_mask(ws: session.Workset, positions: np.ndarray) -> np.ndarray:
+    rows = np.zeros(len(ws.frame), dtype=bool)
+    rows[positions] = True
+    return rows
 
 
-def _keys(ws: session.Workset, rows: pd.DataFrame) -> pd.Series:
-    """Keys of some rows of the dataset (the filtered rows), aligned to their index."""
-    keys = _dataset_keys(ws)
-    if len(rows) == len(ws.frame):  # no filter: the rows are the dataset's
-        return keys
-    if ws.frame.index.is_unique:
-        return keys.loc[rows.index]
-    return row_keys(rows, ws.id_column, ws.kind_column)
-
-
-def _sync_keying(ws: session.Workset) -> None:
-    """A changed id or kind column changes what a key is: re-key the same selected rows."""
-    keying = (ws.version, ws.id_column, ws.kind_column)
-    before = st.session_state.get(KEYING_KEY)
-    st.session_state[KEYING_KEY] = keying
-    if before is None or before == keying or before[0] != ws.version:
-        return  # a new dataset starts with an empty selection
-    selected = session.selected_ids()
-    session.set_selected_ids(rekey(ws.frame, selected, before[1:], keying[1:]))
-
-
-def _select(ids: pd.Series, add: bool) -> None:
-    current = session.selected_ids()
-    session.set_selected_ids(add_ids(current, ids) if add else remove_ids(current, ids))
+def _select(ws: session.Workset, positions: np.ndarray, add: bool) -> None:
+    session.change_selection(_rows_mask(ws, positions), "add" if add else "subtract")
     _bump(GRID_NONCE)
 
 
 def _clear_selection() -> None:
-    session.set_selected_ids(frozenset())
+    session.clear_selection()
     _bump(GRID_NONCE)
 
 
-def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
+def _grid(ws: session.Workset, rows: pd.DataFrame, positions: np.ndarray) -> None:
     shown = rows.head(MAX_SHOWN)
-    shown_ids = _keys(ws, rows).head(MAX_SHOWN).tolist()
+    shown_pos = positions[:MAX_SHOWN]
     restrict = filters.id_filter()
     view = fingerprint(
         ws.version,
@@ -120,8 +82,7 @@ def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
     )
     key = f"{GRID_KEY}_{view}"
     st.session_state[GRID_KEY_STATE] = key
-    selected = session.selected_ids()
-    default = selected_positions(selected, shown_ids)
+    default = np.flatnonzero(session.selected_mask()[shown_pos]).tolist()
     event = st.dataframe(
         _with_carried_tags(ws, shown),
         key=key,
@@ -132,7 +93,10 @@ def _grid(ws: session.Workset, rows: pd.DataFrame) -> None:
         height=380,
     )
     if sorted(event.selection.rows) != default:  # the user ticked or unticked rows
-        session.set_selected_ids(merge_grid_selection(selected, shown_ids, event.selection.rows))
+        # The grid's ticks replace the selection of exactly the shown rows' keys.
+        picked = [r for r in event.selection.rows if 0 <= r < len(shown_pos)]
+        session.change_selection(_rows_mask(ws, shown_pos), "subtract")
+        session.change_selection(_rows_mask(ws, shown_pos[picked]), "add")
 
 
 def _with_carried_tags(ws: session.Workset, shown: pd.DataFrame) -> pd.DataFrame:
@@ -145,35 +109,22 @@ def _with_carried_tags(ws: session.Workset, shown: pd.DataFrame) -> pd.DataFrame
     return shown.assign(**{TAGS_NOW: carried.to_numpy()})[[TAGS_NOW, *shown.columns]]
 
 
-def _in_view(keys: pd.Series, selected: frozenset[str], view: object) -> int:
-    """How many filtered rows are selected; remembered per view and selection change."""
-    if not selected:
-        return 0
-    key = (view, session.selection_rev(), len(keys))
-    cached = st.session_state.get("_tag_in_view")
-    if cached is None or cached[0] != key:
-        cached = (key, int(is_selected(keys, selected).sum()))
-        st.session_state["_tag_in_view"] = cached
-    return int(cached[1])
-
-
-def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
-    selected = session.selected_ids()
-    all_ids = _keys(ws, rows)
-    in_view = _in_view(all_ids, selected, st.session_state.get(GRID_KEY_STATE))
+def _selection_bar(ws: session.Workset, rows: pd.DataFrame, positions: np.ndarray) -> None:
+    count = session.selected_count()
+    in_view = int(np.count_nonzero(session.selected_mask()[positions]))
     total = len(ws.frame)
     shown_note = (
         f"showing {MAX_SHOWN:,} of {len(rows):,} filtered rows"
         if len(rows) > MAX_SHOWN
         else f"{len(rows):,} of {total:,} rows match"
     )
-    st.markdown(f"**{len(selected):,} selected** · {in_view:,} in view · {shown_note}")
+    st.markdown(f"**{count:,} selected** · {in_view:,} in view · {shown_note}")
     bar = st.container(horizontal=True, vertical_alignment="center")
     bar.button(
         f"Select all {len(rows):,} filtered rows",
         key="tag_select_all",
         on_click=_select,
-        args=(all_ids, True),
+        args=(ws, positions, True),
         icon=":material/select_all:",
         disabled=rows.empty,
     )
@@ -181,7 +132,7 @@ def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
         "Unselect filtered",
         key="tag_unselect_filtered",
         on_click=_select,
-        args=(all_ids, False),
+        args=(ws, positions, False),
         disabled=not in_view,
     )
     bar.button(
@@ -189,7 +140,7 @@ def _selection_bar(ws: session.Workset, rows: pd.DataFrame) -> None:
         key="tag_clear_selection",
         on_click=_clear_selection,
         type="tertiary",
-        disabled=not selected,
+        disabled=not count,
     )
 
 
@@ -325,9 +276,7 @@ def _plan(
     cached = st.session_state.get(PLAN_KEY)
     if cached and cached[0] == digest:
         return cached[1], cached[2]
-    rows = selected_rows(
-        ws.frame, ws.id_column, session.selected_ids(), ws.kind_column, _dataset_keys(ws)
-    )
+    rows = ws.frame[session.row_keys(ws).one_per_key(session.selected_mask())]
     ids = id_strings(rows, ws.id_column)
     present = ids.notna().to_numpy()
     rows, ids = rows[present], ids[present]
@@ -463,11 +412,10 @@ _take_push_result()  # before the catalog and plan, which it changes
 
 st.subheader("1 · Find and select rows", anchor=False)
 filters.render(ws)
-_sync_keying(ws)
-rows = filters.filtered(ws)
-map_panel(ws, rows, _keys(ws, rows), on_change=lambda: _bump(GRID_NONCE))
-_grid(ws, rows)
-_selection_bar(ws, rows)
+rows, positions = filters.filtered_rows(ws)
+map_panel(ws, rows, positions, on_change=lambda: _bump(GRID_NONCE))
+_grid(ws, rows, positions)
+_selection_bar(ws, rows, positions)
 
 st.subheader("2 · Choose tags", anchor=False)
 with st.container(border=True):
@@ -483,7 +431,7 @@ with st.container(border=True):
         )
 
 st.subheader("3 · Preview and push", anchor=False)
-if not session.selected_ids():
+if not session.selected_count():
     st.info("Select rows in the table, or select all filtered rows.", icon=":material/info:")
 elif not tags:
     st.info("Pick at least one tag.", icon=":material/info:")

@@ -1,16 +1,20 @@
 """Selection bookkeeping for a table that shows a slice of a filtered dataset.
 
-The selection is a set of row keys, never grid positions: positions change with every filter,
-keys do not. A row's key is its id, or its (kind, id) pair as one string when the dataset has
-a kind column (Immuta data source 6 and project 6 are different rows to select). A grid shows
-`shown_ids` (keys of a prefix of the filtered rows); what the grid reports as selected
-positions replaces the selection of exactly those keys, nothing else.
+A row's key is its id, or its (kind, id) pair as one string when the dataset has a kind
+column (Immuta data source 6 and project 6 are different rows to select). The app holds a
+selection as a boolean mask over the dataset's rows, closed over equal keys (`RowKeys`):
+dataset positions do not change with a filter, and a million-row mask is a megabyte where a
+set of a million id strings is a hundred. Grid positions are not dataset positions (they
+change with every filter). The set functions below work on keys, for callers that have no
+dataset to hold a mask over: a grid showing `shown_ids` reports selected positions that
+replace the selection of exactly those keys, nothing else.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -108,6 +112,78 @@ def selected_rows(
     hit = is_selected(keys, selected)
     first = ~keys[hit].duplicated(keep="first").to_numpy()
     return frame[hit][first]
+
+
+@dataclass(frozen=True, eq=False)
+class RowKeys:
+    """Every dataset row's selection key, and which rows share one: what a positional
+    selection mask (one bool per dataset row) means. A mask over these rows is kept closed:
+    rows with equal keys are selected together, a row without an id never is.
+
+    `codes[i]` numbers row i's key (equal keys, equal codes; -1 for a missing id); None when
+    every row has its own present key, so rows are keys and no mask needs closing."""
+
+    keys: pd.Series = field(repr=False)
+    codes: np.ndarray | None = field(repr=False)
+    n_keys: int
+
+    @classmethod
+    def of(cls, keys: pd.Series) -> RowKeys:
+        codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+        if len(uniques) == len(keys):  # all present and distinct: the common case
+            return cls(keys, None, len(keys))
+        return cls(keys, np.asarray(codes, dtype=np.int64), len(uniques))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _on(self, rows: np.ndarray) -> np.ndarray:
+        """Per key code, whether some row of `rows` has it; one slot more for code -1 (no id),
+        always False, so `on[codes]` is a row mask without a branch."""
+        assert self.codes is not None
+        on = np.zeros(self.n_keys + 1, dtype=bool)
+        on[self.codes[rows]] = True
+        on[-1] = False
+        return on
+
+    def close(self, rows: np.ndarray) -> np.ndarray:
+        """Every row whose key some row of `rows` has (rows with missing ids dropped)."""
+        if self.codes is None:
+            return rows
+        return self._on(rows)[self.codes]
+
+    def add(self, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.close(mask | rows)
+
+    def remove(self, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """`mask` without the keys of `rows` (also in rows outside `rows` that share them)."""
+        if self.codes is None:
+            return mask & ~rows
+        return mask & ~self._on(rows)[self.codes]
+
+    def intersect(self, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return mask & self.close(rows)
+
+    def count(self, mask: np.ndarray) -> int:
+        """How many keys a closed mask selects (equal keys count once)."""
+        if self.codes is None:
+            return int(np.count_nonzero(mask))
+        return int(np.count_nonzero(self._on(mask)))
+
+    def one_per_key(self, mask: np.ndarray) -> np.ndarray:
+        """The first row (in dataset order) of each selected key."""
+        if self.codes is None:
+            return mask
+        return mask & ~pd.Series(self.codes).duplicated(keep="first").to_numpy()
+
+    def ids(self, mask: np.ndarray) -> frozenset[str]:
+        """The selected keys as text (a million strings: for saving, not for every run)."""
+        return frozenset(self.keys[mask].dropna().astype("str").tolist())
+
+    def rows_of(self, ids: Iterable[str]) -> np.ndarray:
+        """The closed mask of the rows whose key is in `ids`."""
+        wanted = frozenset(ids)
+        return is_selected(self.keys, wanted)
 
 
 def fingerprint(*parts: object) -> str:

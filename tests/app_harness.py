@@ -53,6 +53,12 @@ def add_filter(at: AppTest, column: str, op: str, value: object = None) -> AppTe
     return at.button(key="flt_add").click().run()
 
 
+def selected(at: AppTest) -> set[str]:
+    """The selected row keys (the session holds a mask over the dataset's rows)."""
+    sel = at.session_state["selection"] if "selection" in at.session_state else None
+    return set(sel.ids()) if sel is not None else set()
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     """Metric label -> value; later metrics with the same label win (the result block)."""
     return {m.label: m.value for m in at.metric}

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from app_harness import add_filter, app_env, errors, metrics, open_app  # noqa: F401
+from app_harness import add_filter, app_env, errors, metrics, open_app, selected  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.config import connect
@@ -89,7 +89,7 @@ def test_untagged_rows_become_a_filter_on_the_tag_page(sandbox) -> None:  # type
     text = " ".join(m.value for m in at.markdown)
     assert "10 of 10,000 rows match" in text
     at.button(key="tag_select_all").click().run()
-    assert at.session_state["selected_ids"] == {str(i) for i in range(9_990, 10_000)}
+    assert selected(at) == {str(i) for i in range(9_990, 10_000)}
 
 
 def test_immuta_coverage_matches_typed_ids_and_shows_the_hierarchy(sandbox) -> None:  # type: ignore[no-untyped-def]

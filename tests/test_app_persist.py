@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from app_harness import APP, add_filter, app_env, open_app, select_rows  # noqa: F401
+from app_harness import APP, add_filter, app_env, open_app, select_rows, selected  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.demo import demo_datasets
@@ -39,8 +39,8 @@ def test_a_reload_keeps_provider_demo_filters_search_and_selection() -> None:
     word = str(tables.iloc[0]["name"])
     at.text_input(key="search").set_value(word).run()
     select_rows(at, [0])
-    selected = at.session_state["selected_ids"]
-    assert len(selected) >= 1
+    before = selected(at)
+    assert len(before) >= 1
     sid = at.query_params["sid"]
     sid = sid[0] if isinstance(sid, list) else sid
 
@@ -49,7 +49,7 @@ def test_a_reload_keeps_provider_demo_filters_search_and_selection() -> None:
     assert again.session_state["workset"].name.startswith("Nekt")
     assert again.session_state["filters"] == [Condition("resource_type", "in", ["tables"])]
     assert again.session_state["search"] == word
-    assert again.session_state["selected_ids"] == selected
+    assert selected(again) == before
     assert reload("0" * 32).session_state["provider"] == "atlas"  # an unknown id starts afresh
 
 
@@ -75,4 +75,4 @@ def test_a_reload_keeps_an_uploaded_file_and_its_roles(tmp_path) -> None:  # typ
     got = again.session_state["workset"]
     assert (got.name, got.id_column, got.tags_column) == ("mine.csv", "doc", "t")
     assert got.frame["doc"].tolist() == ["x", "y", "z"]
-    assert again.session_state["selected_ids"] == {"x", "z"}
+    assert selected(again) == {"x", "z"}

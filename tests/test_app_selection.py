@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tagging.selection import (
+    RowKeys,
     add_ids,
     fingerprint,
     id_strings,
@@ -137,3 +138,41 @@ def test_rekey_keeps_the_same_rows_when_the_kind_column_changes() -> None:
     keyed = rekey(frame, by_id, ("model_id", None), ("model_id", "model_type"))
     assert keyed == {key_of("column", "6_countrycode")}
     assert rekey(frame, keyed, ("model_id", "model_type"), ("model_id", None)) == by_id
+
+
+# --- the app's selection: a mask over the dataset rows, closed over equal keys ---------------
+
+
+def mask(*on: bool) -> np.ndarray:
+    return np.array(on, dtype=bool)
+
+
+def test_a_row_mask_over_unique_ids_is_the_selection_itself() -> None:
+    rows = RowKeys.of(pd.Series(["a", "b", "c"]))
+    assert rows.codes is None
+    picked = mask(True, False, True)
+    assert rows.close(picked) is picked
+    assert rows.count(picked) == 2 and rows.ids(picked) == {"a", "c"}
+    assert rows.remove(picked, mask(True, True, False)).tolist() == [False, False, True]
+
+
+def test_rows_with_equal_keys_are_selected_and_unselected_together() -> None:
+    rows = RowKeys.of(pd.Series(["7", "8", "7", None]))
+    assert rows.close(mask(False, False, True, True)).tolist() == [True, False, True, False]
+    both = rows.add(mask(False, False, False, False), mask(True, False, False, False))
+    assert both.tolist() == [True, False, True, False] and rows.count(both) == 1
+    # unselecting one of them drops the key, as removing it from a set of keys would
+    assert not rows.remove(both, mask(False, False, True, False)).any()
+    assert rows.one_per_key(both).tolist() == [True, False, False, False]
+    assert rows.rows_of({"8", "zz"}).tolist() == [False, True, False, False]
+
+
+def test_intersect_keeps_keys_in_both() -> None:
+    rows = RowKeys.of(pd.Series(["a", "b", "a", "c"]))
+    current = rows.close(mask(True, True, False, False))
+    assert rows.intersect(current, mask(False, False, True, True)).tolist() == [
+        True,
+        False,
+        True,
+        False,
+    ]

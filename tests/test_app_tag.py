@@ -17,6 +17,7 @@ from app_harness import (  # noqa: F401
     metrics,
     open_app,
     select_rows,
+    selected,
 )
 from conftest import KEYS
 from streamlit.testing.v1 import AppTest
@@ -51,7 +52,7 @@ def test_atlas_filter_select_tag_preview_push(sandbox) -> None:  # type: ignore[
     frame = demo("atlas")
     expected = frame.loc[frame["field"] == "cs.LG", "id"].head(5).tolist()
     select_rows(at, [0, 1, 2, 3, 4])
-    assert at.session_state["selected_ids"] == set(expected)
+    assert selected(at) == set(expected)
     at.text_input(key="tag_new").set_value("Needs review").run()
     m = metrics(at)
     assert (m["Rows selected"], m["Already tagged"], m["To send"], m["Batches"]) == (
@@ -76,7 +77,7 @@ def test_nekt_select_all_filtered_rows_and_push(sandbox) -> None:  # type: ignor
     frame = demo("nekt")
     wanted = frame[frame["resource_type"].isin(["sources", "tables"])]
     # the demo dataset has a resource type column: the selection holds (type, id) keys
-    assert at.session_state["selected_ids"] == {
+    assert selected(at) == {
         key_of(kind, id_) for kind, id_ in zip(wanted["resource_type"], wanted["id"], strict=True)
     }
     at.text_input(key="tag_new").set_value("marketing, pii").run()
@@ -132,14 +133,14 @@ def test_selection_survives_filter_changes_and_maps_positions_to_ids() -> None:
     in_range = frame[(frame["year"] >= 2020) & (frame["year"] <= 2021)]
     select_rows(at, [1])
     second = in_range["id"].iloc[1]
-    assert at.session_state["selected_ids"] == {*first, second}
+    assert selected(at) == {*first, second}
     # with the filters cleared the grid ticks the stored selection at the ids' positions
     at.button(key="flt_clear").click().run()
     grid = json.loads(at.dataframe[0].proto.selection_default)
     positions = frame.index[frame["id"].isin([*first, second])].tolist()
     assert grid["selection"]["rows"] == positions
     at.button(key="tag_clear_selection").click().run()
-    assert at.session_state["selected_ids"] == set()
+    assert selected(at) == set()
 
 
 def test_more_than_10000_rows_show_a_cap_and_select_all_uses_the_full_mask(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -152,7 +153,7 @@ def test_more_than_10000_rows_show_a_cap_and_select_all_uses_the_full_mask(sandb
     text = " ".join(m.value for m in at.markdown)
     assert "showing 10,000 of 12,000 filtered rows" in text
     at.button(key="tag_select_all").click().run()
-    assert len(at.session_state["selected_ids"]) == 12_000
+    assert len(selected(at)) == 12_000
     at.text_input(key="tag_new").set_value("bulk").run()
     push(at)
     m = metrics(at)
@@ -260,7 +261,7 @@ def test_immuta_data_source_6_and_project_6_are_selected_and_pushed_apart(sandbo
     shown = frame[frame["model_id"] == "6"]
     assert shown["model_type"].tolist() == ["datasource", "project"]  # the grid's two rows
     select_rows(at, [0])
-    assert at.session_state["selected_ids"] == {key_of("datasource", "6")}
+    assert selected(at) == {key_of("datasource", "6")}
     assert "**1 selected** · 1 in view" in " ".join(m.value for m in at.markdown)
     at.multiselect(key="tag_existing").set_value(["Confidential"]).run()
     assert metrics(at)["Rows selected"] == "1"
@@ -271,7 +272,7 @@ def test_immuta_data_source_6_and_project_6_are_selected_and_pushed_apart(sandbo
 
     # both rows: data source 6 is already tagged (journal and sandbox know), project 6 is sent
     select_rows(at, [0, 1])
-    assert at.session_state["selected_ids"] == {key_of("datasource", "6"), key_of("project", "6")}
+    assert selected(at) == {key_of("datasource", "6"), key_of("project", "6")}
     m = metrics(at)
     assert (m["Rows selected"], m["Already tagged"], m["To send"]) == ("2", "1", "1")
     push(at)
@@ -325,14 +326,14 @@ def test_a_changed_kind_role_rekeys_the_same_selected_rows() -> None:
     at = tag_page("immuta")
     add_filter(at, "model_id", "equals", "6_countrycode")
     select_rows(at, [0])
-    assert at.session_state["selected_ids"] == {key_of("column", "6_countrycode")}
+    assert selected(at) == {key_of("column", "6_countrycode")}
     at.switch_page("app_pages/dataset.py").run()
     at.radio(key="ds_role_kind_mode_immuta").set_value("fixed").run()
     at.selectbox(key="ds_role_kind_fixed_immuta").set_value("column").run()
     at.switch_page("app_pages/tag.py").run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     # no kind column now: the key is the id alone, still the same row
-    assert at.session_state["selected_ids"] == {"6_countrycode"}
+    assert selected(at) == {"6_countrycode"}
     assert "**1 selected** · 1 in view" in " ".join(m.value for m in at.markdown)
 
 

@@ -8,7 +8,15 @@ import re
 
 import numpy as np
 import pytest
-from app_harness import app_env, click_push, errors, metrics, open_app, select_rows  # noqa: F401
+from app_harness import (  # noqa: F401
+    app_env,
+    click_push,
+    errors,
+    metrics,
+    open_app,
+    select_rows,
+    selected,
+)
 from streamlit.testing.v1 import AppTest
 
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
@@ -86,7 +94,7 @@ def test_lasso_selects_every_row_inside_and_the_push_tags_exactly_them(at, sandb
     wanted = inside(LASSO)
     assert 1000 < len(wanted) < 2000  # most of the cs.LG cluster
     draw(at, event([LASSO]))
-    assert at.session_state["selected_ids"] == wanted
+    assert selected(at) == wanted
     assert selected_count(at) == len(wanted)
     assert any(f"{len(wanted):,} rows" in c.value for c in at.caption)
     at.text_input(key="tag_new").set_value("cs.LG cluster").run()
@@ -106,24 +114,24 @@ def test_lassos_add_subtract_and_intersect_with_grid_ticks(at: AppTest) -> None:
     select_rows(at, [0, 1])  # grid ticks: ids "0" and "1"
     ticked = {"0", "1"}
     draw(at, event([LASSO]), mode="add")
-    assert at.session_state["selected_ids"] == ticked | lasso
+    assert selected(at) == ticked | lasso
     draw(at, event(box=[BOX]), mode="add")
-    assert at.session_state["selected_ids"] == ticked | lasso | box
+    assert selected(at) == ticked | lasso | box
     draw(at, event(box=[BOX]), mode="subtract")
-    assert at.session_state["selected_ids"] == ticked | lasso
+    assert selected(at) == ticked | lasso
     draw(at, event([LASSO]), mode="intersect")
-    assert at.session_state["selected_ids"] == lasso
+    assert selected(at) == lasso
     assert selected_count(at) == len(lasso)
     draw(at, event(box=[BOX]), mode="replace")
-    assert at.session_state["selected_ids"] == box
+    assert selected(at) == box
 
 
 def test_the_same_event_on_a_later_rerun_is_not_applied_again(at: AppTest) -> None:
     draw(at, event([LASSO]), mode="add")
     at.button(key="tag_clear_selection").click().run()
-    assert at.session_state["selected_ids"] == set()
+    assert selected(at) == set()
     at.run()  # the chart may still report the old lasso: it must not come back
-    assert at.session_state["selected_ids"] == set()
+    assert selected(at) == set()
 
 
 def test_a_lasso_selects_only_rows_that_match_the_filters(at: AppTest) -> None:
@@ -132,4 +140,4 @@ def test_a_lasso_selects_only_rows_that_match_the_filters(at: AppTest) -> None:
     add_filter(at, "year", "equals", "2020")
     draw(at, event([LASSO]))
     want = inside(LASSO) & set(FRAME.loc[FRAME["year"] == 2020, "id"])
-    assert at.session_state["selected_ids"] == want and want
+    assert selected(at) == want and want

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -59,8 +60,9 @@ def _mask(
     return mask
 
 
-def filtered(ws: session.Workset) -> pd.DataFrame:
-    """The loaded dataset's rows that pass every filter; a bad filter shows one error line."""
+def filtered_rows(ws: session.Workset) -> tuple[pd.DataFrame, np.ndarray]:
+    """The loaded dataset's rows that pass every filter, and their positions in the dataset
+    (what the selection mask is over); a bad filter shows one error line and no rows."""
     try:
         mask = _mask(
             ws.version,
@@ -70,11 +72,11 @@ def filtered(ws: session.Workset) -> pd.DataFrame:
             id_filter(),
             ws.id_column,
             ws.frame,
-        )
+        ).to_numpy()
     except TaggingError as exc:
         st.error(str(exc), icon=":material/error:")
-        return ws.frame.iloc[0:0]
-    return ws.frame[mask.to_numpy()]
+        return ws.frame.iloc[0:0], np.zeros(0, dtype=np.int64)
+    return ws.frame[mask], np.flatnonzero(mask)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

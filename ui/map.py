@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from tagging import maps
-from tagging.selection import combine, fingerprint, is_selected, points_in_polygon
+from tagging.selection import fingerprint, points_in_polygon
 from ui import session
 from ui.known_tags import CACHE_KEY as KNOWN_TAGS_KEY
 from ui.known_tags import known_tags
@@ -32,23 +32,23 @@ NONE = "(none)"
 def map_panel(
     ws: session.Workset,
     rows: pd.DataFrame,
-    keys: pd.Series,
+    positions: np.ndarray,
     on_change: Callable[[], None] | None = None,
 ) -> None:
-    """Draw the map of `rows` (the filtered rows; `keys` their selection keys, aligned) and
+    """Draw the map of `rows` (the filtered rows; `positions` theirs in the dataset) and
     apply a new lasso, box or click to the selection; `on_change` runs when it changed."""
     if not ws.has_map:
         st.caption("No map: pick its x and y columns on the Dataset page.")
         return
     x, y = str(ws.x_column), str(ws.y_column)
     color, mode = _controls(ws)
-    fig = _figure(ws, rows, keys, color)
+    fig = _figure(ws, rows, positions, color)
     event = st.plotly_chart(
         fig, key=MAP_KEY, on_select="rerun", selection_mode=("points", "box", "lasso"),
         config={"displaylogo": False, "scrollZoom": True},
     )  # fmt: skip
     # A dict when AppTest sets the state; PlotlyState (a dict too) from a browser.
-    if _apply(event["selection"], rows[x], rows[y], keys, mode):
+    if _apply(ws, event["selection"], rows[x], rows[y], positions, mode):
         if on_change is not None:
             on_change()
         st.rerun()  # redraw the map with the new selection highlighted
@@ -72,7 +72,7 @@ def _controls(ws: session.Workset) -> tuple[str | None, str]:
 
 
 def _figure(
-    ws: session.Workset, rows: pd.DataFrame, keys: pd.Series, color: str | None
+    ws: session.Workset, rows: pd.DataFrame, positions: np.ndarray, color: str | None
 ) -> go.Figure:
     """The map figure, rebuilt only when the rows, colours, tags or selection changed."""
     state = (
@@ -87,8 +87,7 @@ def _figure(
     )  # fmt: skip
     cached = st.session_state.get(FIGURE_KEY)
     if cached is None or cached[0] != digest:
-        selected = session.selected_ids()
-        mask = is_selected(keys, selected) if selected else None  # 1 s at 5M rows: on a miss
+        mask = session.selected_mask()[positions] if session.selected_count() else None
         fig = maps.map_figure(
             rows, str(ws.x_column), str(ws.y_column), color=color, state=state,
             id_column=ws.id_column, kind_column=ws.kind_column,
@@ -100,7 +99,12 @@ def _figure(
 
 
 def _apply(
-    selection: Mapping[str, Any], xs: pd.Series, ys: pd.Series, keys: pd.Series, mode: str
+    ws: session.Workset,
+    selection: Mapping[str, Any],
+    xs: pd.Series,
+    ys: pd.Series,
+    positions: np.ndarray,
+    mode: str,
 ) -> bool:
     """Apply a new lasso, box or click once; True when the selection changed."""
     areas = polygons(selection)
@@ -108,7 +112,7 @@ def _apply(
     if not areas and not clicked:
         st.session_state[APPLIED_KEY] = None  # the chart was cleared or redrawn
         return False
-    digest = fingerprint(mode, [a.tolist() for a in areas], clicked, len(keys))
+    digest = fingerprint(mode, [a.tolist() for a in areas], clicked, len(positions))
     if st.session_state.get(APPLIED_KEY) == digest:
         return False
     st.session_state[APPLIED_KEY] = digest
@@ -116,13 +120,12 @@ def _apply(
         hit = area_mask(xs.to_numpy(np.float64, na_value=np.nan),
                         ys.to_numpy(np.float64, na_value=np.nan), areas)  # fmt: skip
     else:
-        hit = np.zeros(len(keys), dtype=bool)
-        hit[[p for p in clicked if 0 <= p < len(keys)]] = True
+        hit = np.zeros(len(positions), dtype=bool)
+        hit[[p for p in clicked if 0 <= p < len(positions)]] = True
     st.session_state[LAST_KEY] = (int(hit.sum()), mode, "lasso or box" if areas else "click")
-    before = session.selected_ids()
-    after = combine(before, keys[hit], mode)
-    session.set_selected_ids(after)
-    return after != before
+    rows = np.zeros(len(ws.frame), dtype=bool)
+    rows[positions[hit]] = True
+    return session.change_selection(rows, mode)
 
 
 def polygons(selection: Mapping[str, Any]) -> list[np.ndarray]:

@@ -6,18 +6,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 import tagging
-from tagging import providers
+from tagging import providers, selection
+from tagging.selection import RowKeys
 
 PROVIDER_KEY = "provider"
 MODE_KEY = "mode"
 WORKSET_KEY = "workset"
-SELECTED_KEY = "selected_ids"
+SELECTED_KEY = "selection"  # a Selection: a mask over the dataset rows
+ROW_KEYS_KEY = "_row_keys"  # (version, id column, kind column), RowKeys
 FILTERS_KEY = "filters"
 SEARCH_KEY = "search"
 SELECTION_REV_KEY = "selection_rev"
@@ -136,7 +139,8 @@ def set_workset(ws: Workset) -> None:
     old = workset()
     version = (old.version + 1) if old else 1
     st.session_state[WORKSET_KEY] = replace(ws, version=version)
-    set_selected_ids(frozenset())
+    st.session_state.pop(SELECTED_KEY, None)  # the next read starts an empty one
+    st.session_state[SELECTION_REV_KEY] = selection_rev() + 1
     st.session_state[FILTERS_KEY] = []
     st.session_state[SEARCH_KEY] = ""
     for key in DATASET_SCOPED:
@@ -175,14 +179,126 @@ def update_roles(**roles: Any) -> None:
         st.session_state[WORKSET_KEY] = ws.with_roles(**roles)
 
 
+# --- the selection ----------------------------------------------------------------------------
+# One boolean per dataset row (`Selection.mask`), closed over equal row keys; ids only where a
+# mask cannot go (a saved session, tests). A dataset that is not a pandas frame plugs in by
+# giving `row_keys` its keys: everything else is positional.
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The selected rows of one dataset version, under one keying (id column, kind column)."""
+
+    version: int
+    keying: tuple[str, str | None]
+    rows: RowKeys = field(repr=False)
+    mask: np.ndarray = field(repr=False)  # read-only, len(dataset), closed over equal keys
+    count: int  # selected keys (rows with equal keys count once)
+
+    def ids(self) -> frozenset[str]:
+        return self.rows.ids(self.mask)
+
+
+def _keying(ws: Workset) -> tuple[str, str | None]:
+    return (ws.id_column, ws.kind_column)
+
+
+def row_keys(ws: Workset) -> RowKeys:
+    """Keys of every dataset row, computed once per dataset version and key columns."""
+    sig = (ws.version, *_keying(ws))
+    cached = st.session_state.get(ROW_KEYS_KEY)
+    if cached is None or cached[0] != sig:
+        keys = selection.row_keys(ws.frame, ws.id_column, ws.kind_column)
+        cached = (sig, RowKeys.of(keys))
+        st.session_state[ROW_KEYS_KEY] = cached
+    return cast(RowKeys, cached[1])
+
+
+def _selection(ws: Workset) -> Selection:
+    """The stored selection for `ws`; empty for another dataset, re-closed (the same rows,
+    their new keys) after the id or kind column changed."""
+    sel = st.session_state.get(SELECTED_KEY)
+    if isinstance(sel, Selection) and sel.version == ws.version and len(sel.mask) == len(ws.frame):
+        if sel.keying == _keying(ws):
+            return sel
+        return _store(ws, sel.mask)
+    return _store(ws, np.zeros(len(ws.frame), dtype=bool))
+
+
+def _store(ws: Workset, mask: np.ndarray) -> Selection:
+    rows = row_keys(ws)
+    mask = rows.close(np.asarray(mask, dtype=bool))
+    old = st.session_state.get(SELECTED_KEY)
+    if isinstance(old, Selection) and old.version == ws.version and np.array_equal(old.mask, mask):
+        if old.keying == _keying(ws):
+            return old
+    else:
+        st.session_state[SELECTION_REV_KEY] = selection_rev() + 1
+    mask = mask.copy() if mask.base is not None or mask.flags.writeable else mask
+    mask.flags.writeable = False  # shared by reruns: changes go through set_selected_mask
+    sel = Selection(ws.version, _keying(ws), rows, mask, rows.count(mask))
+    st.session_state[SELECTED_KEY] = sel
+    return sel
+
+
+def selected_mask() -> np.ndarray:
+    """One read-only bool per row of the loaded dataset: is it selected."""
+    ws = workset()
+    return _selection(ws).mask if ws is not None else np.zeros(0, dtype=bool)
+
+
+def selected_count() -> int:
+    """How many keys are selected (what "N selected" says)."""
+    ws = workset()
+    return _selection(ws).count if ws is not None else 0
+
+
 def selected_ids() -> frozenset[str]:
-    return frozenset(st.session_state.get(SELECTED_KEY, frozenset()))
+    """The selected keys as text: a million strings at a million rows, so not per run."""
+    ws = workset()
+    return _selection(ws).ids() if ws is not None else frozenset()
+
+
+def set_selected_mask(mask: np.ndarray) -> None:
+    """Select exactly the rows of `mask` (one bool per dataset row), and rows sharing their
+    keys; bumps `selection_rev` when that changes anything."""
+    ws = workset()
+    if ws is not None:
+        _store(ws, mask)
+
+
+def change_selection(rows: np.ndarray, mode: str) -> bool:
+    """Combine the selection with `rows` (a bool per dataset row) by key, as Atlas combines
+    a lasso: "replace", "add", "subtract" or "intersect". True when it changed."""
+    ws = workset()
+    if ws is None:
+        return False
+    before = _selection(ws)
+    keys = before.rows
+    if mode == "add":
+        mask = keys.add(before.mask, rows)
+    elif mode == "subtract":
+        mask = keys.remove(before.mask, rows)
+    elif mode == "intersect":
+        mask = keys.intersect(before.mask, rows)
+    elif mode == "replace":
+        mask = rows
+    else:
+        raise ValueError(f"unknown selection mode {mode!r}: use replace, add, subtract, intersect")
+    return _store(ws, mask) is not before
 
 
 def set_selected_ids(ids: frozenset[str]) -> None:
-    if ids != st.session_state.get(SELECTED_KEY):
-        st.session_state[SELECTED_KEY] = ids
-        st.session_state[SELECTION_REV_KEY] = selection_rev() + 1
+    """Select the rows whose key is in `ids` (a saved session's selection)."""
+    ws = workset()
+    if ws is not None:
+        _store(ws, row_keys(ws).rows_of(ids) if ids else np.zeros(len(ws.frame), dtype=bool))
+
+
+def clear_selection() -> None:
+    ws = workset()
+    if ws is not None:
+        _store(ws, np.zeros(len(ws.frame), dtype=bool))
 
 
 def selection_rev() -> int:
