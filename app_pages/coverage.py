@@ -23,6 +23,7 @@ from ui.target_form import current_target
 
 FACET_MAX_VALUES = 1_000  # columns with more distinct values make unreadable charts
 NONE = "(none)"
+PLOTLY_HEIGHT = 450  # what plotly draws when a figure sets no height
 
 
 def _typed(ws: session.Workset, provider: str) -> bool:
@@ -50,9 +51,20 @@ def _facet_options(version: int, name: str, _frame: pd.DataFrame) -> list[str]:
     return [c for c in _frame.columns if _frame[c].nunique(dropna=True) <= FACET_MAX_VALUES]
 
 
-def _chart(fig: go.Figure, table: pd.DataFrame | None, name: str) -> None:
-    """A chart, the table behind it, and that table as a formula-safe CSV."""
-    st.plotly_chart(fig, key=f"cov_chart_{name}")
+def _charts(spec: list[int], charts: list[tuple[go.Figure, pd.DataFrame | None, str]]) -> None:
+    """Charts side by side at one height, then the tables behind them in a row of their own:
+    the "Table behind this chart" expanders line up whatever each chart's own height."""
+    height = max(fig.layout.height or PLOTLY_HEIGHT for fig, _, _ in charts)
+    for column, (fig, _, name) in zip(st.columns(spec), charts, strict=True):
+        fig.update_layout(height=height)
+        column.plotly_chart(fig, key=f"cov_chart_{name}")
+    for column, (_, table, name) in zip(st.columns(spec), charts, strict=True):
+        with column:
+            _table(table, name)
+
+
+def _table(table: pd.DataFrame | None, name: str) -> None:
+    """The table behind a chart, and that table as a formula-safe CSV."""
     if table is None or table.empty:
         return
     with st.expander("Table behind this chart", icon=":material/table:"):
@@ -141,19 +153,23 @@ m[2].metric("Untagged", f"{cov.untagged:,}")
 m[3].metric("Tagged share", f"{cov.share:.1%}")
 _untagged_button(ws, state, tags, cov.untagged, kind_column)
 
-left, right = st.columns([3, 2])
-with left:
-    _chart(charts.tag_bar(cov), cov.per_tag, "per_tag")
-with right:
-    _chart(charts.tags_per_row_donut(cov), cov.tags_per_row, "tags_per_row")
+_charts(
+    [3, 2],
+    [
+        (charts.tag_bar(cov), cov.per_tag, "per_tag"),
+        (charts.tags_per_row_donut(cov), cov.tags_per_row, "tags_per_row"),
+    ],
+)
 if facet is not None:
-    left, right = st.columns(2)
-    with left:
-        _chart(charts.facet_stacked_bar(cov), cov.facet_totals, "facet_totals")
-    with right:
-        _chart(charts.facet_heatmap(cov), cov.by_facet, "by_facet")
+    _charts(
+        [1, 1],
+        [
+            (charts.facet_stacked_bar(cov), cov.facet_totals, "facet_totals"),
+            (charts.facet_heatmap(cov), cov.by_facet, "by_facet"),
+        ],
+    )
 if (cov.hierarchy["level"] > 1).any():  # dotted names, e.g. Immuta's A.B.C
-    _chart(charts.hierarchy_sunburst(cov), cov.hierarchy, "hierarchy")
+    _charts([1], [(charts.hierarchy_sunburst(cov), cov.hierarchy, "hierarchy")])
 events = events_from_journal(journal, provider, target)
 over_time = coverage_over_time(events, ids=id_strings(ws.frame, ws.id_column).dropna())
-_chart(charts.coverage_line(over_time), over_time, "over_time")
+_charts([1], [(charts.coverage_line(over_time), over_time, "over_time")])

@@ -42,16 +42,23 @@ def _status(job: dict[str, Any], links: dict[str, str]) -> str:
     return "undone" if job["id"] in links else str(job["status"])
 
 
+def _utc(text: str) -> pd.Timestamp:
+    """A journal time as a naive UTC timestamp (the grid formats it)."""
+    t = pd.Timestamp(text)
+    return t.tz_convert(None) if t.tzinfo else t
+
+
 def _jobs_frame(jobs: list[dict[str, Any]], links: dict[str, str]) -> pd.DataFrame:
     undo_of = {undo: undone for undone, undo in links.items()}
     return pd.DataFrame(
         [
             {
                 "status": _status(j, links),
-                "created": pd.Timestamp(j["created_at"]).tz_convert(None),
+                "created": _utc(j["created_at"]),
                 "provider": session.label(j["provider"]),
                 "action": j["action"],
                 "tags": ", ".join(j["tags"]),
+                "change": f"{j['action']} {', '.join(j['tags'])}",
                 "ids": j["counts"]["ids"],
                 "applied": j["counts"]["applied"],
                 "not found": j["counts"]["not_found"],
@@ -88,11 +95,53 @@ def _batches_frame(batches: list[dict[str, Any]]) -> pd.DataFrame:
                 "verified": b["verified"],  # ids read back after the push (None: not read)
                 "mismatched": len(b["mismatched_ids"]),
                 "reason": b["reason"],
-                "updated": b["updated_at"],
+                "updated": _utc(b["updated_at"]),
             }
             for b in batches
         ]
     )
+
+
+def _count(label: str, help: str | None = None) -> Any:
+    return st.column_config.NumberColumn(label, format="localized", help=help)
+
+
+# Column widths are left to the grid (it sizes each to its content, so nothing is cut); what
+# keeps the tables within a 1280 px browser is showing only the columns that say something.
+JOB_COLUMNS = {
+    "created": st.column_config.DatetimeColumn("created", format="MMM D, HH:mm", help="UTC"),
+    "change": st.column_config.TextColumn("change", help="The action and its tags"),
+    "ids": _count("ids"),
+    "applied": _count("applied"),
+    "not found": _count("not found", "Ids the provider does not hold"),
+    "failed": _count("failed"),
+    "pending": _count("pending", "Ids not sent yet: resume the job"),
+    "actor": st.column_config.TextColumn("by", help="Who ran the job"),
+}
+BATCH_COLUMNS = {
+    "ids": _count("ids"),
+    "applied": _count("applied"),
+    "not found": _count("not found"),
+    "failed": _count("failed"),
+    "requests": _count("requests", "Every request sent for the batch, retries included"),
+    "verified": _count("verified", "Ids read back after the push (empty: not read)"),
+    "mismatched": _count("mismatched"),
+    "updated": st.column_config.DatetimeColumn("updated", format="HH:mm:ss", help="UTC"),
+}
+RARE_COUNTS = ("not found", "failed", "pending")  # shown when some job has any
+
+
+def _job_order(frame: pd.DataFrame) -> list[str]:
+    """The jobs table's columns: the target is in the job's detail, the provider only when
+    jobs went to several, counts that are zero everywhere and unused undo links left out."""
+    order = ["status", "created"]
+    if frame["provider"].nunique() > 1:
+        order.append("provider")
+    order += ["change", "ids", "applied", *(c for c in RARE_COUNTS if frame[c].gt(0).any())]
+    order += ["actor", "job"]
+    if frame["undo"].ne("").any():
+        order.append("undo")
+    return order
 
 
 def _switch_provider(provider: str) -> None:
@@ -238,6 +287,7 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
     st.dataframe(
         _batches_frame(batches),
         hide_index=True,
+        column_config=BATCH_COLUMNS,
         height=38 + 35 * min(len(batches), 8),
         key="hist_batches",
     )
@@ -282,7 +332,16 @@ if not jobs:
 jobs = _by_actor(jobs)
 
 links = journal.undo_links()
-st.dataframe(_jobs_frame(jobs, links), hide_index=True, height=min(400, 38 + 35 * len(jobs)))
+table = _jobs_frame(jobs, links)
+st.dataframe(
+    table,
+    hide_index=True,
+    height=min(400, 38 + 35 * len(jobs)),
+    column_order=_job_order(table),
+    column_config=JOB_COLUMNS,
+)
+if table["provider"].nunique() == 1:
+    st.caption(f"All sent to {table['provider'].iloc[0]}.")
 by_id = {j["id"]: j for j in jobs}
 job_id = st.selectbox(
     "Open a job",

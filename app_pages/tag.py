@@ -301,6 +301,22 @@ def _plan(
     return result
 
 
+def _plan_table(p: tagging.Plan, provider: str) -> None:
+    """The batches, within the page's width: the first and last ids (36-character UUIDs for
+    some APIs) are left to the curl commands below, kinds shown only where ids have them."""
+    frame = plan_frame(p).head(200)
+    shown = [c for c in frame.columns if c not in ("first id", "last id")]
+    if not frame["kinds"].astype(bool).any():
+        shown.remove("kinds")
+    config = {
+        "ids": st.column_config.NumberColumn("ids", format="localized"),
+        "kinds": st.column_config.TextColumn(f"{session.kind_label(provider)}s"),
+        "requests": st.column_config.NumberColumn("requests", format="localized"),
+    }
+    height = 38 + 35 * min(len(frame), 4)
+    st.dataframe(frame, hide_index=True, height=height, column_order=shown, column_config=config)
+
+
 def _preview(p: tagging.Plan, conn: tagging.Connection, provider: str) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows selected", f"{p.requested:,}")
@@ -312,7 +328,7 @@ def _preview(p: tagging.Plan, conn: tagging.Connection, provider: str) -> None:
         st.warning(warning, icon=":material/warning:")
     st.markdown("\n".join(f"- {line}" for line in describe(p) if not line.startswith("warning")))
     with st.expander("Batches and copy as curl", icon=":material/terminal:"):
-        st.dataframe(plan_frame(p).head(200), hide_index=True, height=180)
+        _plan_table(p, provider)
         first = len(p.batches[0].ids) if p.batches else 0
         shown = min(CURL_IDS, first)
         st.caption(
