@@ -15,6 +15,7 @@ import streamlit as st
 import tagging
 from tagging import providers, selection
 from tagging.selection import RowKeys
+from ui import auth
 
 PROVIDER_KEY = "provider"
 MODE_KEY = "mode"
@@ -99,13 +100,7 @@ def journal_path() -> str:
 
 def signed_in_email() -> str | None:
     """The signed-in user's email where the app uses st.login (OIDC), else None."""
-    try:
-        if st.user.is_logged_in:
-            email = st.user.get("email")
-            return str(email) if email else None
-    except (AttributeError, KeyError, RuntimeError):  # no auth configured, or no session
-        return None
-    return None
+    return auth.current_email()
 
 
 def journal() -> tagging.Journal:

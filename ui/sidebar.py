@@ -19,6 +19,7 @@ from tagging.demo import SANDBOX_KEYS
 from tagging.errors import TaggingError
 from tagging.sandbox.launcher import ensure_running
 from ui import session
+from ui.auth import render_sign_in
 from ui.datasets import ensure_demo_loaded
 from ui.target_form import current_target
 
@@ -129,6 +130,8 @@ def _test_connection() -> None:
 def render_sidebar() -> None:
     """Draw the shared sidebar and make sure a dataset is loaded."""
     with st.sidebar:
+        secrets = _secrets()
+        render_sign_in(secrets.get("auth") if secrets else None)  # only where [auth] is set
         st.selectbox(
             "Provider",
             session.provider_names(),
