@@ -22,6 +22,7 @@ from ui.datasets import LAST_PROVIDER_KEY, demo_workset, upload_workset
 
 SID_PARAM = "sid"
 RESTORED_KEY = "_persist_restored"  # set once per Streamlit session
+SID_KEY = "_persist_sid"  # this session's id: moving to another page drops it from the URL
 SAVED_KEY = "_persist_saved"  # the last JSON written: skip writes that change nothing
 UPLOAD_KEY = "_persist_upload"  # (workset version, saved file name) of the uploaded dataset
 ROLES = ("id_column", "kind_column", "fixed_kind", "tags_column", "x_column", "y_column")
@@ -33,7 +34,7 @@ def root() -> Path:
 
 
 def _folder() -> Path | None:
-    sid = st.query_params.get(SID_PARAM)
+    sid = st.session_state.get(SID_KEY) or st.query_params.get(SID_PARAM)
     return root() / sid if sid and _SID.fullmatch(sid) else None
 
 
@@ -51,12 +52,18 @@ def save_upload(name: str, data: bytes) -> None:
 def restore() -> None:
     """On a session's first run: give it an id in the URL, or bring its saved state back."""
     if st.session_state.get(RESTORED_KEY):
+        # st.navigation clears the query string on a page change: put the id back, or a
+        # reload of the new page would start a new session.
+        sid = st.session_state.get(SID_KEY)
+        if sid and st.query_params.get(SID_PARAM) != sid:
+            st.query_params[SID_PARAM] = sid
         return
     st.session_state[RESTORED_KEY] = True
     folder = _folder()
     if folder is None:
-        st.query_params[SID_PARAM] = uuid.uuid4().hex
+        st.session_state[SID_KEY] = st.query_params[SID_PARAM] = uuid.uuid4().hex
         return
+    st.session_state[SID_KEY] = folder.name
     try:
         state = json.loads((folder / "state.json").read_text())
         _apply(folder, state)
