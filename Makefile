@@ -61,7 +61,8 @@ test: lint typecheck pytest
 
 # Refresh the README's screenshots from the browser test.
 screenshots: $(VENV)/.dev $(CHROMIUM)
-	TAGGING_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_browser.py tests/test_browser_map.py -q
+	TAGGING_SCREENSHOTS=docs $(BIN)/python -m pytest tests/test_browser.py tests/test_browser_map.py \
+		tests/test_browser_tour.py -q
 
 bench: $(VENV)/.runtime
 	$(BIN)/python -m benchmarks

@@ -131,6 +131,22 @@ BATCH_COLUMNS = {
 RARE_COUNTS = ("not found", "failed", "pending")  # shown when some job has any
 
 
+def _batch_order(frame: pd.DataFrame) -> list[str]:
+    """The batches table's columns: counts that are zero in every batch, a read-back that
+    did not happen (Nekt) and reasons nobody gave are left out."""
+    shown = ["batch", "status", "ids", "first id", "applied"]
+    shown += [c for c in ("not found", "failed") if frame[c].gt(0).any()]
+    shown.append("requests")
+    if frame["verified"].notna().any():
+        shown.append("verified")
+    if frame["mismatched"].gt(0).any():
+        shown.append("mismatched")
+    shown.append("updated")
+    if frame["reason"].fillna("").astype(str).ne("").any():
+        shown.append("reason")  # last: a long reason takes the room that is left
+    return shown
+
+
 def _job_order(frame: pd.DataFrame) -> list[str]:
     """The jobs table's columns: the target is in the job's detail, the provider only when
     jobs went to several, counts that are zero everywhere and unused undo links left out."""
@@ -284,9 +300,11 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
     m[2].metric("Not found", f"{counts['not_found']:,}")
     m[3].metric("Failed", f"{counts['failed']:,}")
     m[4].metric("Pending", f"{counts['pending']:,}")
+    batch_table = _batches_frame(batches)
     st.dataframe(
-        _batches_frame(batches),
+        batch_table,
         hide_index=True,
+        column_order=_batch_order(batch_table) if len(batch_table) else None,
         column_config=BATCH_COLUMNS,
         height=38 + 35 * min(len(batches), 8),
         key="hist_batches",

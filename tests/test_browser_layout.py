@@ -68,8 +68,8 @@ def test_tables_fit_and_chart_tables_line_up(layout_app: str) -> None:
         history = overflow(page.locator("body"))
         page.goto(f"{layout_app}/coverage")
         settle(page)
-        first = page.get_by_test_id("stPlotlyChart").first
-        first.evaluate("e => { e.scrollIntoView({block: 'start'}); window.scrollBy(0, -90); }")
+        first = page.get_by_text("Table behind this chart").first
+        first.evaluate("e => e.scrollIntoView({block: 'center'})")
         page.wait_for_timeout(1000)  # let plotly draw
         shot(page, "layout-coverage.png")
         rows = page.evaluate(EXPANDER_ROWS)

@@ -98,6 +98,9 @@ def test_tour_end_to_end_offline(app_url: str, sandbox: Sandbox) -> None:  # noq
             f"{len(wanted):,}", timeout=60_000
         )  # the push runs in a thread: wait for the rerun that shows its result
         settle(page)
+        retries = sidebar.get_by_test_id("stMetric").filter(has=page.get_by_text("Retries"))
+        assert int(retries.get_by_test_id("stMetricValue").inner_text().replace(",", "")) > 0
+        retries.scroll_into_view_if_needed()  # the presenter's numbers, in the shot
         shot(page, "tour-6-push.png")
         state = sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["Needs review"]
         assert sorted(state) == sorted(wanted)  # every id, despite the faults
