@@ -8,6 +8,9 @@ Usage::
     df = load_dataset(uploaded_file)                # Streamlit UploadedFile (.name + .getvalue())
     df = load_dataset(io.BytesIO(raw), name="x.parquet", id_column="id")
     df.attrs["notes"]                               # e.g. ["decoded as Windows-1252 ..."]
+    data = open_dataset("events/")                  # a folder, a glob or a Parquet file over
+                                                    # TAGGING_DUCKDB_OVER_MB: a LargeDataset
+                                                    # read through DuckDB (large_dataset.py)
 
 What the columns are for (id column suggestions and checks, tag columns) is in columns.py.
 
@@ -30,9 +33,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -40,6 +44,9 @@ from tagging.columns import ID_NAME, to_id_strings
 from tagging.errors import DatasetError
 from tagging.exact_types import MISSING, type_exactly
 from tagging.excel_formulas import formulas_without_value
+
+if TYPE_CHECKING:
+    from tagging.large_dataset import LargeDataset
 
 Format = Literal["csv", "tsv", "parquet", "json", "jsonl", "excel"]
 Source = str | Path | IO[bytes] | Any  # Any: objects with .name and .getvalue()/.read()
@@ -71,6 +78,8 @@ _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 _HEAD_BYTES = 64 * 1024
+LARGE_MB_ENV = "TAGGING_DUCKDB_OVER_MB"
+DEFAULT_LARGE_MB = 512  # a Parquet file over this opens through DuckDB, not into pandas
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -124,6 +133,41 @@ def load_dataset(
             df[col] = to_id_strings(df[col])
     df.attrs.update({"source": label, "format": fmt, "notes": notes})
     return df
+
+
+def open_dataset(
+    source: Source, name: str | None = None, *, id_column: str | None = None
+) -> pd.DataFrame | LargeDataset:
+    """The dataset in pandas (:func:`load_dataset`), or, for a folder of Parquet files, a
+    glob, or a Parquet file over ``TAGGING_DUCKDB_OVER_MB`` (default 512), a LargeDataset
+    that DuckDB queries from the files without loading them."""
+    if isinstance(source, str | Path) and opens_large(source):
+        from tagging.large_dataset import open_parquet
+
+        return open_parquet(source, id_column=id_column)
+    return load_dataset(source, name, id_column=id_column)
+
+
+def opens_large(source: str | Path) -> bool:
+    """Whether :func:`open_dataset` reads this path through DuckDB."""
+    from tagging.large_dataset import is_parquet_collection
+
+    path = Path(source)
+    if is_parquet_collection(source):
+        return True
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        parquet = fh.read(4) == _PARQUET_MAGIC
+    return parquet and path.stat().st_size > large_bytes()
+
+
+def large_bytes() -> int:
+    try:
+        mb = float(os.environ.get(LARGE_MB_ENV, "") or DEFAULT_LARGE_MB)
+    except ValueError:
+        mb = DEFAULT_LARGE_MB
+    return int(mb * 1024 * 1024)
 
 
 def _open(source: Source, name: str | None) -> tuple[str, Path | None, bytes | None]:

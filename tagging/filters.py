@@ -78,7 +78,7 @@ class Condition:
             low, high = _bounds(self.value, self.column)
             return f"{self.column} between {_show(low)} and {_show(high)}"
         if self.op == "in":
-            return f"{self.column} is one of {', '.join(map(str, _as_list(self.value)))}"
+            return f"{self.column} is one of {', '.join(map(str, as_list(self.value)))}"
         return f"{self.column} {OP_LABELS[self.op]} {self.value}"
 
 
@@ -109,8 +109,8 @@ def condition_mask(df: pd.DataFrame, cond: Condition) -> pd.Series:
     if op == "not_equals":
         return ~_equals(s, cond.value, cond.column)
     if op == "in":
-        values = [_coerce(s, v, cond.column) for v in _as_list(cond.value)]
-        if _is_text(s):
+        values = [coerce_value(s, v, cond.column) for v in as_list(cond.value)]
+        if is_text(s):
             return _as_text(s).isin([str(v) for v in values]).fillna(False).astype(bool)
         return s.isin(values).fillna(False).astype(bool)
     if op == "contains":
@@ -126,7 +126,7 @@ def search_mask(df: pd.DataFrame, text: str) -> pd.Series:
     mask = pd.Series(False, index=df.index)
     for col in df.columns:
         s = df[col]
-        if _is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        if is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
             mask |= _as_text(s).str.contains(text, case=False, regex=False, na=False).astype(bool)
     return mask
 
@@ -145,7 +145,7 @@ def operators_for(series: pd.Series) -> tuple[str, ...]:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _is_text(s: pd.Series) -> bool:
+def is_text(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_object_dtype(s.dtype)
 
 
@@ -158,14 +158,14 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 def _null_mask(s: pd.Series) -> pd.Series:
     mask = s.isna()
-    if _is_text(s):
+    if is_text(s):
         mask |= _as_text(s).str.strip().eq("").fillna(False).astype(bool)
     return mask.astype(bool)
 
 
 def _equals(s: pd.Series, value: Any, column: str) -> pd.Series:
-    coerced = _coerce(s, value, column)
-    if _is_text(s):
+    coerced = coerce_value(s, value, column)
+    if is_text(s):
         return _as_text(s).eq(str(coerced)).fillna(False).astype(bool)
     return s.eq(coerced).fillna(False).astype(bool)
 
@@ -189,6 +189,18 @@ def _regex(s: pd.Series, pattern: Any, column: str) -> pd.Series:
 
 
 def _between(s: pd.Series, value: Any, column: str) -> pd.Series:
+    low, high = between_bounds(s, value, column)
+    mask = s.notna()
+    if low is not None:
+        mask &= s >= low
+    if high is not None:
+        mask &= s <= high
+    return mask.fillna(False).astype(bool)
+
+
+def between_bounds(s: pd.Series, value: Any, column: str) -> tuple[Any, Any]:
+    """The (low, high) a 'between' on ``s`` compares with, inclusive, either None for open;
+    a date-only upper bound covers its whole day. Shared by the masks and sql_filters.py."""
     if not (
         pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
     ) or pd.api.types.is_bool_dtype(s.dtype):
@@ -197,20 +209,15 @@ def _between(s: pd.Series, value: Any, column: str) -> pd.Series:
             f"use 'contains' or 'in' for text"
         )
     raw_low, raw_high = _bounds(value, column)
-    low = None if _blank(raw_low) else _coerce(s, raw_low, column)
-    high = None if _blank(raw_high) else _coerce(s, raw_high, column)
+    low = None if _blank(raw_low) else coerce_value(s, raw_low, column)
+    high = None if _blank(raw_high) else coerce_value(s, raw_high, column)
     if isinstance(high, pd.Timestamp) and _is_date_only(raw_high):
         high = high + pd.Timedelta(days=1) - pd.Timedelta(1, unit="ns")  # the whole last day
     if low is not None and high is not None and low > high:
         raise InputError(
             f"filter on '{column}': lower bound {_show(low)} is above upper bound {_show(high)}"
         )
-    mask = s.notna()
-    if low is not None:
-        mask &= s >= low
-    if high is not None:
-        mask &= s <= high
-    return mask.fillna(False).astype(bool)
+    return low, high
 
 
 def _is_date_only(value: Any) -> bool:
@@ -229,10 +236,10 @@ def _bounds(value: Any, column: str) -> tuple[Any, Any]:
     )
 
 
-def _coerce(s: pd.Series, value: Any, column: str) -> Any:
+def coerce_value(s: pd.Series, value: Any, column: str) -> Any:
     """A widget value converted to the column's type; InputError when it does not fit."""
     dtype = s.dtype
-    if _blank(value) and not _is_text(s):
+    if _blank(value) and not is_text(s):
         raise InputError(f"filter on '{column}': enter a value")
     if pd.api.types.is_bool_dtype(dtype):
         if isinstance(value, bool | np.bool_):
@@ -271,7 +278,7 @@ def _coerce(s: pd.Series, value: Any, column: str) -> Any:
     return "" if value is None else str(value)
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, str):
