@@ -9,6 +9,7 @@ from benchmarks.scenarios import (
     atlas_readback,
     immuta_concurrency,
     journal_overhead,
+    large_dataset,
     map_selection,
     nekt_requests,
     retries,
@@ -28,5 +29,6 @@ SCENARIOS: dict[str, ModuleType] = {
         journal_overhead,
         map_selection,
         atlas_readback,
+        large_dataset,
     )
 }
