@@ -84,7 +84,18 @@ def push(
         Path | None, typer.Option("--ids-file", help="Text file (one id a line) or a table.")
     ] = None,
     id_column: Annotated[
-        str | None, typer.Option("--id-column", help="Id column of --ids-file.")
+        str | None, typer.Option("--id-column", help="Id column of --ids-file or --dataset.")
+    ] = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset",
+            help="Tag the rows of this dataset (a Parquet folder or glob is read through DuckDB).",
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="Only --dataset rows where 'COLUMN OP VALUE'; repeat."),
     ] = None,
     kind: Annotated[
         str | None,
@@ -94,7 +105,8 @@ def push(
         ),  # fmt: skip
     ] = None,
     type_column: Annotated[
-        str | None, typer.Option("--type-column", help="Column of --ids-file with each kind.")
+        str | None,
+        typer.Option("--type-column", help="Column of --ids-file or --dataset with each kind."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; send reads only.")
@@ -115,7 +127,9 @@ def push(
 
     api = cli_input.provider(provider)
     target = cli_input.target(api, options)
-    read = cli_input.ids_and_kinds(api, ids, ids_file, id_column, kind, type_column)
+    read = cli_input.ids_and_kinds(
+        api, ids, ids_file, id_column, kind, type_column, dataset, where or ()
+    )
     op = TagOperation(
         provider=api.name,
         action="remove" if remove else "add",

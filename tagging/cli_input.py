@@ -6,7 +6,7 @@ kind flag), so a new provider adds options without touching the CLI.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -56,10 +56,17 @@ def ids_and_kinds(
     id_column: str | None,
     kind: str | None,
     type_column: str | None,
+    dataset: Path | None = None,
+    where: Sequence[str] = (),
 ) -> IdsRead:
-    """Ids and their kinds (one for all in `kind`, or one per id) from the options."""
-    if (ids is None) == (ids_file is None):
-        raise InputError("give the ids with exactly one of --ids or --ids-file")
+    """Ids and their kinds (one for all in `kind`, or one per id) from the options: listed,
+    in a file, or the rows of a dataset that match every `--where`."""
+    if sum(x is not None for x in (ids, ids_file, dataset)) != 1:
+        raise InputError(
+            "give the ids with exactly one of --ids or --ids-file, or the rows of --dataset"
+        )
+    if where and dataset is None:
+        raise InputError("--where filters the rows of --dataset: add --dataset FILE|FOLDER")
     if not api.kinds and (kind is not None or type_column is not None):
         flag = "--type-column" if type_column is not None else "a kind option"
         raise InputError(f"{flag} does not apply to --provider {api.name}")
@@ -69,10 +76,14 @@ def ids_and_kinds(
         raise InputError(f"--provider {api.name} needs {api.kind_flag} or --type-column")
     if ids is not None:
         if type_column is not None:
-            raise InputError("--type-column needs --ids-file with that column")
+            raise InputError("--type-column needs --ids-file or --dataset with that column")
         parts = [i.strip() for i in ids.split(",")]
         given = [i for i in parts if i]
         return IdsRead(pd.Series(given, dtype="str"), None, len(parts), len(parts) - len(given))
+    if dataset is not None:
+        from tagging.dataset_ids import read_dataset_ids  # DuckDB only when asked for
+
+        return read_dataset_ids(dataset, where, id_column, type_column)
     assert ids_file is not None
     check_readable(ids_file, "--ids-file")
     if id_column is None and type_column is None and ids_file.suffix.lower() in ("", ".txt"):

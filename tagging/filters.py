@@ -82,6 +82,50 @@ class Condition:
         return f"{self.column} {OP_LABELS[self.op]} {self.value}"
 
 
+_ALIASES = {
+    "=": "equals",
+    "==": "equals",
+    "!=": "not_equals",
+    "≠": "not_equals",
+    "<>": "not_equals",
+}
+_WHERE = re.compile(
+    r"^\s*(?P<column>.+?)\s+(?P<op>"
+    + "|".join(re.escape(o) for o in sorted([*OPS, *_ALIASES], key=len, reverse=True))
+    + r")(?:\s+(?P<value>.*?))?\s*$",
+    re.S,
+)
+NO_VALUE = ("is_null", "not_null")
+
+
+def parse_condition(text: str, flag: str = "--where") -> Condition:
+    """A condition written as ``COLUMN OPERATOR VALUE`` (the CLI's ``--where``): operators by
+    name (``field in cs.LG, cs.CL``, ``year between 2019, 2022``, ``title is_null``) or as
+    ``=`` / ``!=``; lists and ranges as "a, b" (an open range: "2019," or ", 2022")."""
+    match = _WHERE.match(text)
+    if match is None:
+        raise InputError(
+            f"{flag} {text!r}: write COLUMN OPERATOR VALUE, e.g. 'field in cs.LG, cs.CL'; "
+            f"operators: {', '.join(OPS)} (or = and !=)"
+        )
+    op = _ALIASES.get(match["op"], match["op"])
+    return condition_from_text(match["column"], op, match["value"] or "")
+
+
+def condition_from_text(column: str, op: str, text: str) -> Condition:
+    """A Condition from a column, an operator and typed text: lists and ranges as "a, b"."""
+    if op in NO_VALUE:
+        return Condition(column, op)  # type: ignore[arg-type]
+    parts = [p.strip() for p in text.split(",")]
+    value: Any = text.strip()
+    if op == "in":
+        value = [p for p in parts if p]
+    elif op == "between":
+        low, high = (parts + [""])[:2]
+        value = (low or None, high or None)
+    return Condition(column, op, value)  # type: ignore[arg-type]
+
+
 def apply_filters(
     df: pd.DataFrame, conditions: Iterable[Condition] = (), search: str | None = None
 ) -> pd.Series:

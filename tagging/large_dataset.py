@@ -147,25 +147,59 @@ class LargeDataset:
         """The filtered rows' ids as text (stripped; rows without an id skipped), in file
         order, streamed as pyarrow ``large_string`` arrays of at most ``chunk`` ids: memory
         stays bounded however many rows match."""
+        for ids, _ in self._stream_ids(conditions, id_column, None, chunk, search):
+            yield ids
+
+    def iter_ids_and_kinds(
+        self,
+        conditions: Iterable[Condition],
+        id_column: str,
+        kind_column: str,
+        chunk: int = DEFAULT_CHUNK,
+        search: str | None = None,
+    ) -> Iterator[tuple[pa.Array, pa.Array]]:
+        """As :meth:`iter_ids`, with each id's kind (Nekt resource type, Immuta model type)
+        from ``kind_column`` as stripped text beside it."""
+        for ids, kinds in self._stream_ids(conditions, id_column, kind_column, chunk, search):
+            assert kinds is not None
+            yield ids, kinds
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _stream_ids(
+        self,
+        conditions: Iterable[Condition],
+        id_column: str,
+        kind_column: str | None,
+        chunk: int,
+        search: str | None,
+    ) -> Iterator[tuple[pa.Array, pa.Array | None]]:
         text = self._column(id_column, "id column").text
+        kind = self._column(kind_column, "type column").text if kind_column else "NULL"
         where, params = self._where(conditions, search)
-        sql = f"SELECT {text} AS id FROM {self._source} WHERE {where} AND {text} IS NOT NULL"
+        sql = (
+            f"SELECT {text} AS id, {kind} AS kind FROM {self._source} "
+            f"WHERE {where} AND {text} IS NOT NULL"
+        )
         cursor = self._db.cursor()
         try:
             reader = _run(lambda: cursor.sql(sql, params=params).to_arrow_reader(chunk), self.label)
             for batch in reader:
                 # Stripped here: DuckDB's trim with Python's whitespace list is far slower.
                 ids = pc.utf8_trim_whitespace(batch.column(0).cast(pa.large_string()))
-                ids = ids.filter(pc.not_equal(ids, ""))
+                keep = pc.not_equal(ids, "")
+                kinds = None
+                if kind_column is not None:
+                    kinds = pc.utf8_trim_whitespace(batch.column(1).cast(pa.large_string()))
+                    kinds = kinds.filter(keep)
+                ids = ids.filter(keep)
                 if len(ids):
-                    yield ids
+                    yield ids, kinds
         finally:
             cursor.close()
-
-    def close(self) -> None:
-        self._db.close()
-
-    # --- helpers ---------------------------------------------------------------------------
 
     @property
     def _source(self) -> str:

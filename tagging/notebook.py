@@ -24,7 +24,13 @@ import plotly.graph_objects as go
 from tagging.config import Connection, connect
 from tagging.errors import TaggingError
 from tagging.executor import push
-from tagging.filters import OP_LABELS, Condition, apply_filters, operators_for
+from tagging.filters import (
+    OP_LABELS,
+    Condition,
+    apply_filters,
+    condition_from_text,
+    operators_for,
+)
 from tagging.journal import Journal
 from tagging.prepare import prepare
 from tagging.render import describe, result_html
@@ -325,16 +331,7 @@ def _map_columns(df: pd.DataFrame, x: str | None, y: str | None) -> tuple[str, s
 
 def _condition(column: str, op: str, text: str) -> Condition:
     """A Condition from the filter row's widgets: lists and ranges as "a, b"."""
-    if op in NO_OP_VALUE:
-        return Condition(column, op)  # type: ignore[arg-type]
-    parts = [p.strip() for p in text.split(",")]
-    value: Any = text.strip()
-    if op == "in":
-        value = [p for p in parts if p]
-    elif op == "between":
-        low, high = (parts + [""])[:2]
-        value = (low or None, high or None)
-    return Condition(column, op, value)  # type: ignore[arg-type]
+    return condition_from_text(column, op, text)
 
 
 def _sample(frame: pd.DataFrame, n: int) -> pd.DataFrame:
