@@ -12,7 +12,7 @@ from tagging.columns import IdReport, id_column_report, suggest_id_columns
 from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
 from ui import persist, session
-from ui.datasets import DEMO_PICK_KEY, load_demo, upload_workset
+from ui.datasets import DEMO_PICK_KEY, PREVIEW_ROWS, large_workset, load_demo, upload_workset
 
 UPLOAD_TYPES = ["csv", "tsv", "parquet", "json", "jsonl", "xlsx"]
 NONE = session.NO_COLUMN
@@ -46,6 +46,34 @@ def _load_upload() -> None:
     persist.save_upload(uploaded.name, uploaded.getvalue())  # a reload reads it again
 
 
+def _open_large() -> None:
+    try:
+        ws = large_workset(str(st.session_state.get("ds_large_path") or ""))
+    except TaggingError as exc:  # the previous dataset stays loaded
+        st.session_state["ds_error"] = str(exc)
+        return
+    st.session_state.pop("ds_error", None)
+    session.set_workset(ws)
+
+
+def _large_picker() -> None:
+    with st.expander("Larger than memory: a Parquet file or folder on the server",
+                     icon=":material/database:"):  # fmt: skip
+        left, right = st.columns([4, 1], vertical_alignment="bottom")
+        left.text_input(
+            "Path on the server",
+            key="ds_large_path",
+            placeholder="/data/events/  ·  /data/events/*.parquet  ·  /data/big.parquet",
+        )
+        right.button(
+            "Open", key="ds_open_large", on_click=_open_large, icon=":material/folder_open:"
+        )
+        st.caption(
+            "Read through DuckDB: filters run as SQL over the files, the Tag page shows a page "
+            "of rows and a sample on the map, and a push streams the ids."
+        )
+
+
 def _source_picker() -> None:
     demos = demo_datasets()
     st.session_state.setdefault(DEMO_PICK_KEY, session.provider())  # widgets of other pages go
@@ -71,6 +99,7 @@ def _source_picker() -> None:
             label_visibility="collapsed",
         )
         st.caption("CSV, TSV, Parquet, JSON, JSONL or Excel (.xlsx)")
+    _large_picker()
     if st.session_state.get("ds_error"):
         st.error(st.session_state["ds_error"], icon=":material/error:")
 
@@ -191,7 +220,7 @@ st.subheader(ws.name, anchor=False, divider="gray")
 for note in ws.frame.attrs.get("notes", []):
     st.info(note, icon=":material/info:")
 m1, m2, m3 = st.columns(3)
-m1.metric("Rows", f"{len(ws.frame):,}")
+m1.metric("Rows", f"{ws.rows:,}")
 m2.metric("Columns", f"{ws.frame.shape[1]:,}")
 m3.metric("Selected for tagging", f"{session.selected_count():,}")
 
@@ -206,4 +235,10 @@ with preview:
     tab_rows, tab_types = st.tabs(["Preview", "Columns and types"])
     tab_rows.dataframe(ws.frame.head(200), hide_index=True, height=420, key="ds_preview")
     tab_types.dataframe(_dtypes(ws.frame), hide_index=True, height=420)
-    st.caption(f"First {min(200, len(ws.frame)):,} of {len(ws.frame):,} rows")
+    st.caption(f"First {min(200, len(ws.frame)):,} of {ws.rows:,} rows")
+if ws.large is not None:
+    st.info(
+        f"Read through DuckDB from {len(ws.large.files):,} Parquet file(s); the id check and "
+        f"the column roles look at the first {PREVIEW_ROWS:,} rows.",
+        icon=":material/database:",
+    )

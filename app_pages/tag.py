@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from tagging.known_state import dataset_tags
 from tagging.render import describe, plan_frame, request_count, to_curl
 from tagging.selection import fingerprint, id_strings
 from ui import filter_builder as filters
-from ui import session
+from ui import large_panel, session
 from ui.known_tags import carried_tags
 from ui.map import map_panel
 from ui.push_panel import (
@@ -276,21 +277,16 @@ def _plan(
     cached = st.session_state.get(PLAN_KEY)
     if cached and cached[0] == digest:
         return cached[1], cached[2]
-    rows = ws.frame[session.row_keys(ws).one_per_key(session.selected_mask())]
-    ids = id_strings(rows, ws.id_column)
-    present = ids.notna().to_numpy()
-    rows, ids = rows[present], ids[present]
-    kinds = ws.kinds(rows)
     try:
+        ids, kinds, known = _selected_ids(ws)
         op = tagging.TagOperation(
             provider=provider,
             action=action,  # type: ignore[arg-type]
             tags=tuple(tags),
-            ids=ids.tolist(),
+            ids=ids,
             target=target,
-            kinds=kinds if kinds is None or isinstance(kinds, str) else kinds.tolist(),
+            kinds=kinds,
         )
-        known = _tag_column(ws, rows)
         plan = tagging.prepare(
             op, conn, journal=session.journal(), known=known, chunk_size=chunk, catalog=catalog
         )
@@ -299,6 +295,29 @@ def _plan(
         result = (None, str(exc))
     st.session_state[PLAN_KEY] = (digest, *result)
     return result
+
+
+def _selected_ids(
+    ws: session.Workset,
+) -> tuple[Sequence[str], str | Sequence[str] | None, pd.DataFrame | None]:
+    """The selected ids, their kinds, and the dataset's tag column as known state. A large
+    dataset's ids stream from its files into arrow text (no Python string per id)."""
+    if ws.large is not None:
+        sel = session.large_selection()
+        if sel is None:
+            return [], ws.fixed_kind, None
+        streamed, per_row = ws.large.collect_ids(
+            sel.conditions, ws.id_column, ws.kind_column, sel.search
+        )
+        kind = cast("Sequence[str] | None", per_row) if per_row is not None else ws.fixed_kind
+        return cast("Sequence[str]", streamed), kind, None
+    rows = ws.frame[session.row_keys(ws).one_per_key(session.selected_mask())]
+    ids = id_strings(rows, ws.id_column)
+    present = ids.notna().to_numpy()
+    rows, ids = rows[present], ids[present]
+    kinds = ws.kinds(rows)
+    listed = kinds if kinds is None or isinstance(kinds, str) else kinds.tolist()
+    return ids.tolist(), listed, _tag_column(ws, rows)
 
 
 def _plan_table(p: tagging.Plan, provider: str) -> None:
@@ -423,15 +442,18 @@ try:
 except tagging.TaggingError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
-st.caption(f"{ws.name} · {len(ws.frame):,} rows · ids from `{ws.id_column}`")
+st.caption(f"{ws.name} · {ws.rows:,} rows · ids from `{ws.id_column}`")
 _take_push_result()  # before the catalog and plan, which it changes
 
 st.subheader("1 · Find and select rows", anchor=False)
-filters.render(ws)
-rows, positions = filters.filtered_rows(ws)
-map_panel(ws, rows, positions, on_change=lambda: _bump(GRID_NONCE))
-_grid(ws, rows, positions)
-_selection_bar(ws, rows, positions)
+if ws.large is not None:  # read through DuckDB: SQL counts, a page, a sample
+    large_panel.render(ws)
+else:
+    filters.render(ws)
+    rows, positions = filters.filtered_rows(ws)
+    map_panel(ws, rows, positions, on_change=lambda: _bump(GRID_NONCE))
+    _grid(ws, rows, positions)
+    _selection_bar(ws, rows, positions)
 
 st.subheader("2 · Choose tags", anchor=False)
 with st.container(border=True):

@@ -15,7 +15,7 @@ Modules for apps built on the library (the workbench's pages use them): `tagging
 (the registry), `tagging.filters`, `tagging.selection`, `tagging.datasets`, `tagging.columns`,
 `tagging.coverage`, `tagging.coverage_time`,
 `tagging.known_state`, `tagging.render`, `tagging.export`, `tagging.errors`, `tagging.charts`,
-`tagging.maps` (the map figure),
+`tagging.maps` (the map figure), `tagging.large_dataset` (Parquet beyond memory, via DuckDB),
 `tagging.config` (what `connect` reads) and `tagging.demo` (the sandbox's demo world).
 """
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from tagging.columns import to_id_strings
 from tagging.datasets import open_dataset
@@ -50,16 +49,8 @@ def _streamed(
     data: LargeDataset, conditions: list[Condition], column: str, type_column: str | None
 ) -> IdsRead:
     rows = data.count(conditions)
-    ids: list[pa.Array] = []
-    kinds: list[pa.Array] = []
-    if type_column is None:
-        ids = list(data.iter_ids(conditions, column))
-    else:
-        for id_chunk, kind_chunk in data.iter_ids_and_kinds(conditions, column, type_column):
-            ids.append(id_chunk)
-            kinds.append(kind_chunk)
-    kept = _text(ids)
-    return IdsRead(kept, _text(kinds) if type_column else None, rows, rows - len(kept))
+    ids, kinds = data.collect_ids(conditions, column, type_column)
+    return IdsRead(ids, kinds, rows, rows - len(ids))
 
 
 def _masked(
@@ -73,9 +64,3 @@ def _masked(
         kinds = matching.loc[present, type_column].astype(str).str.strip().reset_index(drop=True)
     ids = values[present].reset_index(drop=True)
     return IdsRead(ids, kinds, len(matching), int((~present).sum()))
-
-
-def _text(chunks: list[pa.Array]) -> pd.Series:
-    """Arrow chunks as one text Series, without a Python string per value."""
-    array = pa.chunked_array(chunks, type=pa.large_string())
-    return pd.Series(pd.array(array, dtype="str"))

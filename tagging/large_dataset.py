@@ -164,6 +164,25 @@ class LargeDataset:
             assert kinds is not None
             yield ids, kinds
 
+    def collect_ids(
+        self,
+        conditions: Iterable[Condition] = (),
+        id_column: str = "id",
+        kind_column: str | None = None,
+        search: str | None = None,
+    ) -> tuple[pd.Series, pd.Series | None]:
+        """Every filtered id (and kind) as one text Series over the streamed arrow chunks:
+        what a TagOperation takes, with no Python string per id."""
+        ids: list[pa.Array] = []
+        kinds: list[pa.Array] = []
+        for id_chunk, kind_chunk in self._stream_ids(
+            conditions, id_column, kind_column, DEFAULT_CHUNK, search
+        ):
+            ids.append(id_chunk)
+            if kind_chunk is not None:
+                kinds.append(kind_chunk)
+        return _text(ids), (_text(kinds) if kind_column is not None else None)
+
     def close(self) -> None:
         self._db.close()
 
@@ -378,6 +397,10 @@ def _text_sql(ident: str, sql_type: str) -> str:
     if sql_type == "BOOLEAN":  # pandas writes True/False
         return f"CASE WHEN {ident} THEN 'True' WHEN NOT {ident} THEN 'False' END"
     return f"CAST({ident} AS VARCHAR)"
+
+
+def _text(chunks: list[pa.Array]) -> pd.Series:
+    return pd.Series(pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str"))
 
 
 def _run(call: Any, label: str) -> Any:

@@ -51,6 +51,7 @@ APP_MODULES = {
     "tagging.export",
     "tagging.filters",
     "tagging.known_state",
+    "tagging.large_dataset",  # datasets larger than memory, read through DuckDB
     "tagging.providers",
     "tagging.render",
     "tagging.sandbox.launcher",  # the app starts the local sandbox

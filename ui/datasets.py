@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from tagging.columns import suggest_id_columns
 from tagging.datasets import load_dataset
 from tagging.demo import demo_datasets
+from tagging.errors import DatasetError
+from tagging.large_dataset import open_parquet
 from tagging.maps import suggest_map_columns
 from ui import session
 
@@ -66,3 +71,31 @@ def upload_workset(uploaded: object, name: str) -> session.Workset:
     id_column = suggested[0] if suggested else str(frame.columns[0])
     x, y = suggest_map_columns(frame) or (None, None)
     return session.Workset(name=name, frame=frame, id_column=id_column, x_column=x, y_column=y)
+
+
+DATA_DIR_ENV = "TAGGING_DATA_DIR"  # when set, server paths must lie inside this folder
+PREVIEW_ROWS = 1_000  # a large dataset's first rows: what the column roles are picked from
+
+
+def large_workset(path_text: str) -> session.Workset:
+    """A Parquet file, folder or glob on the server, read through DuckDB (too large to
+    upload: an upload must fit in memory twice); raises DatasetError."""
+    text = path_text.strip()
+    if not text:
+        raise DatasetError("enter the path of a Parquet file or folder on the server")
+    allowed = os.environ.get(DATA_DIR_ENV)
+    if allowed:
+        root = Path(allowed).resolve()
+        inside = Path(text.split("*", 1)[0] or ".").resolve()
+        if not inside.is_relative_to(root):
+            raise DatasetError(
+                f"{text} is outside {root} ({DATA_DIR_ENV}): choose a path inside it"
+            )
+    large = open_parquet(text)
+    preview = large.page(limit=PREVIEW_ROWS)
+    suggested = suggest_id_columns(preview)
+    id_column = suggested[0] if suggested else large.columns[0]
+    x, y = suggest_map_columns(preview) or (None, None)
+    return session.Workset(
+        name=large.label, frame=preview, id_column=id_column, x_column=x, y_column=y, large=large
+    )

@@ -87,6 +87,16 @@ def _picklist(version: int, name: str, column: str, _frame: pd.DataFrame) -> lis
     return sorted(values.astype("str").unique().tolist())
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _large_picklist(version: int, name: str, column: str, _ws: session.Workset) -> list[str] | None:
+    """A large dataset's values of a column, from all its rows (the preview has a few)."""
+    assert _ws.large is not None
+    values = _ws.large.facet(column, top=PICKLIST_MAX + 1)["value"].dropna()
+    if len(values) > PICKLIST_MAX:
+        return None
+    return sorted(values.astype("str").unique().tolist())
+
+
 def _value_for(op: str) -> object:
     """The condition value from the builder's widgets for operator `op`."""
     state = st.session_state
@@ -151,7 +161,11 @@ def _value_widgets(ws: session.Workset, column: str, op: str) -> None:
         high.text_input("To", key="flt_high", placeholder=f"{hint}, e.g. {_short(hi_val)}")
         return
     if op == "in":
-        options = _picklist(ws.version, ws.name, column, ws.frame)
+        options = (
+            _large_picklist(ws.version, ws.name, column, ws)
+            if ws.large is not None
+            else _picklist(ws.version, ws.name, column, ws.frame)
+        )
         if options is not None:
             st.multiselect("Values", options, key="flt_values")
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -14,8 +14,12 @@ import streamlit as st
 
 import tagging
 from tagging import providers, selection
+from tagging.filters import Condition
 from tagging.selection import RowKeys
 from ui import auth
+
+if TYPE_CHECKING:
+    from tagging.large_dataset import LargeDataset
 
 PROVIDER_KEY = "provider"
 MODE_KEY = "mode"
@@ -26,8 +30,9 @@ FILTERS_KEY = "filters"
 SEARCH_KEY = "search"
 SELECTION_REV_KEY = "selection_rev"
 ID_FILTER_KEY = "id_filter"  # an IdFilter set by another page (e.g. Coverage "untagged")
+LARGE_SELECTED_KEY = "large_selection"  # a LargeSelection: the conditions selected rows meet
 # Per dataset: what the analyst typed or was told about the old one means nothing for a new one.
-DATASET_SCOPED = ("ds_error", ID_FILTER_KEY, "tag_result", "tag_plan")
+DATASET_SCOPED = ("ds_error", ID_FILTER_KEY, "tag_result", "tag_plan", LARGE_SELECTED_KEY)
 # Per provider: tags, results and errors of one API mean nothing for another.
 PROVIDER_SCOPED = ("ds_error", "tag_result", "tag_plan", "_connection_check")
 PROVIDER_TEXT = {"tag_new": "", "tag_existing": []}  # widgets reset to these values
@@ -52,6 +57,13 @@ class Workset:
     x_column: str | None = None  # the map's coordinates (both or neither)
     y_column: str | None = None
     version: int = 0  # bumped on every load: a cheap cache and widget key
+    # A Parquet dataset read through DuckDB: `frame` is then only its first rows (a preview
+    # for the column roles), and the Tag page selects by conditions, not by a row mask.
+    large: LargeDataset | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rows(self) -> int:
+        return self.large.rows if self.large is not None else len(self.frame)
 
     def kinds(self, frame: pd.DataFrame) -> str | pd.Series | None:
         """The kinds of `frame`'s rows as TagOperation wants them."""
@@ -243,9 +255,39 @@ def selected_mask() -> np.ndarray:
 
 
 def selected_count() -> int:
-    """How many keys are selected (what "N selected" says)."""
+    """How many keys are selected (what "N selected" says); for a large dataset, how many
+    rows the selected conditions match."""
     ws = workset()
+    if ws is not None and ws.large is not None:
+        large = large_selection()
+        return large.count if large is not None else 0
     return _selection(ws).count if ws is not None else 0
+
+
+# --- the selection of a large dataset: conditions, never a mask of its rows ------------------
+
+
+@dataclass(frozen=True)
+class LargeSelection:
+    """The rows of a large dataset that match `conditions` and `search` (all of them)."""
+
+    version: int
+    conditions: tuple[Condition, ...]
+    search: str | None
+    count: int
+
+
+def large_selection() -> LargeSelection | None:
+    ws = workset()
+    sel = st.session_state.get(LARGE_SELECTED_KEY)
+    if ws is None or not isinstance(sel, LargeSelection) or sel.version != ws.version:
+        return None
+    return sel
+
+
+def set_large_selection(sel: LargeSelection | None) -> None:
+    st.session_state[LARGE_SELECTED_KEY] = sel
+    st.session_state[SELECTION_REV_KEY] = selection_rev() + 1
 
 
 def selected_ids() -> frozenset[str]:
