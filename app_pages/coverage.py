@@ -101,6 +101,13 @@ def _untagged_button(
 
 st.title("Coverage", anchor=False)
 ws = session.loaded_workset()
+if ws.large is not None:  # only a preview is in memory: its coverage would mislead
+    st.info(
+        "Coverage counts the dataset in memory; for one read through DuckDB it is not drawn "
+        "yet. Load a file that fits in memory to see it.",
+        icon=":material/database:",
+    )
+    st.stop()
 provider = session.provider()
 target = current_target(ws, provider)
 journal = session.journal()

@@ -111,3 +111,26 @@ def test_a_sampled_map_of_many_rows_draws_at_most_the_sample(tmp_path: Path) -> 
     assert 15_000 < len(drawn) <= 20_000 and len(set(drawn)) == len(drawn)
     caption = next(c.value for c in at.caption if "A sample of" in c.value)
     assert caption.startswith(f"A sample of {len(drawn):,} of 30,000 filtered rows")
+
+
+def test_coverage_says_it_needs_the_dataset_in_memory(folder: Path) -> None:
+    at = _open(folder)
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception
+    assert any("not drawn yet" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_server_paths_stay_inside_the_data_dir(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAGGING_DATA_DIR", str(tmp_path / "elsewhere"))
+    at = open_app("atlas")
+    at.text_input(key="ds_large_path").set_value(str(folder)).run()
+    at.button(key="ds_open_large").click().run()
+    assert errors(at) == [
+        f"{folder} is outside {tmp_path / 'elsewhere'} (TAGGING_DATA_DIR): choose a path inside it"
+    ]
+    monkeypatch.setenv("TAGGING_DATA_DIR", str(tmp_path))
+    at.button(key="ds_open_large").click().run()
+    assert not errors(at) and metrics(at)["Rows"] == "3,000"
