@@ -360,3 +360,20 @@ def test_open_dataset_sends_folders_globs_and_big_parquet_to_duckdb(
     csv = folder.parent / "small.csv"
     csv.write_text("id,x\n1,2\n")
     assert isinstance(open_dataset(csv), pd.DataFrame)  # only Parquet goes to DuckDB
+
+
+def test_a_hive_partitioned_folder_reads_its_partitions_as_a_column(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    frame = _frame(90)
+    table = pa.Table.from_pandas(frame[["id", "year", "flag"]].assign(part=frame["year"] % 3))
+    pq.write_to_dataset(table, tmp_path / "hive", partition_cols=["part"])
+    ds = open_parquet(tmp_path / "hive")
+    assert set(ds.columns) == {"id", "year", "flag", "part"} and ds.rows == 90
+    expected = set(frame.loc[frame["year"] % 3 == 1, "id"])
+    got = {
+        i
+        for chunk in ds.iter_ids([Condition("part", "equals", "1")], "id")
+        for i in chunk.to_pylist()
+    }
+    assert got == expected
