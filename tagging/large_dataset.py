@@ -245,16 +245,17 @@ class LargeDataset:
     def _check_pattern(self, cond: Condition) -> None:
         import duckdb
 
+        cursor = self._db.cursor()
         try:
-            self._db.cursor().sql(
-                "SELECT regexp_matches('', ?)", params=[str(cond.value)]
-            ).fetchall()
+            cursor.sql("SELECT regexp_matches('', ?)", params=[str(cond.value)]).fetchall()
         except duckdb.Error as exc:
             raise InputError(
                 f"filter on '{cond.column}': regular expression '{cond.value}' cannot be used "
                 f"on a large dataset (RE2 syntax: no backreferences or look-around): "
                 f"{_first_line(exc)}"
             ) from None
+        finally:
+            cursor.close()
 
     def _select(self, columns: Sequence[str] | None) -> str:
         names = self.columns if columns is None else list(columns)
