@@ -377,3 +377,29 @@ def test_a_hive_partitioned_folder_reads_its_partitions_as_a_column(tmp_path: Pa
         for i in chunk.to_pylist()
     }
     assert got == expected
+
+
+def test_the_readme_snippet_runs(tmp_path: Path) -> None:
+    import re
+    import subprocess
+
+    from tagging.demo import atlas_frame
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (snippet,) = [
+        b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "open_parquet" in b
+    ]
+    (tmp_path / "events").mkdir()
+    frame = atlas_frame(2_000)
+    frame.iloc[:1_000].to_parquet(tmp_path / "events" / "a.parquet")
+    frame.iloc[1_000:].to_parquet(tmp_path / "events" / "b.parquet")
+    code = snippet + "\nprint(len(ids), len(first), op.action)\n"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    conds = [Condition("field", "in", ["cs.LG"]), Condition("year", "between", (2019, None))]
+    n = int(apply_filters(frame, conds).sum())
+    assert done.stdout.split() == ["2000", str(n), str(n), "20", "add"]
