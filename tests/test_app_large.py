@@ -69,6 +69,7 @@ def test_tag_page_counts_pages_samples_and_pushes_the_filtered_rows(folder: Path
     # the grid: the first page of the filtered rows, in file order
     grid = at.dataframe[0].value
     assert grid["id"].tolist() == expected[:100]
+    assert set(grid["tags now"]) == {""}  # nothing tagged yet
     at.number_input(key="large_page").set_value(2).run()
     assert at.dataframe[0].value["id"].tolist() == expected[100:200]
     # the map: a sample of the filtered rows, said so
@@ -87,6 +88,7 @@ def test_tag_page_counts_pages_samples_and_pushes_the_filtered_rows(folder: Path
     state = sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["Large"]
     assert sorted(state, key=int) == sorted(expected, key=int)
     assert metrics(at)["Applied"] == f"{len(expected):,}"
+    assert set(at.dataframe[0].value["tags now"]) == {"Large"}  # page 2: all pushed
     # clearing selects nothing; a new filter does not change what was selected
     at.button(key="tag_clear_selection").click().run()
     assert "**0 selected**" in _markdown(at)

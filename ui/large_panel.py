@@ -14,8 +14,11 @@ from tagging.errors import TaggingError
 from tagging.filters import Condition
 from ui import filter_builder as filters
 from ui import session
+from ui.known_tags import carried_tags
+from ui.target_form import current_target
 
 PAGE_ROWS = 100
+TAGS_NOW = "tags now"  # the grid's column of the tags each row carries
 MAP_SAMPLE = 20_000  # points drawn: WebGL stays fluent far below 1e5
 PAGE_KEY = "large_page"
 GRID_KEY = "large_grid"
@@ -145,7 +148,18 @@ def _grid(ws: session.Workset, conds: tuple[Condition, ...], search: str | None,
     except TaggingError as exc:
         st.error(str(exc), icon=":material/error:")
         return
-    st.dataframe(rows, key=GRID_KEY, height=380)
+    st.dataframe(_with_carried_tags(ws, rows), key=GRID_KEY, height=380)
     first = (page - 1) * PAGE_ROWS
     st.caption(f"Rows {first + 1 if n else 0:,}–{first + len(rows):,} of {n:,} filtered rows "
                f"(page {page:,} of {pages:,}), in file order")  # fmt: skip
+
+
+def _with_carried_tags(ws: session.Workset, rows: pd.DataFrame) -> pd.DataFrame:
+    """The page's rows with a first column of the tags each carries now (as the grid of a
+    dataset in memory shows them); without it when the state cannot be read."""
+    provider = session.provider()
+    try:
+        carried = carried_tags(ws, rows, provider, current_target(ws, provider))
+    except TaggingError:
+        return rows
+    return rows.assign(**{TAGS_NOW: carried.to_numpy()})[[TAGS_NOW, *rows.columns]]
