@@ -136,3 +136,28 @@ def test_server_paths_stay_inside_the_data_dir(
     monkeypatch.setenv("TAGGING_DATA_DIR", str(tmp_path))
     at.button(key="ds_open_large").click().run()
     assert not errors(at) and metrics(at)["Rows"] == "3,000"
+
+
+def test_kinds_of_a_large_dataset_come_from_its_type_column(tmp_path: Path, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from tagging.demo import demo_datasets
+
+    frame = demo_datasets()["nekt"].frame()
+    root = tmp_path / "resources"
+    root.mkdir()
+    frame.iloc[::2].to_parquet(root / "a.parquet", index=False)
+    frame.iloc[1::2].to_parquet(root / "b.parquet", index=False)
+    at = open_app("nekt")
+    at.text_input(key="ds_large_path").set_value(str(root)).run()
+    at.button(key="ds_open_large").click().run()
+    at.radio(key="ds_role_kind_mode_nekt").set_value("column").run()
+    at.selectbox(key="ds_role_kind_column_nekt").set_value("resource_type").run()
+    at.switch_page("app_pages/tag.py").run()
+    add_filter(at, "resource_type", "in", ["sources", "tables"])
+    at.button(key="tag_select_all").click().run()
+    at.text_input(key="tag_new").set_value("pii").run()
+    click_push(at)
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    wanted = frame[frame["resource_type"].isin(["sources", "tables"])]
+    state = sandbox.state()["nekt"]
+    assert {r for r, tags in state.items() if "pii" in tags} == set(wanted["id"])
+    assert metrics(at)["Applied"] == f"{len(wanted):,}"
