@@ -47,13 +47,15 @@ def _load_upload() -> None:
 
 
 def _open_large() -> None:
+    path = str(st.session_state.get("ds_large_path") or "").strip()
     try:
-        ws = large_workset(str(st.session_state.get("ds_large_path") or ""))
+        ws = large_workset(path)
     except TaggingError as exc:  # the previous dataset stays loaded
         st.session_state["ds_error"] = str(exc)
         return
     st.session_state.pop("ds_error", None)
     session.set_workset(ws)
+    st.session_state[persist.LARGE_KEY] = path  # a reload opens it again
 
 
 def _large_picker() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_harness import add_filter, app_env, click_push, errors, metrics, open_app  # noqa: F401
+from app_harness import APP, add_filter, app_env, click_push, errors, metrics, open_app  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
@@ -161,3 +161,20 @@ def test_kinds_of_a_large_dataset_come_from_its_type_column(tmp_path: Path, sand
     state = sandbox.state()["nekt"]
     assert {r for r, tags in state.items() if "pii" in tags} == set(wanted["id"])
     assert metrics(at)["Applied"] == f"{len(wanted):,}"
+
+
+def test_a_reload_opens_the_large_dataset_again(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAGGING_SESSIONS", str(tmp_path / "sessions"))
+    at = _open(folder)
+    at.switch_page("app_pages/tag.py").run()
+    add_filter(at, "field", "in", ["cs.LG"])
+    sid = at.query_params["sid"]
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params["sid"] = sid[0] if isinstance(sid, list) else sid
+    again.run()
+    assert not again.exception, again.exception
+    ws = again.session_state["workset"]
+    assert ws.large is not None and ws.rows == ROWS and ws.id_column == "id"
+    assert again.session_state["filters"] == [Condition("field", "in", ["cs.LG"])]

@@ -18,13 +18,14 @@ from tagging.demo import demo_datasets
 from tagging.errors import TaggingError
 from tagging.filters import Condition
 from ui import session
-from ui.datasets import LAST_PROVIDER_KEY, demo_workset, upload_workset
+from ui.datasets import LAST_PROVIDER_KEY, demo_workset, large_workset, upload_workset
 
 SID_PARAM = "sid"
 RESTORED_KEY = "_persist_restored"  # set once per Streamlit session
 SID_KEY = "_persist_sid"  # this session's id: moving to another page drops it from the URL
 SAVED_KEY = "_persist_saved"  # the last JSON written: skip writes that change nothing
 UPLOAD_KEY = "_persist_upload"  # (workset version, saved file name) of the uploaded dataset
+LARGE_KEY = "_persist_large"  # the server path a dataset read through DuckDB was opened from
 ROLES = ("id_column", "kind_column", "fixed_kind", "tags_column", "x_column", "y_column")
 _SID = re.compile(r"[0-9a-f]{32}")
 
@@ -77,7 +78,10 @@ def _apply(folder: Path, state: dict[str, Any]) -> None:
         st.session_state[session.PROVIDER_KEY] = provider
         st.session_state[LAST_PROVIDER_KEY] = provider  # no demo swap on this first run
     data = state["dataset"]
-    if data["demo"] is not None:
+    if data.get("large"):
+        ws = large_workset(data["large"])
+        st.session_state[LARGE_KEY] = data["large"]
+    elif data["demo"] is not None:
         ws = demo_workset(data["demo"])
     else:
         path = folder / f"upload-{data['upload']}"
@@ -95,13 +99,17 @@ def save() -> None:
     ws = session.workset()
     if folder is None or ws is None:
         return
-    demo = next((k for k, d in demo_datasets().items() if d.name == ws.name), None)
-    upload = st.session_state.get(UPLOAD_KEY) if demo is None else None
-    if demo is None and upload is None:
+    large = st.session_state.get(LARGE_KEY) if ws.large is not None else None
+    demo = (
+        None if large else next((k for k, d in demo_datasets().items() if d.name == ws.name), None)
+    )
+    upload = st.session_state.get(UPLOAD_KEY) if demo is None and large is None else None
+    if demo is None and upload is None and large is None:
         return  # a dataset this module cannot bring back
+    roles = {r: getattr(ws, r) for r in ROLES}
     state = {
         "provider": session.provider(),
-        "dataset": {"demo": demo, "upload": upload, **{r: getattr(ws, r) for r in ROLES}},
+        "dataset": {"demo": demo, "upload": upload, "large": large, **roles},
         "filters": [_condition(c) for c in st.session_state.get(session.FILTERS_KEY, [])],
         "search": str(st.session_state.get(session.SEARCH_KEY) or ""),
         "selected": sorted(session.selected_ids()),
