@@ -61,6 +61,7 @@ def test_tables_fit_and_chart_tables_line_up(layout_app: str) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(90_000)  # a loaded 2-core machine can take half a minute a run
         page.goto(f"{layout_app}/history")
         settle(page)
         page.wait_for_timeout(1000)  # let the metrics and grids paint
