@@ -21,6 +21,7 @@ from tagging.bounded import misshapen
 from tagging.columns import parse_tag_column, to_id_strings
 from tagging.demo import state_from_sandbox
 from tagging.errors import ApiError, ConfigError
+from tagging.id_list import IdList, series_text
 from tagging.membership import isin
 from tagging.plan import items
 from tagging.providers.base import can_read
@@ -78,7 +79,8 @@ def current_state(
             unknown |= rows
             continue
         try:
-            frame = api.read_tags(conn.fetch, target, ids[rows].tolist(), kind, tags)
+            asked = IdList(series_text(ids if rows.all() else ids[rows]))  # no Python strings
+            frame = api.read_tags(conn.fetch, target, asked, kind, tags)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             raise ApiError(api.label, 200, misshapen(exc), "check the API URL") from None
         parts.append(frame.assign(**{KIND: kind}) if kind is not None else frame)

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from tagging import providers
 from tagging.errors import InputError
+from tagging.id_list import IdList, series_text
 from tagging.membership import first_occurrences, isin
 from tagging.names import clean_tag, similar_existing
 from tagging.values import Batch, Plan, TagOperation
@@ -51,12 +52,15 @@ def items(op: TagOperation) -> Items:
     if any(not tag.strip() for tag in tags):  # for a provider that does not say so itself
         raise InputError(f"{api.label} tag names must not be empty")
     keep = _first_occurrences(ids, kinds)
-    unique = ids[keep].reset_index(drop=True)
+    every = bool(keep.all())  # no repeats: keep the column as it is (30M ids: no copy)
+    unique = ids if every else ids[keep].reset_index(drop=True)
     # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
     per_id_kinds = None
     if kinds is not None:
         per_id_kinds = (
-            kinds[keep] if len(kinds) == len(keep) else _repeat(kinds.iloc[0], len(unique))
+            (kinds if every else kinds[keep])
+            if len(kinds) == len(keep)
+            else _repeat(kinds.iloc[0], len(unique))
         )
         per_id_kinds = per_id_kinds.reset_index(drop=True)
     return Items(op, unique, per_id_kinds, int(keep.sum()))
@@ -93,14 +97,15 @@ def plan(
         raise InputError(f"chunk size must be at least 1, not {size}")
     groups: list[tuple[np.ndarray, tuple[str, ...] | None]]
     if known is None:
-        groups = [(np.arange(len(ids)), None)]
+        groups = [(np.ones(len(ids), dtype=bool), None)]
     else:
         groups = _groups(checked.op.tags, _changes(checked.op, ids, known, per_id_kinds))
+    column = series_text(ids)  # one Arrow column; batches are slices of it
     batches: list[Batch] = []
-    for positions, tags_of_group in groups:
-        part_kinds = per_id_kinds.iloc[positions] if per_id_kinds is not None else None
+    for chosen, tags_of_group in groups:
+        part_kinds = _pick_series(per_id_kinds, chosen) if per_id_kinds is not None else None
         batches.extend(
-            _chunk(ids.iloc[positions], part_kinds, size, start=len(batches), tags=tags_of_group)
+            _chunk(_pick(column, chosen), part_kinds, size, start=len(batches), tags=tags_of_group)
         )
     return Plan(
         operation=checked.op,
@@ -201,7 +206,7 @@ def _changes(
     relevant = known.loc[isin(known["tag"], op.tags), columns]
     relevant_ids = relevant["id"].astype(str).to_numpy(dtype=object)
     relevant_tags = relevant["tag"].to_numpy(dtype=object)
-    wanted = pd.Series(ids.to_numpy(dtype=object), dtype=object)
+    wanted = ids  # text, arrow-backed: looked up without Python strings
     carried = np.empty((len(ids), len(op.tags)), dtype=bool)
     if not typed:
         for column, tag in enumerate(op.tags):  # one vectorised lookup per tag, not per id
@@ -217,7 +222,7 @@ def _changes(
         hit = isin(wanted, relevant_ids[has_tag & untyped])
         for kind, rows in of_kind.items():
             same = has_tag & (known_kinds == kind).to_numpy()
-            hit[rows] |= isin(wanted[rows], relevant_ids[same])
+            hit[rows] |= isin(wanted[rows].reset_index(drop=True), relevant_ids[same])
         carried[:, column] = hit
     return carried if op.action == "remove" else ~carried
 
@@ -242,8 +247,8 @@ def _groups(
     """Positions of ids grouped by the subset of tags that changes for them, groups in order
     of their first id, ids in request order; ids with nothing to change are dropped. The
     group changing every tag (and a single-tag operation) says None: all the tags."""
-    if len(tags) == 1:
-        return [(np.flatnonzero(changes[:, 0]), None)]
+    if len(tags) == 1:  # a mask, not positions: 8x less memory for 30M ids
+        return [(changes[:, 0], None)] if changes[:, 0].any() else []
     if len(tags) <= 62:  # one int64 bitmask per id: a fast 1-D unique
         keys = changes.astype(np.int64) @ (np.int64(1) << np.arange(len(tags), dtype=np.int64))
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
@@ -270,22 +275,34 @@ def _repeat(value: str, n: int) -> pd.Series:
     return pd.Series(np.full(n, value, dtype=object))
 
 
+def _pick(column: pa.Array, chosen: np.ndarray) -> pa.Array:
+    """The ids a group selects: by a bool mask (all true: the column itself), or positions."""
+    if chosen.dtype == bool:
+        return column if chosen.all() else column.filter(pa.array(chosen))
+    return column.take(pa.array(chosen))
+
+
+def _pick_series(values: pd.Series, chosen: np.ndarray) -> pd.Series:
+    if chosen.dtype == bool:
+        return values if chosen.all() else values[chosen].reset_index(drop=True)
+    return values.iloc[chosen].reset_index(drop=True)
+
+
 def _chunk(
-    ids: pd.Series,
+    ids: pa.Array,
     kinds: pd.Series | None,
     size: int,
     *,
     start: int = 0,
     tags: tuple[str, ...] | None = None,
 ) -> list[Batch]:
-    """Batches of up to `size` ids, indexed from `start`."""
-    values = ids.to_numpy()
+    """Batches of up to `size` ids, indexed from `start`: zero-copy slices of `ids`."""
     kind_values = kinds.to_numpy() if kinds is not None else None
     batches = []
-    for index, first in enumerate(range(0, len(values), size), start=start):
-        part = tuple(values[first : first + size].tolist())
+    for index, first in enumerate(range(0, len(ids), size), start=start):
         part_kinds = (
             tuple(kind_values[first : first + size].tolist()) if kind_values is not None else None
         )
+        part = IdList(ids.slice(first, size))
         batches.append(Batch(index=index, ids=part, kinds=part_kinds, tags=tags))
     return batches

@@ -38,7 +38,8 @@ class Batch:
     """One journaled unit of work: ids (with their kinds) that a provider turns into requests."""
 
     index: int
-    ids: tuple[str, ...]
+    # A tuple, or an IdList (a slice of the plan's Arrow column: no Python string per id).
+    ids: Sequence[str]
     # Per id, when ids have kinds; None when the operation's single kind (or none) applies.
     kinds: tuple[str, ...] | None = None
     # The tags this batch applies, when known state says only some of the operation's tags

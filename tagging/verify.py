@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tagging import providers
-from tagging.membership import isin
+from tagging.id_list import IdList, arrow_text, series_text
 from tagging.providers.base import can_read
 from tagging.status import batch_status
 from tagging.values import BatchCheck, Plan, PushResult, Verified
@@ -31,7 +32,7 @@ class Sent:
     """One batch as sent: its ids, kinds and tags, and what its outcome listed."""
 
     index: int
-    ids: tuple[str, ...]
+    ids: Sequence[str]  # a tuple or an IdList
     kinds: tuple[str | None, ...]
     tags: tuple[str, ...]
     failed_at: tuple[int, ...]
@@ -94,30 +95,85 @@ def apply(result: PushResult, checks: Sequence[BatchCheck] | None) -> None:
 def compare(
     conn: Connection, provider: str, target: dict[str, str], action: str, sent: Sequence[Sent]
 ) -> list[BatchCheck] | None:
-    """One check per batch; None when the provider can read none of the ids."""
+    """One check per batch; None when the provider can read none of the ids.
+
+    Columnar: every sent position of every batch is one Arrow column, read back once per kind
+    and looked up once per tag (a batch's check is then a slice of those masks), so the cost
+    grows with the ids, not with batches times ids."""
     api = providers.get(provider)
-    kinds = {k for s in sent for k in s.kinds}
+    kinds = set().union(*(set(s.kinds) for s in sent))
     readable = {k for k in kinds if can_read(api, k, target)}
     if not readable:
         return None
     tags = sorted({t for s in sent for t in s.tags})
-    # One read per kind, of every id of that kind that was sent and did not fail.
-    asked: dict[str | None, list[str]] = {k: [] for k in readable}
-    for s in sent:
-        failed = set(s.failed_at)
-        for at, (i, k) in enumerate(zip(s.ids, s.kinds, strict=True)):
-            if k in readable and at not in failed:
-                asked[k].append(i)
-    carried: dict[tuple[str | None, str], np.ndarray] = {}
-    held: dict[str | None, np.ndarray | None] = {}
-    for kind, ids in asked.items():
-        unique = list(dict.fromkeys(ids))
-        state = api.read_tags(conn.fetch, target, unique, kind, tags) if unique else _empty()
+    column = Column.of(sent)
+    exists: dict[str | None, np.ndarray | None] = {}
+    carries: dict[tuple[str | None, str], np.ndarray] = {}
+    for kind in readable:
+        rows = column.of_kind(kind) & ~column.failed
+        if not rows.any():
+            exists[kind] = None
+            continue
+        asked = column.ids if rows.all() else column.ids.filter(pa.array(rows))
+        state = api.read_tags(conn.fetch, target, IdList(asked), kind, tags)
         for tag in tags:
-            carried[(kind, tag)] = state.loc[state["tag"] == tag, "id"].to_numpy(dtype=object)
-        found = api.find_ids(conn.fetch, target, unique, kind) if unique else None
-        held[kind] = None if found is None else np.asarray(unique, dtype=object)[found]
-    return [_check(s, action, readable, carried, held) for s in sent]
+            carried = series_text(state.loc[(state["tag"] == tag).to_numpy(), "id"])
+            carries[(kind, tag)] = _member(column.ids, carried)
+        found = api.find_ids(conn.fetch, target, IdList(asked), kind)
+        exists[kind] = None if found is None else _member(column.ids, asked.filter(pa.array(found)))
+    return [
+        _check(s, action, readable, column.at(n, carries), column.at(n, exists))
+        for n, s in enumerate(sent)
+    ]
+
+
+@dataclass(frozen=True, eq=False)
+class Column:
+    """Every position of every sent batch, batch after batch: ids, kinds, failed."""
+
+    ids: pa.Array
+    kinds: np.ndarray | None  # per position; None when every batch has the one same kind
+    kind: str | None
+    failed: np.ndarray
+    starts: np.ndarray  # where each batch begins
+
+    @classmethod
+    def of(cls, sent: Sequence[Sent]) -> Column:
+        sizes = np.array([len(s.ids) for s in sent], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        parts = [arrow_text(s.ids) for s in sent]
+        ids = (
+            pa.concat_arrays([p.cast(pa.large_string()) for p in parts])
+            if parts
+            else pa.array([], pa.large_string())
+        )
+        failed = np.zeros(len(ids), dtype=bool)
+        for s, first in zip(sent, starts.tolist(), strict=False):
+            failed[[first + at for at in s.failed_at]] = True
+        kinds = set().union(*(set(s.kinds) for s in sent))
+        one = next(iter(kinds)) if len(kinds) == 1 else None
+        per = None
+        if len(kinds) > 1:
+            per = np.concatenate([np.asarray(s.kinds, dtype=object) for s in sent])
+        return cls(ids, per, one, failed, starts)
+
+    def of_kind(self, kind: str | None) -> np.ndarray:
+        if self.kinds is None:
+            return np.full(len(self.ids), kind == self.kind)
+        return np.asarray(self.kinds == kind, dtype=bool)
+
+    def at(self, n: int, masks: dict[Any, np.ndarray | None]) -> dict[Any, np.ndarray | None]:
+        """The masks cut to batch n's positions."""
+        first, stop = int(self.starts[n]), int(self.starts[n + 1])
+        return {k: None if m is None else m[first:stop] for k, m in masks.items()}
+
+
+def _member(values: pa.Array, lookup: pa.Array) -> np.ndarray:
+    """One bool per value: it is in `lookup` (hashed: keep it the smaller side)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    hits = pc.is_in(values, value_set=lookup.cast(values.type), skip_nulls=True)
+    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def summary(checks: Sequence[BatchCheck]) -> Verified:
@@ -131,37 +187,39 @@ def _check(
     s: Sent,
     action: str,
     readable: set[str | None],
-    carried: dict[tuple[str | None, str], np.ndarray],
-    held: dict[str | None, np.ndarray | None],
+    carries: dict[Any, np.ndarray | None],
+    exists: dict[Any, np.ndarray | None],
 ) -> BatchCheck:
-    ids = pd.Series(s.ids, dtype=object)
+    """One batch's check from the column's masks cut to its positions."""
+    n = len(s.ids)
     kinds = np.asarray(s.kinds, dtype=object)
-    failed = np.zeros(len(ids), dtype=bool)
+    failed = np.zeros(n, dtype=bool)
     failed[list(s.failed_at)] = True
-    named = np.zeros(len(ids), dtype=bool)
+    named = np.zeros(n, dtype=bool)
     named[list(s.not_found_at)] = True
-    checked = np.zeros(len(ids), dtype=bool)
+    checked = np.zeros(n, dtype=bool)
     missing = named.copy()
-    mismatched = np.zeros(len(ids), dtype=bool)
+    mismatched = np.zeros(n, dtype=bool)
     exact = True  # every position's existence is known (then the not-found count is exact)
     for kind in set(s.kinds):
         rows = (kinds == kind) & ~failed
         if kind not in readable:
             exact = exact and not rows.any()
             continue
-        known = held.get(kind)
-        exists = rows.copy()
+        known = exists.get(kind)
+        held = rows.copy()
         if known is None:
             exact = exact and not rows.any()
-            exists &= ~named
+            held &= ~named
         else:
-            exists &= isin(ids, known)
-            missing |= rows & ~exists
-        checked |= exists
+            held &= known
+            missing |= rows & ~held
+        checked |= held
         for tag in s.tags:
-            carries = isin(ids, carried[(kind, tag)])
-            wrong = ~carries if action == "add" else carries
-            mismatched |= exists & wrong
+            carried = carries.get((kind, tag))
+            carries_tag = np.zeros(n, dtype=bool) if carried is None else carried
+            wrong = ~carries_tag if action == "add" else carries_tag
+            mismatched |= held & wrong
     not_found = int(missing.sum()) if exact or missing.sum() > s.not_found else s.not_found
     missing_at = tuple(int(p) for p in np.flatnonzero(missing))
     mismatched_at = tuple(int(p) for p in np.flatnonzero(mismatched))
@@ -170,13 +228,9 @@ def _check(
         checked=int(checked.sum()),
         mismatched_ids=tuple(s.ids[p] for p in mismatched_at),
         mismatched_at=mismatched_at,
-        status=batch_status(len(ids), int(failed.sum()), not_found),
-        applied=len(ids) - int(failed.sum()) - not_found,
+        status=batch_status(n, int(failed.sum()), not_found),
+        applied=n - int(failed.sum()) - not_found,
         not_found=not_found,
         not_found_ids=tuple(s.ids[p] for p in missing_at),
         not_found_at=missing_at,
     )
-
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"id": pd.Series(dtype=object), "tag": pd.Series(dtype=object)})

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tagging.errors import ApiError, ConfigError, InputError
+from tagging.id_list import as_list
 from tagging.providers import atlas_map
 from tagging.providers.base import (
     BaseProvider,
@@ -93,7 +94,7 @@ class Atlas(BaseProvider):
         return body
 
     def requests(self, op: TagOperation, batch: Batch) -> Iterator[ApiRequest]:
-        ids = list(batch.ids)
+        ids = as_list(batch.ids)  # Python strings only now, as the body is built
         for tag in batch_tags(op, batch):
             yield ApiRequest("POST", TAG_PATH, self.body(op, tag, ids), batch.ids)
 
@@ -171,7 +172,7 @@ class Atlas(BaseProvider):
         parts = []
         for name, tag in wanted.items():
             mask = atlas_map.tag_mask(fetch, self.ensure_ok, where, tag)
-            found = atlas_map.tagged_ids(where, mask, ids)
+            found = atlas_map.tagged_ids(where, mask, ids).to_pandas()  # arrow-backed text
             parts.append(pd.DataFrame({"id": found, "tag": np.full(len(found), name, object)}))
         return pd.concat(parts, ignore_index=True)
 

@@ -1,0 +1,91 @@
+"""Ids held as one Arrow string array: a batch of a plan is a zero-copy slice of the plan's
+column, so 30 million ids are one buffer, not 30 million Python strings.
+
+`IdList` is a read-only `Sequence[str]` (what `Batch.ids` promises): indexing, slicing,
+iterating and comparing with a tuple work as they do on the tuple it stands for. The Python
+strings exist only while a batch's request body is built (`tolist`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+import pyarrow as pa
+
+
+class IdList(Sequence[str]):
+    __slots__ = ("array",)
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> IdList: ...
+    def __getitem__(self, index: int | slice) -> str | IdList:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step == 1:
+                return IdList(self.array.slice(start, max(0, stop - start)))
+            return IdList(self.array.take(pa.array(range(start, stop, step), pa.int64())))
+        n = len(self)
+        if index < -n or index >= n:
+            raise IndexError("IdList index out of range")
+        return str(self.array[index % n].as_py())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tolist())
+
+    def tolist(self) -> list[str]:
+        return list(self.array.to_pylist())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IdList):
+            return self.array.equals(other.array)
+        if isinstance(other, tuple | list):
+            return len(other) == len(self) and self.tolist() == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.tolist()))
+
+    def __repr__(self) -> str:
+        shown = self.tolist() if len(self) <= 6 else [*self[:3], "...", *self[-2:]]
+        return f"IdList({shown!r}, n={len(self):,})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=dtype or object)
+
+
+def arrow_text(values: Iterable[str]) -> pa.Array:
+    """Ids as one Arrow string array: an IdList's own, an arrow array as it is, else built."""
+    if isinstance(values, IdList):
+        return values.array
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if isinstance(values, pa.Array):
+        text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+        return values if text else values.cast(pa.string())
+    listed = values if isinstance(values, Sequence | np.ndarray) else list(values)
+    return pa.array(listed, pa.string())
+
+
+def series_text(values: Any) -> pa.Array:
+    """A text pandas Series (or array) as one Arrow array, zero-copy when arrow-backed."""
+    array = getattr(values, "array", values)
+    try:
+        found = pa.array(array, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        found = pa.array(np.asarray(array, dtype=object), pa.string(), from_pandas=True)
+    return arrow_text(found)
+
+
+def as_list(ids: Sequence[str]) -> list[str]:
+    """A batch's ids as the Python list a JSON body needs (fast for an IdList)."""
+    return ids.tolist() if isinstance(ids, IdList) else list(ids)
