@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -210,7 +210,7 @@ def _next(finished: queue.SimpleQueue[Future[RequestResult]]) -> Future[RequestR
             continue
 
 
-def _positions(ids: tuple[str, ...]) -> dict[str, list[int]]:
+def _positions(ids: Sequence[str]) -> dict[str, list[int]]:
     where: dict[str, list[int]] = {}
     for at, i in enumerate(ids):
         where.setdefault(i, []).append(at)

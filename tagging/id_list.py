@@ -13,6 +13,8 @@ from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc
 
 
 class IdList(Sequence[str]):
@@ -84,6 +86,40 @@ def series_text(values: Any) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         found = pa.array(np.asarray(array, dtype=object), pa.string(), from_pandas=True)
     return arrow_text(found)
+
+
+def member(values: pa.Array, lookup: pa.Array) -> np.ndarray:
+    """One bool per value: it is in `lookup` (which is hashed: keep it the smaller side)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    hits = pc.is_in(values, value_set=lookup.cast(values.type), skip_nulls=True)
+    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def joined(parts: Iterable[Sequence[str]]) -> Sequence[str]:
+    """Several batches' ids as one sequence: one IdList when they all are, else a list."""
+    parts = list(parts)
+    if parts and all(isinstance(p, IdList) for p in parts):
+        arrays = [p.array.cast(pa.large_string()) for p in parts if isinstance(p, IdList)]
+        return IdList(pa.concat_arrays(arrays))
+    return [i for p in parts for i in p]
+
+
+def pack(ids: Sequence[str]) -> bytes:
+    """Ids as one Arrow IPC stream with zstd-compressed buffers: a batch of 10,000 ids in a
+    few kilobytes, any text (newlines too), read back without a Python string per id."""
+    array = arrow_text(ids)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    table = pa.table({"id": array})
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def unpack(blob: bytes) -> IdList:
+    table = pa.ipc.open_stream(pa.BufferReader(blob)).read_all()
+    return IdList(arrow_text(table.column(0)))
 
 
 def as_list(ids: Sequence[str]) -> list[str]:

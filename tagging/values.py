@@ -88,7 +88,7 @@ class ApiRequest:
     method: str
     path: str  # relative to the connection's base URL, already percent-encoded
     body: Any  # JSON body, or None
-    ids: tuple[str, ...] = ()
+    ids: Sequence[str] = ()
     # The positions of `ids` in their batch (ids repeat across kinds); empty: find them by id.
     at: tuple[int, ...] = ()
     params: Mapping[str, str] | None = None  # query string (reads)
@@ -98,7 +98,7 @@ class ApiRequest:
 class RequestResult:
     """What one request's final answer (after retries) says about its ids."""
 
-    ids: tuple[str, ...]
+    ids: Sequence[str]
     at: tuple[int, ...] = ()  # the request's `at`, set by the executor
     not_found: int = 0  # ids the API did not know (a count when it does not name them)
     not_found_ids: tuple[str, ...] = ()

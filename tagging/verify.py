@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tagging import providers
-from tagging.id_list import IdList, arrow_text, series_text
+from tagging.id_list import IdList, arrow_text
 from tagging.providers.base import can_read
 from tagging.status import batch_status
 from tagging.values import BatchCheck, Plan, PushResult, Verified
@@ -108,19 +107,17 @@ def compare(
     tags = sorted({t for s in sent for t in s.tags})
     column = Column.of(sent)
     exists: dict[str | None, np.ndarray | None] = {}
-    carries: dict[tuple[str | None, str], np.ndarray] = {}
+    carries: dict[Any, np.ndarray | None] = {}
     for kind in readable:
         rows = column.of_kind(kind) & ~column.failed
         if not rows.any():
             exists[kind] = None
             continue
         asked = column.ids if rows.all() else column.ids.filter(pa.array(rows))
-        state = api.read_tags(conn.fetch, target, IdList(asked), kind, tags)
+        found = api.check_ids(conn.fetch, target, IdList(asked), kind, tags)
+        exists[kind] = None if found.held is None else _spread(found.held, rows)
         for tag in tags:
-            carried = series_text(state.loc[(state["tag"] == tag).to_numpy(), "id"])
-            carries[(kind, tag)] = _member(column.ids, carried)
-        found = api.find_ids(conn.fetch, target, IdList(asked), kind)
-        exists[kind] = None if found is None else _member(column.ids, asked.filter(pa.array(found)))
+            carries[(kind, tag)] = _spread(found.carries[tag], rows)
     return [
         _check(s, action, readable, column.at(n, carries), column.at(n, exists))
         for n, s in enumerate(sent)
@@ -168,12 +165,13 @@ class Column:
         return {k: None if m is None else m[first:stop] for k, m in masks.items()}
 
 
-def _member(values: pa.Array, lookup: pa.Array) -> np.ndarray:
-    """One bool per value: it is in `lookup` (hashed: keep it the smaller side)."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=bool)
-    hits = pc.is_in(values, value_set=lookup.cast(values.type), skip_nulls=True)
-    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+def _spread(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Answers for the rows asked, placed back at their positions (False elsewhere)."""
+    if rows.all():
+        return values
+    out = np.zeros(len(rows), dtype=bool)
+    out[rows] = values
+    return out
 
 
 def summary(checks: Sequence[BatchCheck]) -> Verified:

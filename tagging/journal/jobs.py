@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tagging.errors import JournalError, PriorStateUnknown
+from tagging.id_list import joined
 from tagging.journal.locks import Action
 from tagging.journal.records import BatchRecord, JobRecord, now
 from tagging.journal.replay import changed_at, kinds_of
@@ -310,7 +311,7 @@ def _positions_in(
 
 
 def _plan_from(job: JobRecord, batches: list[Batch], action: str, *, known_state: bool) -> Plan:
-    ids = [i for b in batches for i in b.ids]
+    ids = joined(b.ids for b in batches)  # one Arrow column when the batches hold theirs
     kinds: str | tuple[str, ...] | None = job.kind
     if batches and all(b.kinds is not None for b in batches):
         kinds = tuple(k for b in batches for k in (b.kinds or ()))

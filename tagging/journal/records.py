@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import tagging.id_list as id_list
+
 # --- compact id lists ---------------------------------------------------------------------
 # Newline-joined text is about as small as ids get in a text column; JSON is the fallback for
 # ids that would make it ambiguous (a newline inside, or a first id starting with "[").
@@ -80,7 +82,7 @@ class NewJob:
 @dataclass(frozen=True)
 class NewBatch:
     index: int
-    ids: tuple[str, ...]
+    ids: Sequence[str]  # a tuple or an IdList
     kinds: tuple[str, ...] | None
     tags: tuple[str, ...] | None
     unknown_at: tuple[int, ...] | None = None  # positions whose prior state was unknown
@@ -140,7 +142,7 @@ class BatchRecord:
     job_id: str
     index: int
     size: int
-    ids: tuple[str, ...]
+    ids: Sequence[str]  # an IdList (rows with ids_arrow), or a tuple (older text rows)
     kinds: tuple[str, ...] | None  # per id, aligned by position; None: the job's kind
     tags: tuple[str, ...] | None  # None: all the job's tags; else known state left only these
     status: str
@@ -169,7 +171,7 @@ class BatchRecord:
             job_id=row["job_id"],
             index=int(row["idx"]),
             size=int(row["size"]),
-            ids=unpack(row["ids"]),
+            ids=_ids(row),
             kinds=None if row["kinds"] is None else unpack(row["kinds"]),
             tags=None if row["tags"] is None else tuple(json.loads(row["tags"])),
             status=row["status"],
@@ -215,6 +217,15 @@ class BatchRecord:
             "verified": self.verified,
             "mismatched_ids": list(self.mismatched_ids),
         }
+
+
+def _ids(row: Mapping[str, Any]) -> Sequence[str]:
+    """A batch's ids: the compact Arrow buffer, or the text of rows written before it (and
+    of journals opened read-only, which have no such column)."""
+    blob = row["ids_arrow"] if "ids_arrow" in row.keys() else None
+    if blob is not None:
+        return id_list.unpack(bytes(blob))
+    return unpack(row["ids"])
 
 
 @dataclass(frozen=True)

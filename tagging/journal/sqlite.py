@@ -44,6 +44,7 @@ class SqliteStorage(SqlStorage):
 
     read_only = False
 
+    BLOB_TYPE = "BLOB"
     SEQ_TYPE = "INTEGER NOT NULL UNIQUE"
     # Under BEGIN IMMEDIATE no other writer runs, so MAX + 1 is unique.
     NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs)"

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import tagging.id_list as id_list
 import tagging.journal.locks as locks
 from tagging.journal.locks import Action, Holder
 from tagging.journal.records import (
@@ -133,6 +134,9 @@ ADDED_COLUMNS = (
     ("batches", "verified", "INTEGER"),
     ("batches", "mismatched_ids", "TEXT"),
     ("batches", "mismatched_at", "TEXT"),
+    # ids_arrow: the batch's ids as one compressed Arrow IPC buffer (id_list.pack); then
+    # `ids` is empty. Rows written before it hold their ids as text in `ids`.
+    ("batches", "ids_arrow", "{blob}"),
 )
 
 _JOB_COLUMNS = (
@@ -152,6 +156,7 @@ class SqlStorage:
     # The seq column's type and the value an INSERT gives it (the next job number).
     SEQ_TYPE: str
     NEXT_SEQ: str
+    BLOB_TYPE: str  # bytes: BLOB in SQLite, BYTEA in PostgreSQL
 
     def _write(self) -> AbstractContextManager[Tx]:
         """One transaction: committed on success, rolled back on any error."""
@@ -175,6 +180,7 @@ class SqlStorage:
         tx.run(locks.TABLE)
         for table, column, sql_type in ADDED_COLUMNS:
             if column not in self._columns(tx, table):
+                sql_type = sql_type.format(blob=self.BLOB_TYPE)
                 tx.run(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
     # --- writes ---------------------------------------------------------------------------
@@ -206,15 +212,16 @@ class SqlStorage:
                 ),
             )
             tx.run_many(
-                "INSERT INTO batches (job_id, idx, size, ids, kinds, tags, status, applied, "
-                "not_found, not_found_ids, failed, failed_ids, reason, attempts, updated_at, "
-                "unknown_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?, ?)",
+                "INSERT INTO batches (job_id, idx, size, ids, ids_arrow, kinds, tags, status, "
+                "applied, not_found, not_found_ids, failed, failed_ids, reason, attempts, "
+                "updated_at, unknown_at) "
+                "VALUES (?, ?, ?, '', ?, ?, ?, 'pending', 0, 0, '', 0, '', '', 0, ?, ?)",
                 (
                     (
                         job.id,
                         b.index,
                         len(b.ids),
-                        pack(b.ids),
+                        id_list.pack(b.ids),
                         None if b.kinds is None else pack(b.kinds),
                         None if b.tags is None else json.dumps(list(b.tags)),
                         job.created_at,

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from tagging.errors import ApiError, ConfigError, InputError
-from tagging.id_list import as_list
+from tagging.id_list import IdList, as_list
 from tagging.providers import atlas_map
 from tagging.providers.base import (
     BaseProvider,
     Fetch,
+    IdsCheck,
     TargetField,
     batch_tags,
     failure,
@@ -188,6 +189,47 @@ class Atlas(BaseProvider):
         if dataset is None:
             return None
         return atlas_map.held(atlas_map.points(fetch, self.ensure_ok, dataset, projection), ids)
+
+    def check_ids(
+        self,
+        fetch: Fetch,
+        target: Mapping[str, str],
+        ids: IdList,
+        kind: str | None,
+        tags: Sequence[str],
+    ) -> IdsCheck:
+        """Where each id sits on the map (one hash of the smaller side), then each tag's
+        bitmask at those points: the read-back of a million ids in a few array operations."""
+        projection = target["projection_id"]
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self._check_ids(fetch, projection, ids, tags)
+            except ApiError as exc:  # a tag changed under us: read its new tiles (read_tags)
+                if exc.status != 404 or attempt == READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt * random.random())
+        raise AssertionError("unreachable")
+
+    def _check_ids(
+        self, fetch: Fetch, projection: str, ids: IdList, tags: Sequence[str]
+    ) -> IdsCheck:
+        listed = atlas_map.map_tags(fetch, self.ensure_ok, projection)
+        dataset = atlas_map.dataset_of(listed)
+        none = np.zeros(len(ids), dtype=bool)
+        if dataset is None:  # no tag on the map yet: nothing carried, existence unknown
+            return IdsCheck(None, {tag: none for tag in tags})
+        where = atlas_map.points(fetch, self.ensure_ok, dataset, projection)
+        at = atlas_map.locate(where, ids.array)
+        held = at >= 0
+        wanted = atlas_map.by_name(listed, tags)
+        carries = {}
+        for tag in tags:
+            if tag not in wanted:
+                carries[tag] = none
+                continue
+            mask = atlas_map.tag_mask(fetch, self.ensure_ok, where, wanted[tag])
+            carries[tag] = held & mask[np.where(held, at, 0)]
+        return IdsCheck(held, carries)
 
     def error_reason(self, data: object) -> str:
         """Atlas (FastAPI) errors: {"detail": "text"} or {"detail": [{"loc", "msg", "type"}]}."""

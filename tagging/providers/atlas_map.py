@@ -136,6 +136,21 @@ def held(where: MapPoints, ids: Sequence[str]) -> np.ndarray:
     return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def locate(where: MapPoints, ids: pa.Array) -> np.ndarray:
+    """Per id, the position of its point on the map (tile order), or -1 where it has none."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    points_ = where.ids
+    offset = np.arange(len(points_), dtype=np.int64)
+    if len(points_) > 4 * len(ids):  # a big map, few ids: hash the ids, then the few points
+        on_map = pc.is_in(points_, value_set=ids.cast(points_.type), skip_nulls=True)
+        points_ = points_.filter(on_map)
+        offset = offset[np.asarray(on_map.to_numpy(zero_copy_only=False), dtype=bool)]
+    found = pc.index_in(ids.cast(points_.type), value_set=points_, skip_nulls=True)
+    index = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.where(index >= 0, offset[np.maximum(index, 0)], -1)
+
+
 def common(values: pa.Array, other: pa.Array) -> pa.Array:
     """The values also in `other` (as a set), hashing the smaller side
     (an `is_in` hashes its value set: 30M distinct strings take seconds)."""

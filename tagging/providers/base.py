@@ -15,9 +15,21 @@ from typing import Any, Protocol
 import httpx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tagging.errors import ApiError, AuthError, InputError
+from tagging.id_list import IdList, member, series_text
 from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
+
+
+@dataclass(frozen=True, eq=False)
+class IdsCheck:
+    """A read-back, one entry per id asked: held (None: the API cannot say which items it
+    holds) and, per tag, carried."""
+
+    held: np.ndarray | None
+    carries: Mapping[str, np.ndarray]
+
 
 # Sends one read (with the retry policy) and returns its final answer; raises on auth errors,
 # an unreachable host or an API that stays down.
@@ -133,6 +145,18 @@ class Provider(Protocol):
         """One bool per id: the API holds that item; None when it cannot say."""
         ...
 
+    def check_ids(
+        self,
+        fetch: Fetch,
+        target: Mapping[str, str],
+        ids: IdList,
+        kind: str | None,
+        tags: Sequence[str],
+    ) -> IdsCheck:
+        """The read-back of a push in one pass: per id, whether the API holds it and, per
+        tag, whether it carries it (`read_tags` and `find_ids` by default)."""
+        ...
+
 
 class BaseProvider:
     """Defaults a provider inherits (and overrides where its API differs): no kinds, no
@@ -208,6 +232,23 @@ class BaseProvider:
         self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
     ) -> np.ndarray | None:
         return None
+
+    def check_ids(
+        self,
+        fetch: Fetch,
+        target: Mapping[str, str],
+        ids: IdList,
+        kind: str | None,
+        tags: Sequence[str],
+    ) -> IdsCheck:
+        state = self.read_tags(fetch, target, ids, kind, tags)
+        carries = {}
+        for tag in tags:
+            carried = series_text(state.loc[(state["tag"] == tag).to_numpy(), "id"])
+            carries[tag] = member(ids.array, carried)
+        found = self.find_ids(fetch, target, ids, kind)
+        held = None if found is None else member(ids.array, ids.array.filter(pa.array(found)))
+        return IdsCheck(held, carries)
 
     def ensure_ok(self, response: httpx.Response) -> None:
         """For reads: auth errors and other error answers raise, in this API's words."""

@@ -126,7 +126,7 @@ class Immuta(BaseProvider):
     def read(self, request: ApiRequest, response: httpx.Response) -> RequestResult:
         raise_for_auth(self.name, response, self.key_env)
         if response.status_code == 404 and _model_missing(request, response):
-            return RequestResult(ids=request.ids, not_found=1, not_found_ids=request.ids)
+            return RequestResult(ids=request.ids, not_found=1, not_found_ids=tuple(request.ids))
         if response.status_code == 404 and request.method == "DELETE":
             return RequestResult(ids=request.ids)  # the tag was not on the model: nothing to do
         if response.status_code >= 400:

@@ -7,7 +7,7 @@ so a batch costs one call whatever its mix of types.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -161,7 +161,7 @@ class Nekt(BaseProvider):
 _INVALID_PK = re.compile(r'Invalid pk "([^"]+)" - object does not exist')
 
 
-def unknown_ids(data: object, sent: tuple[str, ...]) -> set[str]:
+def unknown_ids(data: object, sent: Sequence[str]) -> set[str]:
     """Ids named by `Invalid pk "<id>" - object does not exist.` messages, when those are
     the only errors; an empty set otherwise (then the call failed for another reason)."""
     if not isinstance(data, dict) or not set(data) <= set(RESOURCE_TYPES):
