@@ -105,21 +105,41 @@ def joined(parts: Iterable[Sequence[str]]) -> Sequence[str]:
     return [i for p in parts for i in p]
 
 
+_TEXT, _IPC = b"\x01", b"\x02"  # the first byte of a packed buffer says its format
+
+
 def pack(ids: Sequence[str]) -> bytes:
-    """Ids as one Arrow IPC stream with zstd-compressed buffers: a batch of 10,000 ids in a
-    few kilobytes, any text (newlines too), read back without a Python string per id."""
+    """Ids as one compressed buffer: newline-joined text under zstd (10,000 seven-digit ids
+    in about 6 KB), or, when an id holds a newline, an Arrow IPC stream with zstd buffers.
+    Joined and split in C++: no Python string per id either way."""
     array = arrow_text(ids)
+    if not pc.any(pc.match_substring(array, "\n")).as_py():
+        offsets = pa.array([0, len(array)], pa.int32())
+        joined = pc.binary_join(
+            pa.ListArray.from_arrays(offsets, array), pa.scalar("\n", array.type)
+        )
+        text = joined[0].as_buffer()
+        size = 0 if text is None else text.size
+        packed = b"" if text is None else pa.compress(text, "zstd", asbytes=True)
+        return _TEXT + size.to_bytes(8, "little") + len(array).to_bytes(8, "little") + packed
     sink = pa.BufferOutputStream()
-    options = pa.ipc.IpcWriteOptions(compression="zstd")
     table = pa.table({"id": array})
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
     with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
+    return _IPC + bytes(sink.getvalue().to_pybytes())
 
 
 def unpack(blob: bytes) -> IdList:
-    table = pa.ipc.open_stream(pa.BufferReader(blob)).read_all()
-    return IdList(arrow_text(table.column(0)))
+    if blob[:1] == _IPC:
+        table = pa.ipc.open_stream(pa.BufferReader(blob[1:])).read_all()
+        return IdList(arrow_text(table.column(0)))
+    size, count = int.from_bytes(blob[1:9], "little"), int.from_bytes(blob[9:17], "little")
+    if count == 0:
+        return IdList(pa.array([], pa.string()))
+    text = pa.decompress(blob[17:], size, "zstd", asbytes=True) if size else b""
+    parts = pc.split_pattern(pa.array([text], pa.large_string()), "\n")
+    return IdList(arrow_text(parts.flatten()))
 
 
 def as_list(ids: Sequence[str]) -> list[str]:
