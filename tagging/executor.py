@@ -21,6 +21,7 @@ from tagging import providers
 from tagging.bounded import misshapen
 from tagging.config import Connection
 from tagging.errors import ConfigError, TaggingError
+from tagging.id_list import picked
 from tagging.progress_bar import ProgressCallback, progress_bar
 from tagging.providers import Provider
 from tagging.retry import RetryPolicy, send
@@ -180,8 +181,8 @@ def combine(batch: Batch, results: list[RequestResult]) -> BatchOutcome:
     # In the batch's own order, whatever order the requests finished in.
     failed_at = sorted(failed_set)
     named_at = sorted(named_set)
-    failed = [batch.ids[at] for at in failed_at]
-    named = [batch.ids[at] for at in named_at]
+    failed = picked(batch.ids, failed_at)
+    named = picked(batch.ids, named_at)
     reasons = [r.reason for r in results if r.failed]
     counted = max((r.not_found for r in results if not r.failed), default=0)
     not_found = len(named) if named else counted

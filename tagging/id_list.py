@@ -9,7 +9,7 @@ strings exist only while a batch's request body is built (`tolist`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 import pyarrow as pa
@@ -18,13 +18,25 @@ import pyarrow.ipc
 
 
 class IdList(Sequence[str]):
-    __slots__ = ("array",)
+    """A read-only sequence of ids over an Arrow string array, optionally through a bool
+    mask (the ids a plan sends out of a stretch of the column: a byte per id, not a copy)."""
 
-    def __init__(self, array: pa.Array) -> None:
-        self.array = array
+    __slots__ = ("_base", "_mask", "_n")
+
+    def __init__(self, array: Text, mask: np.ndarray | None = None) -> None:
+        self._base = array
+        self._mask = None if mask is None or mask.all() else mask
+        self._n = len(array) if self._mask is None else int(np.count_nonzero(self._mask))
+
+    @property
+    def array(self) -> Text:
+        """The ids as one Arrow array (filtered through the mask now, when there is one)."""
+        if self._mask is None:
+            return self._base
+        return self._base.filter(pa.array(self._mask))
 
     def __len__(self) -> int:
-        return len(self.array)
+        return self._n
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -41,6 +53,12 @@ class IdList(Sequence[str]):
             raise IndexError("IdList index out of range")
         return str(self.array[index % n].as_py())
 
+    def pick(self, positions: Sequence[int]) -> tuple[str, ...]:
+        """The ids at these positions, in one array operation."""
+        if not len(positions):
+            return ()
+        return tuple(self.array.take(pa.array(positions, pa.int64())).to_pylist())
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.tolist())
 
@@ -49,7 +67,7 @@ class IdList(Sequence[str]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, IdList):
-            return self.array.equals(other.array)
+            return len(self) == len(other) and self.array.equals(other.array)
         if isinstance(other, tuple | list):
             return len(other) == len(self) and self.tolist() == list(other)
         return NotImplemented
@@ -65,21 +83,39 @@ class IdList(Sequence[str]):
         return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=dtype or object)
 
 
-def arrow_text(values: Iterable[str]) -> pa.Array:
-    """Ids as one Arrow string array: an IdList's own, an arrow array as it is, else built."""
+def picked(ids: Sequence[str], positions: Sequence[int]) -> tuple[str, ...]:
+    """`tuple(ids[p] for p in positions)`, in one step for an IdList."""
+    if isinstance(ids, IdList):
+        return ids.pick(positions)
+    return tuple(ids[p] for p in positions)
+
+
+Text: TypeAlias = pa.Array | pa.ChunkedArray  # Arrow text; chunks kept (a Parquet file's row groups)
+
+
+def arrow_text(values: Iterable[str]) -> Text:
+    """Ids as Arrow text: an IdList's own, an Arrow array as it is (chunks and all: joining
+    30M ids' chunks is a copy of them), else built."""
     if isinstance(values, IdList):
         return values.array
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if isinstance(values, pa.Array):
+    if isinstance(values, pa.Array | pa.ChunkedArray):
         text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
         return values if text else values.cast(pa.string())
     listed = values if isinstance(values, Sequence | np.ndarray) else list(values)
     return pa.array(listed, pa.string())
 
 
-def series_text(values: Any) -> pa.Array:
-    """A text pandas Series (or array) as one Arrow array, zero-copy when arrow-backed."""
+def contiguous(text: Text) -> pa.Array:
+    """One Arrow array (a copy only when there are several chunks)."""
+    if isinstance(text, pa.Array):
+        return text
+    if text.num_chunks == 1:
+        return text.chunk(0)
+    return text.combine_chunks() if text.num_chunks else pa.array([], text.type)
+
+
+def series_text(values: Any) -> Text:
+    """A text pandas Series (or array) as Arrow text, zero-copy when arrow-backed."""
     array = getattr(values, "array", values)
     try:
         found = pa.array(array, from_pandas=True)
@@ -88,11 +124,12 @@ def series_text(values: Any) -> pa.Array:
     return arrow_text(found)
 
 
-def member(values: pa.Array, lookup: pa.Array) -> np.ndarray:
+def member(values: Text, lookup: Text) -> np.ndarray:
     """One bool per value: it is in `lookup` (which is hashed: keep it the smaller side)."""
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
-    hits = pc.is_in(values, value_set=lookup.cast(values.type), skip_nulls=True)
+    lookup = contiguous(lookup).cast(values.type)
+    hits = pc.is_in(values, value_set=lookup, skip_nulls=True)
     return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -100,8 +137,8 @@ def joined(parts: Iterable[Sequence[str]]) -> Sequence[str]:
     """Several batches' ids as one sequence: one IdList when they all are, else a list."""
     parts = list(parts)
     if parts and all(isinstance(p, IdList) for p in parts):
-        arrays = [p.array.cast(pa.large_string()) for p in parts if isinstance(p, IdList)]
-        return IdList(pa.concat_arrays(arrays))
+        chunks = [c for p in parts if isinstance(p, IdList) for c in _chunks(p.array)]
+        return IdList(pa.chunked_array(chunks, pa.large_string()))
     return [i for p in parts for i in p]
 
 
@@ -112,7 +149,7 @@ def pack(ids: Sequence[str]) -> bytes:
     """Ids as one compressed buffer: newline-joined text under zstd (10,000 seven-digit ids
     in about 6 KB), or, when an id holds a newline, an Arrow IPC stream with zstd buffers.
     Joined and split in C++: no Python string per id either way."""
-    array = arrow_text(ids)
+    array = contiguous(arrow_text(ids))
     if not pc.any(pc.match_substring(array, "\n")).as_py():
         offsets = pa.array([0, len(array)], pa.int32())
         joined = pc.binary_join(
@@ -140,6 +177,16 @@ def unpack(blob: bytes) -> IdList:
     text = pa.decompress(blob[17:], size, "zstd", asbytes=True) if size else b""
     parts = pc.split_pattern(pa.array([text], pa.large_string()), "\n")
     return IdList(arrow_text(parts.flatten()))
+
+
+def _chunks(text: Text) -> list[pa.Array]:
+    found = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    return [c.cast(pa.large_string()) for c in found]
+
+
+def chunks(text: Text) -> list[pa.Array]:
+    """The arrays of Arrow text, as large strings (to put several together)."""
+    return _chunks(text)
 
 
 def as_list(ids: Sequence[str]) -> list[str]:

@@ -100,15 +100,11 @@ def _arrow_lines(path: Path) -> IdsRead | None:
         table = csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, OSError):
         return None
-    column = pc.utf8_trim_whitespace(table.column("id"))
+    column = table.column("id")
     del table
     if len(column) and str(column[0].as_py()).startswith("\ufeff"):
         return None  # a BOM the reader kept: the line reader strips it
-    present = pc.not_equal(pc.utf8_length(column), 0)
-    rows = len(column)
-    kept = column.filter(present)
-    ids = pd.Series(pd.array(kept, dtype="str"))
-    return IdsRead(ids, None, rows, rows - len(kept))
+    return _kept(column)
 
 
 def _python_lines(path: Path, flag: str) -> IdsRead:
@@ -193,13 +189,29 @@ def _parquet_ids(path: Path, id_column: str | None) -> IdsRead | None:
         values = values.cast(pa.string())
     elif not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None  # floats, dates...: the dataset loader's rules for ids
-    text = pc.utf8_trim_whitespace(values)
+    return _kept(values)
+
+
+# Leading or trailing white space (Unicode's, as str.strip and utf8_trim_whitespace see it).
+_PADDED = r"^[\s\v\x{85}\p{Z}]|[\s\v\x{85}\p{Z}]$"
+
+
+def _kept(values: pa.ChunkedArray) -> IdsRead:
+    """Ids stripped, empty and missing ones counted and dropped, as Arrow text that pandas
+    wraps without a copy. Each step copies only when it must: a file's
+    30M ids are a few hundred MB, and every copy of them counts in the peak."""
+    text = values  # chunks kept: joining them would copy every id once more
     del values
-    present = pc.and_(pc.is_valid(text), pc.not_equal(pc.fill_null(pc.utf8_length(text), 0), 0))
+    if pc.any(pc.match_substring_regex(text, _PADDED)).as_py():
+        text = pc.utf8_trim_whitespace(text)
+    text = text.cast(pa.large_string())  # pandas' text: new offsets, the same bytes
     rows = len(text)
-    kept = text.filter(present)
-    del text
-    return IdsRead(pd.Series(pd.array(kept, dtype="str")), None, rows, rows - len(kept))
+    present = pc.fill_null(pc.not_equal(text, pa.scalar("", text.type)), False)  # a bitmap
+    if not pc.all(present).as_py():
+        text = text.filter(present)
+    del present
+    pa.default_memory_pool().release_unused()  # the copies above: back to the OS, off the peak
+    return IdsRead(pd.Series(pd.array(text, dtype="str")), None, rows, rows - len(text))
 
 
 def _size(n: int) -> str:

@@ -67,8 +67,10 @@ def first_occurrences(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> 
         return ~pd.Series(values).duplicated(keep="first").to_numpy()
     if len(text) == 0:
         return np.zeros(0, dtype=bool)
+    if len(text) > _HASHED_ABOVE and text.null_count == 0:
+        return _first_by_hash(text)  # chunk by chunk: no joined copy of 30M ids
     if isinstance(text, pa.ChunkedArray):  # one dictionary for all chunks
-        text = text.combine_chunks()
+        text = text.chunk(0) if text.num_chunks == 1 else text.combine_chunks()
     # Arrow numbers distinct values in order of appearance: a value is new where its code
     # exceeds every code before it. Cheaper than pandas' duplicated on arrow strings.
     codes = pc.dictionary_encode(text, null_encoding="encode").indices.to_numpy()
@@ -77,6 +79,69 @@ def first_occurrences(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> 
     new[0] = True
     new[1:] = codes[1:] > seen[:-1]
     return new
+
+
+# Above this many values, repeats are found by sorting 64-bit hashes: a hash table of 30M
+# distinct strings (what `dictionary_encode` and `pc.unique` build) takes seconds and GBs.
+_HASHED_ABOVE = 1_000_000
+_HASH_CHUNK = 262_144  # values hashed at a time (bounded temporary arrays)
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _first_by_hash(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """`first_occurrences` through hashes: sort one uint64 per value, and only the values
+    whose hash repeats (true repeats, and the rare collision) are compared as text. Memory is
+    two uint64 arrays, not a hash table of strings."""
+    hashes = np.empty(len(text), dtype=np.uint64)
+    at = 0
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        for i in range(0, len(chunk), _HASH_CHUNK):
+            part = chunk.slice(i, _HASH_CHUNK)
+            hashes[at : at + len(part)] = _hash64(part)
+            at += len(part)
+    ordered = np.sort(hashes)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    new = np.ones(len(text), dtype=bool)
+    if len(repeated) == 0:
+        return new
+    hit = pc.is_in(pa.array(hashes), value_set=pa.array(repeated))
+    candidates = np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool))
+    del hashes
+    # Exact among the candidates (in row order), by the dictionary path.
+    codes = pc.dictionary_encode(text.take(pa.array(candidates))).indices.to_numpy()
+    seen = np.maximum.accumulate(codes)
+    first = np.empty(len(codes), dtype=bool)
+    first[0] = True
+    first[1:] = codes[1:] > seen[:-1]
+    new[candidates[~first]] = False
+    return new
+
+
+def _hash64(text: pa.Array) -> np.ndarray:
+    """A 64-bit hash per string, vectorised over the array's bytes: a polynomial over the
+    bytes (wrapping uint64 arithmetic), mixed with the length, then splitmix64's finaliser."""
+    offsets_buffer, data_buffer = text.buffers()[1], text.buffers()[2]
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[text.offset : text.offset + len(text) + 1]
+    offsets = offsets.astype(np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    lengths = np.diff(offsets)
+    if last > first and data_buffer is not None:
+        data = np.frombuffer(data_buffer, dtype=np.uint8)[first:last].astype(np.uint64)
+        at = np.arange(last - first, dtype=np.int64) - np.repeat(offsets[:-1] - first, lengths)
+        powers = np.cumprod(np.full(int(lengths.max()), _MULTIPLIER, dtype=np.uint64))
+        sums = np.concatenate([np.zeros(1, np.uint64), np.cumsum(data * powers[at])])
+        h = sums[offsets[1:] - first] - sums[offsets[:-1] - first]
+    else:
+        h = np.zeros(len(text), dtype=np.uint64)
+    h ^= lengths.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def _is_text_dtype(values: object) -> bool:

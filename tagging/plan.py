@@ -3,6 +3,7 @@ chunked. Pure: no I/O (`prepare` gathers the known state, then calls `plan`)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
@@ -100,12 +101,12 @@ def plan(
         groups = [(np.ones(len(ids), dtype=bool), None)]
     else:
         groups = _groups(checked.op.tags, _changes(checked.op, ids, known, per_id_kinds))
-    column = series_text(ids)  # one Arrow column; batches are slices of it
+    column = series_text(ids)  # one Arrow column; batches are stretches of it
     batches: list[Batch] = []
     for chosen, tags_of_group in groups:
         part_kinds = _pick_series(per_id_kinds, chosen) if per_id_kinds is not None else None
         batches.extend(
-            _chunk(_pick(column, chosen), part_kinds, size, start=len(batches), tags=tags_of_group)
+            _chunk(column, chosen, part_kinds, size, start=len(batches), tags=tags_of_group)
         )
     return Plan(
         operation=checked.op,
@@ -275,13 +276,6 @@ def _repeat(value: str, n: int) -> pd.Series:
     return pd.Series(np.full(n, value, dtype=object))
 
 
-def _pick(column: pa.Array, chosen: np.ndarray) -> pa.Array:
-    """The ids a group selects: by a bool mask (all true: the column itself), or positions."""
-    if chosen.dtype == bool:
-        return column if chosen.all() else column.filter(pa.array(chosen))
-    return column.take(pa.array(chosen))
-
-
 def _pick_series(values: pd.Series, chosen: np.ndarray) -> pd.Series:
     if chosen.dtype == bool:
         return values if chosen.all() else values[chosen].reset_index(drop=True)
@@ -289,20 +283,38 @@ def _pick_series(values: pd.Series, chosen: np.ndarray) -> pd.Series:
 
 
 def _chunk(
-    ids: pa.Array,
+    column: pa.Array,
+    chosen: np.ndarray,
     kinds: pd.Series | None,
     size: int,
     *,
     start: int = 0,
     tags: tuple[str, ...] | None = None,
 ) -> list[Batch]:
-    """Batches of up to `size` ids, indexed from `start`: zero-copy slices of `ids`."""
+    """Batches of up to `size` of the chosen ids (a bool mask over the column, or positions
+    in send order), indexed from `start`. Under a mask a batch is a stretch of the column
+    and its stretch of the mask (IdList): 30M planned ids cost no copy of their text."""
     kind_values = kinds.to_numpy() if kinds is not None else None
+    stretches: list[tuple[pa.Array, np.ndarray | None]] = []
+    if chosen.dtype == bool:
+        counted = np.cumsum(chosen, dtype=np.int64 if len(chosen) >= 2**31 else np.int32)
+        total = int(counted[-1]) if len(counted) else 0
+        ends = np.searchsorted(counted, np.arange(size, total, size), side="left") + 1
+        del counted
+        bounds = [0, *ends.tolist(), len(chosen)]
+        for a, b in itertools.pairwise(bounds):
+            stretches.append((column.slice(a, b - a), chosen[a:b]))
+    else:
+        picked_ids = column.take(pa.array(chosen))
+        for first in range(0, len(chosen), size):
+            stretches.append((picked_ids.slice(first, size), None))
     batches = []
-    for index, first in enumerate(range(0, len(ids), size), start=start):
+    for index, (part, mask) in enumerate(stretches, start=start):
+        first = (index - start) * size
         part_kinds = (
             tuple(kind_values[first : first + size].tolist()) if kind_values is not None else None
         )
-        part = IdList(ids.slice(first, size))
-        batches.append(Batch(index=index, ids=part, kinds=part_kinds, tags=tags))
+        ids = IdList(part, mask)
+        if len(ids):
+            batches.append(Batch(index=index, ids=ids, kinds=part_kinds, tags=tags))
     return batches

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from tagging import providers
-from tagging.id_list import IdList, arrow_text
+from tagging.id_list import IdList, Text, arrow_text, picked
 from tagging.providers.base import can_read
 from tagging.status import batch_status
 from tagging.values import BatchCheck, Plan, PushResult, Verified
@@ -128,7 +128,7 @@ def compare(
 class Column:
     """Every position of every sent batch, batch after batch: ids, kinds, failed."""
 
-    ids: pa.Array
+    ids: Text
     kinds: np.ndarray | None  # per position; None when every batch has the one same kind
     kind: str | None
     failed: np.ndarray
@@ -224,11 +224,11 @@ def _check(
     return BatchCheck(
         index=s.index,
         checked=int(checked.sum()),
-        mismatched_ids=tuple(s.ids[p] for p in mismatched_at),
+        mismatched_ids=picked(s.ids, mismatched_at),
         mismatched_at=mismatched_at,
         status=batch_status(n, int(failed.sum()), not_found),
         applied=n - int(failed.sum()) - not_found,
         not_found=not_found,
-        not_found_ids=tuple(s.ids[p] for p in missing_at),
+        not_found_ids=picked(s.ids, missing_at),
         not_found_at=missing_at,
     )

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from pyarrow import feather
 
 from tagging.errors import ApiError
-from tagging.id_list import arrow_text
+from tagging.id_list import Text, arrow_text, contiguous
 from tagging.values import ApiRequest
 
 LIST_TAGS_PATH = "/v1/project/projection/tags/get/all"
@@ -119,7 +119,7 @@ def dataset_of(tags: Sequence[MapTag]) -> str | None:
     return next((t.dataset_id for t in tags if t.dataset_id), None)
 
 
-def tagged_ids(where: MapPoints, mask: np.ndarray, ids: Sequence[str] | None) -> pa.Array:
+def tagged_ids(where: MapPoints, mask: np.ndarray, ids: Sequence[str] | None) -> Text:
     """The ids (of `ids`, or all) of the points the mask marks, as Arrow text."""
     chosen = where.ids.filter(pa.array(mask))
     if ids is not None:
@@ -136,14 +136,14 @@ def held(where: MapPoints, ids: Sequence[str]) -> np.ndarray:
     return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def locate(where: MapPoints, ids: pa.Array) -> np.ndarray:
+def locate(where: MapPoints, ids: Text) -> np.ndarray:
     """Per id, the position of its point on the map (tile order), or -1 where it has none."""
     if len(ids) == 0:
         return np.zeros(0, dtype=np.int64)
     points_ = where.ids
     offset = np.arange(len(points_), dtype=np.int64)
     if len(points_) > 4 * len(ids):  # a big map, few ids: hash the ids, then the few points
-        on_map = pc.is_in(points_, value_set=ids.cast(points_.type), skip_nulls=True)
+        on_map = pc.is_in(points_, value_set=contiguous(ids).cast(points_.type), skip_nulls=True)
         points_ = points_.filter(on_map)
         offset = offset[np.asarray(on_map.to_numpy(zero_copy_only=False), dtype=bool)]
     found = pc.index_in(ids.cast(points_.type), value_set=points_, skip_nulls=True)
@@ -151,11 +151,11 @@ def locate(where: MapPoints, ids: pa.Array) -> np.ndarray:
     return np.where(index >= 0, offset[np.maximum(index, 0)], -1)
 
 
-def common(values: pa.Array, other: pa.Array) -> pa.Array:
+def common(values: pa.Array, other: Text) -> Text:
     """The values also in `other` (as a set), hashing the smaller side
     (an `is_in` hashes its value set: 30M distinct strings take seconds)."""
     if len(other) <= len(values):
-        return values.filter(pc.is_in(values, value_set=other, skip_nulls=True))
+        return values.filter(pc.is_in(values, value_set=contiguous(other), skip_nulls=True))
     return other.filter(pc.is_in(other, value_set=values, skip_nulls=True)).cast(values.type)
 
 
