@@ -90,7 +90,8 @@ def picked(ids: Sequence[str], positions: Sequence[int]) -> tuple[str, ...]:
     return tuple(ids[p] for p in positions)
 
 
-Text: TypeAlias = pa.Array | pa.ChunkedArray  # Arrow text; chunks kept (a Parquet file's row groups)
+# Arrow text; chunks kept (a Parquet file's row groups).
+Text: TypeAlias = pa.Array | pa.ChunkedArray
 
 
 def arrow_text(values: Iterable[str]) -> Text:
