@@ -10,6 +10,7 @@ from benchmarks.scenarios import (
     immuta_concurrency,
     journal_overhead,
     large_dataset,
+    large_plan,
     map_selection,
     nekt_requests,
     retries,
@@ -30,5 +31,6 @@ SCENARIOS: dict[str, ModuleType] = {
         map_selection,
         atlas_readback,
         large_dataset,
+        large_plan,
     )
 }
