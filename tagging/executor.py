@@ -268,11 +268,15 @@ class _Run:
                 done = [_next(finished)]
                 while not finished.empty():
                     done.append(finished.get())
-                for future in done:
-                    owner = inflight.pop(future)
-                    owner.results.append(future.result())  # AuthError propagates
-                    if owner.complete:
-                        self._finish(owner)
+                completed: list[_BatchRun] = []
+                try:
+                    for future in done:
+                        owner = inflight.pop(future)
+                        owner.results.append(future.result())  # AuthError propagates
+                        if owner.complete:
+                            completed.append(owner)
+                finally:
+                    self._finish(*completed)
             ended = True
         finally:
             # On Ctrl-C (or an error) hung requests are left behind: the job is resumable.
@@ -336,16 +340,31 @@ class _Run:
             result = RequestResult(ids=request.ids, reason=reason)
         return replace(result, at=request.at, attempts=sent.attempts)
 
-    def _finish(self, run: _BatchRun) -> None:
-        outcome = run.outcome()
-        if any(r.transient for r in run.results):
-            self.interrupted = True  # the API stays down: stop, leave the rest resumable
-        self.result.outcomes.append(outcome)
-        self.done_ids += len(run.batch.ids)
-        self.retries += sum(max(0, r.attempts - 1) for r in run.results)
-        if self.journal is not None and self.result.job_id is not None:
+    def _finish(self, *runs: _BatchRun) -> None:
+        """Batches that ended together: journaled in one write, then reported one by one."""
+        outcomes = []
+        for run in runs:
+            if any(r.transient for r in run.results):
+                self.interrupted = True  # the API stays down: stop, leave the rest resumable
+            self.retries += sum(max(0, r.attempts - 1) for r in run.results)
+            outcomes.append(run.outcome())
+        self._record(outcomes)
+        for run, outcome in zip(runs, outcomes, strict=True):
+            self.result.outcomes.append(outcome)
+            self.done_ids += len(run.batch.ids)
+            self._report()
+
+    def _record(self, outcomes: list[BatchOutcome]) -> None:
+        """One journal transaction for several outcomes where the journal offers it (a
+        SQLite commit and checkpoint per batch is most of the journal's cost)."""
+        if self.journal is None or self.result.job_id is None or not outcomes:
+            return
+        many = getattr(self.journal, "record_batches", None)
+        if many is not None and len(outcomes) > 1:
+            many(self.result.job_id, outcomes)
+            return
+        for outcome in outcomes:
             self.journal.record_batch(self.result.job_id, outcome)
-        self._report()
 
     def _report(self) -> None:
         if self.progress is None:

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -117,6 +117,12 @@ class Journal:
         """Store how one batch ended (a resent batch overwrites its earlier outcome)."""
         if not self.storage.record_batch(job_id, outcome, now()):
             raise JournalError(f"no batch {outcome.index} of job {job_id!r} in the journal")
+
+    def record_batches(self, job_id: str, outcomes: Sequence[BatchOutcome]) -> None:
+        """Store several batches' outcomes in one transaction."""
+        missing = self.storage.record_batches(job_id, outcomes, now())
+        if missing:
+            raise JournalError(f"no batch {missing[0]} of job {job_id!r} in the journal")
 
     def verify_job(self, job_id: str, conn: Connection) -> list[BatchCheck] | None:
         """Read the job's sent ids back and record per batch what was found (see verify)."""

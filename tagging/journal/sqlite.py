@@ -105,10 +105,10 @@ class SqliteStorage(SqlStorage):
         super().add_job(job, batches)
         self._checkpoint()
 
-    def record_batch(self, job_id: str, outcome: BatchOutcome, now: str) -> bool:
-        found = super().record_batch(job_id, outcome, now)
+    def record_batches(self, job_id: str, outcomes: Sequence[BatchOutcome], now: str) -> list[int]:
+        missing = super().record_batches(job_id, outcomes, now)
         self._checkpoint()
-        return found
+        return missing
 
     def finish_job(self, job_id: str, decide: Callable[[Mapping[str, int]], str], now: str) -> bool:
         found = super().finish_job(job_id, decide, now)

@@ -37,6 +37,10 @@ class Storage(Protocol):
 
     def add_job(self, job: NewJob, batches: Sequence[NewBatch]) -> None: ...
     def record_batch(self, job_id: str, outcome: BatchOutcome, now: str) -> bool: ...
+    def record_batches(self, job_id: str, outcomes: Sequence[BatchOutcome], now: str) -> list[int]:
+        """Several outcomes in one transaction; the indexes of batches not found."""
+        ...
+
     def record_verification(self, job_id: str, check: BatchCheck) -> bool:
         """Store what the read-back after a batch found (not-found ids become exact)."""
         ...
@@ -134,7 +138,7 @@ ADDED_COLUMNS = (
     ("batches", "verified", "INTEGER"),
     ("batches", "mismatched_ids", "TEXT"),
     ("batches", "mismatched_at", "TEXT"),
-    # ids_arrow: the batch's ids as one compressed Arrow IPC buffer (id_list.pack); then
+    # ids_arrow: the batch's ids as one compressed buffer (id_list.pack: zstd text); then
     # `ids` is empty. Rows written before it hold their ids as text in `ids`.
     ("batches", "ids_arrow", "{blob}"),
 )
@@ -232,31 +236,38 @@ class SqlStorage:
             )
 
     def record_batch(self, job_id: str, outcome: BatchOutcome, now: str) -> bool:
+        return not self.record_batches(job_id, [outcome], now)
+
+    def record_batches(self, job_id: str, outcomes: Sequence[BatchOutcome], now: str) -> list[int]:
+        missing = []
         with self._write() as tx:
-            found = tx.run(
-                "UPDATE batches SET status = ?, applied = ?, not_found = ?, not_found_ids = ?, "
-                "failed = ?, failed_ids = ?, reason = ?, attempts = attempts + ?, updated_at = ?, "
-                "not_found_at = ?, failed_at = ? WHERE job_id = ? AND idx = ?",
-                (
-                    outcome.status,
-                    outcome.applied,
-                    outcome.not_found,
-                    pack(outcome.not_found_ids),
-                    len(outcome.failed_ids),
-                    pack(outcome.failed_ids),
-                    outcome.reason,
-                    outcome.attempts,
-                    now,
-                    pack_positions(outcome.not_found_at),
-                    pack_positions(outcome.failed_at),
-                    job_id,
-                    outcome.index,
-                ),
-            )
-            if found != 1:
-                return False
-            tx.run("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
-            return True
+            for outcome in outcomes:
+                found = tx.run(
+                    "UPDATE batches SET status = ?, applied = ?, not_found = ?, "
+                    "not_found_ids = ?, failed = ?, failed_ids = ?, reason = ?, "
+                    "attempts = attempts + ?, updated_at = ?, not_found_at = ?, failed_at = ? "
+                    "WHERE job_id = ? AND idx = ?",
+                    (
+                        outcome.status,
+                        outcome.applied,
+                        outcome.not_found,
+                        pack(outcome.not_found_ids),
+                        len(outcome.failed_ids),
+                        pack(outcome.failed_ids),
+                        outcome.reason,
+                        outcome.attempts,
+                        now,
+                        pack_positions(outcome.not_found_at),
+                        pack_positions(outcome.failed_at),
+                        job_id,
+                        outcome.index,
+                    ),
+                )
+                if found != 1:
+                    missing.append(outcome.index)
+            if len(missing) < len(outcomes):
+                tx.run("UPDATE jobs SET updated_at = ? WHERE id = ?", (now, job_id))
+        return missing
 
     def record_verification(self, job_id: str, check: BatchCheck) -> bool:
         # updated_at stays: it is the replay order of the change, not of its check.
