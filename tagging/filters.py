@@ -214,7 +214,8 @@ def _equals(s: pd.Series, value: Any, column: str) -> pd.Series:
     return s.eq(coerced).fillna(False).astype(bool)
 
 
-def _regex(s: pd.Series, pattern: Any, column: str) -> pd.Series:
+def regex_pattern(pattern: Any, column: str) -> str:
+    """The pattern as text, refused in one line when Python cannot compile it."""
     text = "" if pattern is None else str(pattern)
     try:
         re.compile(text)
@@ -222,6 +223,11 @@ def _regex(s: pd.Series, pattern: Any, column: str) -> pd.Series:
         raise InputError(
             f"filter on '{column}': invalid regular expression '{text}': {exc}"
         ) from exc
+    return text
+
+
+def _regex(s: pd.Series, pattern: Any, column: str) -> pd.Series:
+    text = regex_pattern(pattern, column)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "has match groups": we only test
         try:

@@ -21,7 +21,6 @@ differently; the menus offer neither operator on such columns.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,14 @@ from typing import Any
 import pandas as pd
 
 from tagging.errors import InputError
-from tagging.filters import Condition, as_list, between_bounds, coerce_value, is_text
+from tagging.filters import (
+    Condition,
+    as_list,
+    between_bounds,
+    coerce_value,
+    is_text,
+    regex_pattern,
+)
 
 # Python's str.strip() whitespace (every c.isspace()), so "blank" means what it does to masks.
 WHITESPACE = (
@@ -121,18 +127,6 @@ def condition_sql(cond: Condition, col: SqlColumn) -> tuple[str, list[Any]]:
             parts.append(f"{col.value} {sign} ?")
             params.append(_param(bound))
     return " AND ".join(parts), params
-
-
-def regex_pattern(pattern: Any, column: str) -> str:
-    """The pattern as text, refused in the masks' words when Python cannot compile it."""
-    text = "" if pattern is None else str(pattern)
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise InputError(
-            f"filter on '{column}': invalid regular expression '{text}': {exc}"
-        ) from exc
-    return text
 
 
 def _null(col: SqlColumn) -> tuple[str, list[Any]]:
