@@ -23,7 +23,7 @@ def test_scenario_runs_at_quick_sizes(name: str) -> None:
 
     assert results, f"{name} reported nothing"
     for r in results:
-        assert r.scenario.split(".")[0] == name
+        assert r.scenario.split(".")[0] == getattr(SCENARIOS[name], "PREFIX", name)
         assert len(r.points) >= 2, "every scenario runs at least two sizes"
         assert [p.size for p in r.points] == sorted({p.size for p in r.points})
         assert r.measured > 0 and r.baseline > 0

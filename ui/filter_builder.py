@@ -14,6 +14,7 @@ from tagging.selection import is_selected, row_keys
 from ui import session
 
 ID_FILTER_KEY = session.ID_FILTER_KEY
+FILTERED_KEY = "_filtered"  # (filters, rows, positions) of the last filtered_rows
 PICKLIST_MAX = 300  # columns with at most this many values get a multiselect for "in"
 
 
@@ -62,21 +63,21 @@ def _mask(
 
 def filtered_rows(ws: session.Workset) -> tuple[pd.DataFrame, np.ndarray]:
     """The loaded dataset's rows that pass every filter, and their positions in the dataset
-    (what the selection mask is over); a bad filter shows one error line and no rows."""
+    (what the selection mask is over); a bad filter shows one error line and no rows.
+    Kept per session until the filters change: copying 900,000 filtered rows took 0.1 s
+    on every rerun, and the cached mask is unpickled on every call."""
+    sig = (ws.version, ws.name, tuple(conditions()), search_text(), id_filter(), ws.id_column)
+    cached = st.session_state.get(FILTERED_KEY)
+    if cached is not None and cached[0] == sig:
+        return cached[1], cached[2]
     try:
-        mask = _mask(
-            ws.version,
-            ws.name,
-            tuple(conditions()),
-            search_text(),
-            id_filter(),
-            ws.id_column,
-            ws.frame,
-        ).to_numpy()
+        mask = _mask(*sig, ws.frame).to_numpy()
     except TaggingError as exc:
         st.error(str(exc), icon=":material/error:")
         return ws.frame.iloc[0:0], np.zeros(0, dtype=np.int64)
-    return ws.frame[mask], np.flatnonzero(mask)
+    rows, positions = (ws.frame if mask.all() else ws.frame[mask]), np.flatnonzero(mask)
+    st.session_state[FILTERED_KEY] = (sig, rows, positions)
+    return rows, positions
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

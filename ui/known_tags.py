@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from tagging.known_state import dataset_tags, known_state, of_kind
-from tagging.selection import fingerprint
+from tagging.selection import fingerprint, is_selected
 from ui import session
 
 CACHE_KEY = "_known_tags"  # (digest, state)
@@ -48,6 +48,9 @@ def carried_tags(
     state = known_tags(ws, provider, target)
     ids = rows[ws.id_column].astype(str)
     keys: pd.Series = ids
+    # Only the state of these rows (the grid's ten thousand): grouping a million tagged ids
+    # on every rerun took seconds.
+    state = state[is_selected(state["id"].astype(str), frozenset(ids.tolist()))]
     if "kind" in state.columns and ws.kind_column:
         # Immuta ids repeat across model types: match (type, id), not the id alone.
         state = state.assign(id=state["kind"].astype(str) + "\x1f" + state["id"].astype(str))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import convert_to_base64
 
 from tagging import maps
 from tagging.selection import fingerprint, points_in_polygon
@@ -24,7 +25,8 @@ MODE_KEY = "tag_map_mode"
 COLOR_KEY = "tag_map_color"
 APPLIED_KEY = "_tag_map_applied"  # digest of the last event applied: reruns repeat events
 LAST_KEY = "_tag_map_last"  # (rows inside, mode) of the last lasso, for the caption
-FIGURE_KEY = "_tag_map_figure"  # (digest, figure): a million-row map takes a second to build
+LAYERS_KEY = "_tag_map_layers"  # (digest, MapLayers): a million-row map takes a second to build
+FIGURE_KEY = "_tag_map_figure"  # ((digest, selection rev), figure, points drawn)
 MODES = {"replace": "Replace", "add": "Add", "subtract": "Subtract", "intersect": "Intersect"}
 NONE = "(none)"
 
@@ -42,7 +44,7 @@ def map_panel(
         return
     x, y = str(ws.x_column), str(ws.y_column)
     color, mode = _controls(ws)
-    fig = _figure(ws, rows, positions, color)
+    fig, drawn = _figure(ws, rows, positions, color)
     event = st.plotly_chart(
         fig, key=MAP_KEY, on_select="rerun", selection_mode=("points", "box", "lasso"),
         config={"displaylogo": False, "scrollZoom": True},
@@ -52,7 +54,7 @@ def map_panel(
         if on_change is not None:
             on_change()
         st.rerun()  # redraw the map with the new selection highlighted
-    _caption(rows, fig)
+    _caption(rows, drawn)
 
 
 def _controls(ws: session.Workset) -> tuple[str | None, str]:
@@ -71,10 +73,25 @@ def _controls(ws: session.Workset) -> tuple[str | None, str]:
     return (None if color == NONE else str(color)), str(mode or "replace")
 
 
+class _Drawn(go.Figure):
+    """A figure st.plotly_chart serialises as the dict it was made from: it calls to_dict()
+    (a deep copy, 0.7 s for the map of a million rows) on every run; this one is made once
+    per selection (MapLayers.spec) and needs no validation."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
+        convert_to_base64(spec)  # numpy arrays as base64, as Figure.to_dict() sends them
+        self._spec = spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._spec
+
+
 def _figure(
     ws: session.Workset, rows: pd.DataFrame, positions: np.ndarray, color: str | None
-) -> go.Figure:
-    """The map figure, rebuilt only when the rows, colours, tags or selection changed."""
+) -> tuple[go.Figure, int]:
+    """The map figure and how many points it draws. Its layers are built again only when
+    the rows, colours or tags changed; a new selection only redraws the highlight."""
     state = (
         known_tags(ws, session.provider(), current_target(ws, session.provider()))
         if color in (maps.BY_TAGGED, maps.BY_TAG)
@@ -83,19 +100,27 @@ def _figure(
     digest = fingerprint(
         ws.version, ws.x_column, ws.y_column, ws.id_column, ws.kind_column, color,
         len(rows), int(pd.util.hash_pandas_object(rows.index, index=False).sum()),
-        session.selection_rev(), None if state is None else st.session_state[KNOWN_TAGS_KEY][0],
+        None if state is None else st.session_state[KNOWN_TAGS_KEY][0],
     )  # fmt: skip
-    cached = st.session_state.get(FIGURE_KEY)
-    if cached is None or cached[0] != digest:
-        mask = session.selected_mask()[positions] if session.selected_count() else None
-        fig = maps.map_figure(
+    if rows.empty:
+        return maps.map_figure(rows, str(ws.x_column), str(ws.y_column)), 0
+    layers = st.session_state.get(LAYERS_KEY)
+    if layers is None or layers[0] != digest:
+        layers = (digest, maps.map_layers(
             rows, str(ws.x_column), str(ws.y_column), color=color, state=state,
             id_column=ws.id_column, kind_column=ws.kind_column,
-            title_column=maps.title_column_of(rows, ws.id_column), selected=mask,
-        )  # fmt: skip
-        cached = (digest, fig)
+            title_column=maps.title_column_of(rows, ws.id_column),
+        ))  # fmt: skip
+        st.session_state[LAYERS_KEY] = layers
+    drawn = (digest, session.selection_rev())
+    cached = st.session_state.get(FIGURE_KEY)
+    if cached is None or cached[0] != drawn:
+        mask = session.selected_mask()[positions] if session.selected_count() else None
+        spec = layers[1].spec(mask)
+        points = sum(len(t["customdata"]) for t in spec["data"] if t["type"] == "scattergl")
+        cached = (drawn, _Drawn(spec), points)  # (counted before base64 replaces the arrays)
         st.session_state[FIGURE_KEY] = cached
-    return cached[1]
+    return cached[1], cached[2]
 
 
 def _apply(
@@ -160,8 +185,7 @@ def clicked_positions(selection: Mapping[str, Any]) -> list[int]:
     return sorted(set(out))
 
 
-def _caption(rows: pd.DataFrame, fig: go.Figure) -> None:
-    drawn = sum(len(t.x) for t in fig.data if isinstance(t, go.Scattergl))
+def _caption(rows: pd.DataFrame, drawn: int) -> None:
     note = (
         f"Drawing {drawn:,} of {len(rows):,} filtered rows (a sample per colour, over the "
         "density of all of them); a lasso or box selects every row inside it."

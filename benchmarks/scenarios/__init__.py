@@ -1,4 +1,6 @@
-"""One module per scenario; each has `NAME`, `TITLE` and `run(quick) -> list[Result]`."""
+"""One module per scenario; each has `NAME`, `TITLE` and `run(quick) -> list[Result]`, whose
+results are named `NAME` or `NAME.<part>` (or `PREFIX.<part>` where a module sets `PREFIX`:
+several modules share the ui.* family)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from benchmarks.scenarios import (
     nekt_requests,
     retries,
     sandbox_store,
+    ui_tag,
     workbench,
 )
 
@@ -32,5 +35,6 @@ SCENARIOS: dict[str, ModuleType] = {
         atlas_readback,
         large_dataset,
         large_plan,
+        ui_tag,
     )
 }
