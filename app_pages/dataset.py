@@ -112,7 +112,8 @@ def _position(options: Sequence[object], value: object) -> int:
 
 
 def _id_column(ws: session.Workset) -> None:
-    suggested = _suggested(ws.version, ws.name, ws.frame)
+    found = ws.id_columns
+    suggested = list(found) if found is not None else _suggested(ws.version, ws.name, ws.frame)
     others = [c for c in ws.frame.columns if c not in suggested]
     options = suggested + others
     choice = st.selectbox(

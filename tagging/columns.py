@@ -125,15 +125,21 @@ def id_column_report(df: pd.DataFrame, col: str, sample: int = 5) -> IdReport:
     ids = to_id_strings(df[col])
     blank = ids.isna() | ids.str.strip().eq("").fillna(True)
     present = ids[~blank]
-    dup = present.duplicated(keep="first")
-    dup_values = present[dup]
+    # One hash pass: distinct ids and how often each occurs (duplicated() and nunique() were
+    # two, half a second at a million rows).
+    codes, uniques = pd.factorize(present)
+    repeats = np.bincount(codes, minlength=len(uniques)) > 1
+    shown: tuple[str, ...] = ()
+    if repeats.any():  # the first ids to repeat, in the order they repeat
+        dup_values = present[present.duplicated(keep="first").to_numpy()]
+        shown = tuple(str(v) for v in dup_values.drop_duplicates().iloc[:sample])
     return IdReport(
         column=col,
         rows=len(df),
         nulls=int(blank.sum()),
-        duplicates=int(dup.sum()),
-        duplicate_ids=int(dup_values.nunique()),
-        sample_duplicates=tuple(str(v) for v in dup_values.drop_duplicates().iloc[:sample]),
+        duplicates=len(present) - len(uniques),
+        duplicate_ids=int(repeats.sum()),
+        sample_duplicates=shown,
     )
 
 

@@ -70,7 +70,14 @@ def upload_workset(uploaded: object, name: str) -> session.Workset:
     suggested = suggest_id_columns(frame)
     id_column = suggested[0] if suggested else str(frame.columns[0])
     x, y = suggest_map_columns(frame) or (None, None)
-    return session.Workset(name=name, frame=frame, id_column=id_column, x_column=x, y_column=y)
+    return session.Workset(
+        name=name,
+        frame=frame,
+        id_column=id_column,
+        x_column=x,
+        y_column=y,
+        id_columns=tuple(suggested),
+    )
 
 
 DATA_DIR_ENV = "TAGGING_DATA_DIR"  # when set, server paths must lie inside this folder

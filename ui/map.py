@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from _plotly_utils.utils import convert_to_base64
+from _plotly_utils.basevalidators import is_homogeneous_array
+from _plotly_utils.utils import to_typed_array_spec
 
 from tagging import maps
 from tagging.selection import fingerprint, points_in_polygon
@@ -80,7 +81,12 @@ class _Drawn(go.Figure):
 
     def __init__(self, spec: dict[str, Any]) -> None:
         super().__init__()
-        convert_to_base64(spec)  # numpy arrays as base64, as Figure.to_dict() sends them
+        # Numpy arrays as base64, as Figure.to_dict() sends them; only the traces' own
+        # arrays (plotly's convert_to_base64 visits every item of the 100,000-long lists).
+        for trace in spec["data"]:
+            for name, value in trace.items():
+                if is_homogeneous_array(value):
+                    trace[name] = to_typed_array_spec(value)
         self._spec = spec
 
     def to_dict(self) -> dict[str, Any]:

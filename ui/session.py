@@ -57,6 +57,9 @@ class Workset:
     x_column: str | None = None  # the map's coordinates (both or neither)
     y_column: str | None = None
     version: int = 0  # bumped on every load: a cheap cache and widget key
+    # Columns that could hold ids, best first, as found on loading (None: not looked for):
+    # a million-row uniqueness check is not worth doing twice.
+    id_columns: tuple[str, ...] | None = None
     # A Parquet dataset read through DuckDB: `frame` is then only its first rows (a preview
     # for the column roles), and the Tag page selects by conditions, not by a row mask.
     large: LargeDataset | None = field(default=None, repr=False, compare=False)
@@ -198,12 +201,12 @@ class Selection:
 
     version: int
     keying: tuple[str, str | None]
-    rows: RowKeys = field(repr=False)
+    rows: RowKeys | None = field(repr=False)  # None while nothing is selected
     mask: np.ndarray = field(repr=False)  # read-only, len(dataset), closed over equal keys
     count: int  # selected keys (rows with equal keys count once)
 
     def ids(self) -> frozenset[str]:
-        return self.rows.ids(self.mask)
+        return self.rows.ids(self.mask) if self.rows is not None else frozenset()
 
 
 def _keying(ws: Workset) -> tuple[str, str | None]:
@@ -233,8 +236,11 @@ def _selection(ws: Workset) -> Selection:
 
 
 def _store(ws: Workset, mask: np.ndarray) -> Selection:
-    rows = row_keys(ws)
-    mask = rows.close(np.asarray(mask, dtype=bool))
+    mask = np.asarray(mask, dtype=bool)
+    # An empty selection needs no keys: hashing a million ids waits for the first pick.
+    rows = row_keys(ws) if mask.any() else None
+    if rows is not None:
+        mask = rows.close(mask)
     old = st.session_state.get(SELECTED_KEY)
     if isinstance(old, Selection) and old.version == ws.version and np.array_equal(old.mask, mask):
         if old.keying == _keying(ws):
@@ -243,7 +249,8 @@ def _store(ws: Workset, mask: np.ndarray) -> Selection:
         st.session_state[SELECTION_REV_KEY] = selection_rev() + 1
     mask = mask.copy() if mask.base is not None or mask.flags.writeable else mask
     mask.flags.writeable = False  # shared by reruns: changes go through set_selected_mask
-    sel = Selection(ws.version, _keying(ws), rows, mask, rows.count(mask))
+    count = rows.count(mask) if rows is not None else 0
+    sel = Selection(ws.version, _keying(ws), rows, mask, count)
     st.session_state[SELECTED_KEY] = sel
     return sel
 
@@ -311,7 +318,7 @@ def change_selection(rows: np.ndarray, mode: str) -> bool:
     if ws is None:
         return False
     before = _selection(ws)
-    keys = before.rows
+    keys = row_keys(ws)
     if mode == "add":
         mask = keys.add(before.mask, rows)
     elif mode == "subtract":
