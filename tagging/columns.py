@@ -56,6 +56,12 @@ def suggest_id_columns(df: pd.DataFrame) -> list[str]:
     Cheap on a million rows: a 10,000-row sample rules out columns with duplicates before the
     full uniqueness check runs.
     """
+    return [col for col, _ in rank_id_columns(df)]
+
+
+def rank_id_columns(df: pd.DataFrame) -> list[tuple[str, bool]]:
+    """`suggest_id_columns` with, for each column, whether its values are unique and
+    non-null (so their id strings are too, for text and integer columns)."""
     scored: list[tuple[int, int, int, str]] = []
     for pos, col in enumerate(df.columns):
         s = df[col]
@@ -73,7 +79,7 @@ def suggest_id_columns(df: pd.DataFrame) -> list[str]:
             and _safe_is_unique(s)
         )
         scored.append((0 if unique else 1, 0 if ID_NAME.search(str(col)) else 1, pos, col))
-    return [col for *_, col in sorted(scored)]
+    return [(col, rank == 0) for rank, _, _, col in sorted(scored)]
 
 
 def _safe_is_unique(s: pd.Series) -> bool:

@@ -176,7 +176,8 @@ class MapLayers:
                 "type": "scattergl",
                 # float32 and int32 halve the figure's JSON; a screen cannot show the difference
                 "x": self.xs[pos].astype(np.float32), "y": self.ys[pos].astype(np.float32),
-                "customdata": pos.astype(np.int32), "text": hover[inside], "name": label,
+                "customdata": pos.astype(np.int32), "name": label,
+                "text": hover[inside].tolist(),  # a list: orjson writes no object arrays
                 "mode": "markers",
                 "marker": {"size": size, "color": _colour(label, i), "opacity": 0.75},
                 "hovertemplate": "%{text}<extra>%{fullData.name}</extra>",

@@ -128,7 +128,11 @@ class RowKeys:
     n_keys: int
 
     @classmethod
-    def of(cls, keys: pd.Series) -> RowKeys:
+    def of(cls, keys: pd.Series, unique: bool = False) -> RowKeys:
+        """`unique`: the caller knows every key is present and distinct (from loading the
+        data), which saves hashing a million keys."""
+        if unique:
+            return cls(keys, None, len(keys))
         codes, uniques = pd.factorize(keys, use_na_sentinel=True)
         if len(uniques) == len(keys):  # all present and distinct: the common case
             return cls(keys, None, len(keys))

@@ -156,6 +156,11 @@ def test_a_row_mask_over_unique_ids_is_the_selection_itself() -> None:
     assert rows.remove(picked, mask(True, True, False)).tolist() == [False, False, True]
 
 
+def test_keys_known_unique_are_not_hashed_again() -> None:
+    rows = RowKeys.of(pd.Series(["a", "b"]), unique=True)
+    assert rows.codes is None and rows.count(mask(True, True)) == 2
+
+
 def test_rows_with_equal_keys_are_selected_and_unselected_together() -> None:
     rows = RowKeys.of(pd.Series(["7", "8", "7", None]))
     assert rows.close(mask(False, False, True, True)).tolist() == [True, False, True, False]

@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagging.columns import id_column_report, parse_tag_column, suggest_id_columns, to_id_strings
+from tagging.columns import (
+    id_column_report,
+    parse_tag_column,
+    rank_id_columns,
+    suggest_id_columns,
+    to_id_strings,
+)
 from tagging.datasets import load_dataset
 from tagging.demo import ATLAS_PROJECTION_ID, demo_datasets
 from tagging.errors import DatasetError
@@ -285,6 +291,12 @@ def test_suggest_id_columns_orders_unique_non_null_first() -> None:
         }
     )
     assert suggest_id_columns(df) == ["row_id", "name", "ref_id", "category"]
+    assert rank_id_columns(df) == [
+        ("row_id", True),
+        ("name", True),
+        ("ref_id", False),
+        ("category", False),
+    ]
 
 
 def test_suggest_id_columns_on_a_million_rows() -> None:

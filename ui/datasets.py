@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from pandas.api.types import is_object_dtype
 
-from tagging.columns import suggest_id_columns
+from tagging.columns import rank_id_columns
 from tagging.datasets import load_dataset
 from tagging.demo import demo_datasets
 from tagging.errors import DatasetError
@@ -67,7 +68,8 @@ def load_demo(key: str) -> None:
 def upload_workset(uploaded: object, name: str) -> session.Workset:
     """An uploaded file as a workset with a suggested id column; raises DatasetError."""
     frame = load_dataset(uploaded, name)
-    suggested = suggest_id_columns(frame)
+    ranked = rank_id_columns(frame)
+    suggested = [col for col, _ in ranked]
     id_column = suggested[0] if suggested else str(frame.columns[0])
     x, y = suggest_map_columns(frame) or (None, None)
     return session.Workset(
@@ -77,6 +79,10 @@ def upload_workset(uploaded: object, name: str) -> session.Workset:
         x_column=x,
         y_column=y,
         id_columns=tuple(suggested),
+        # Object columns may hold 1 and "1": unique values, one id string.
+        unique_ids=frozenset(
+            col for col, unique in ranked if unique and not is_object_dtype(frame[col].dtype)
+        ),
     )
 
 

@@ -60,6 +60,7 @@ class Workset:
     # Columns that could hold ids, best first, as found on loading (None: not looked for):
     # a million-row uniqueness check is not worth doing twice.
     id_columns: tuple[str, ...] | None = None
+    unique_ids: frozenset[str] = frozenset()  # of those, columns whose id strings are unique
     # A Parquet dataset read through DuckDB: `frame` is then only its first rows (a preview
     # for the column roles), and the Tag page selects by conditions, not by a row mask.
     large: LargeDataset | None = field(default=None, repr=False, compare=False)
@@ -219,7 +220,7 @@ def row_keys(ws: Workset) -> RowKeys:
     cached = st.session_state.get(ROW_KEYS_KEY)
     if cached is None or cached[0] != sig:
         keys = selection.row_keys(ws.frame, ws.id_column, ws.kind_column)
-        cached = (sig, RowKeys.of(keys))
+        cached = (sig, RowKeys.of(keys, unique=ws.id_column in ws.unique_ids))
         st.session_state[ROW_KEYS_KEY] = cached
     return cast(RowKeys, cached[1])
 
