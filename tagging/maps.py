@@ -156,10 +156,18 @@ class MapLayers:
     layout: dict[str, Any] = field(repr=False)
 
     def drawn(self, selected: np.ndarray | None) -> np.ndarray:
-        """The sample plus, spread evenly, selected rows it missed."""
+        """The sample plus, spread evenly, selected rows it missed (ascending). A mask over
+        the rows, not np.union1d: no sort of the sample on every new selection."""
         if selected is None or len(self.sample) >= len(self.xs):
             return self.sample
-        return np.union1d(self.sample, _spread(np.flatnonzero(selected), self.max_points // 5))
+        spread = _spread(np.flatnonzero(selected), self.max_points // 5)
+        in_sample = self.in_sample
+        missed = spread[~in_sample[spread]]
+        if not len(missed):
+            return self.sample
+        marked = in_sample.copy()
+        marked[missed] = True
+        return np.flatnonzero(marked)
 
     def spec(self, selected: np.ndarray | None = None) -> dict[str, Any]:
         drawn = self.drawn(selected)
@@ -201,11 +209,17 @@ class MapLayers:
         if len(drawn) == len(self.sample):
             return self.hover
         out = np.empty(len(drawn), dtype=object)
-        in_sample = np.isin(drawn, self.sample, assume_unique=True)
-        out[in_sample] = self.hover
-        added = self.df.iloc[drawn[~in_sample]]
-        out[~in_sample] = _hover_text(added, self.id_column, self.title_column)
+        sampled = self.in_sample[drawn]
+        out[sampled] = self.hover  # both ascending: the sample's rows in the sample's order
+        added = self.df.iloc[drawn[~sampled]]
+        out[~sampled] = _hover_text(added, self.id_column, self.title_column)
         return out
+
+    @property
+    def in_sample(self) -> np.ndarray:
+        mask = np.zeros(len(self.xs), dtype=bool)
+        mask[self.sample] = True
+        return mask
 
 
 def map_layers(
