@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from pandas.api.types import is_object_dtype
 
-from tagging.columns import rank_id_columns
+from tagging.columns import rank_id_columns, suggest_id_columns
 from tagging.datasets import load_dataset
 from tagging.demo import demo_datasets
 from tagging.errors import DatasetError
