@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tagging.columns import rank_id_columns
 from tagging.coverage import Coverage, coverage
 from tagging.datasets import load_dataset
 from tagging.demo import atlas_frame
 from tagging.filters import Condition, apply_filters
-from tagging.selection import add_ids, id_strings
+from tagging.selection import RowKeys, row_keys
 
 ID = "id"
 FIELDS = ["cs.LG", "cs.CL", "stat.ML"]
@@ -56,14 +57,30 @@ def filter_mask(df: pd.DataFrame) -> pd.Series:
     return apply_filters(df, CONDITIONS)
 
 
-def filtered_rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    """The filtered frame the Tag page already holds for its grid (ui/filter_builder.py)."""
-    return df[mask.to_numpy()]
+def filtered_rows(df: pd.DataFrame, mask: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """The filtered frame the Tag page holds for its grid, and the rows' dataset positions
+    (what the selection mask is over), as ui/filter_builder.py `filtered_rows` keeps them."""
+    hit = mask.to_numpy()
+    return df[hit], np.flatnonzero(hit)
 
 
-def select_all(rows: pd.DataFrame) -> frozenset[str]:
-    """What the Tag page's "Select all filtered rows" button runs (app_pages/tag.py)."""
-    return add_ids(frozenset(), id_strings(rows, ID))
+def unique_ids(df: pd.DataFrame) -> bool:
+    """Whether an upload of `df` is known to have unique ids (ui/datasets.py
+    `upload_workset`, on loading): then the selection's RowKeys skip hashing them."""
+    ranked = dict(rank_id_columns(df))
+    return ranked.get(ID, False) and not pd.api.types.is_object_dtype(df[ID].dtype)
+
+
+def select_all(df: pd.DataFrame, positions: np.ndarray, unique: bool) -> tuple[np.ndarray, int]:
+    """What the Tag page's "Select all filtered rows" button runs on an empty selection
+    (app_pages/tag.py `_select`, ui/session.py `change_selection` and `_store`): the
+    dataset's RowKeys, a mask of the filtered positions added and closed over equal keys,
+    and the count the page shows."""
+    keys = RowKeys.of(row_keys(df, ID), unique=unique)
+    rows = np.zeros(len(df), dtype=bool)
+    rows[positions] = True
+    mask = keys.close(keys.add(np.zeros(len(df), dtype=bool), rows))
+    return mask, keys.count(mask)
 
 
 def cover(df: pd.DataFrame, state: pd.DataFrame) -> Coverage:

@@ -5,9 +5,7 @@ column (Immuta data source 6 and project 6 are different rows to select). The ap
 selection as a boolean mask over the dataset's rows, closed over equal keys (`RowKeys`):
 dataset positions do not change with a filter, and a million-row mask is a megabyte where a
 set of a million id strings is a hundred. Grid positions are not dataset positions (they
-change with every filter). The set functions below work on keys, for callers that have no
-dataset to hold a mask over: a grid showing `shown_ids` reports selected positions that
-replace the selection of exactly those keys, nothing else.
+change with every filter): the Tag page maps a grid row to its dataset position.
 """
 
 from __future__ import annotations
@@ -53,65 +51,6 @@ def is_selected(keys: pd.Series, selected: frozenset[str]) -> np.ndarray:
     if not selected:
         return np.zeros(len(keys), dtype=bool)
     return isin(keys, selected)
-
-
-def rekey(
-    frame: pd.DataFrame,
-    selected: frozenset[str],
-    before: tuple[str, str | None],
-    after: tuple[str, str | None],
-) -> frozenset[str]:
-    """The same rows' keys after the id or kind column changed: (id_column, kind_column)."""
-    if not selected or before == after:
-        return selected
-    old = row_keys(frame, *before)
-    new = row_keys(frame, *after)[is_selected(old, selected)]
-    return frozenset(new.dropna().astype("str").tolist())
-
-
-def merge_grid_selection(
-    selected: frozenset[str], shown_ids: Sequence[str], rows: Iterable[int]
-) -> frozenset[str]:
-    """The selection after a grid showing `shown_ids` reports `rows` as selected."""
-    picked = {shown_ids[r] for r in rows if 0 <= r < len(shown_ids)}
-    shown = set(shown_ids)
-    if not (selected & shown) and not picked:
-        return selected
-    return frozenset((selected - shown) | picked)
-
-
-def selected_positions(selected: frozenset[str], shown_ids: Sequence[str]) -> list[int]:
-    """Grid positions of the shown ids that are selected (for a grid's default selection)."""
-    if not selected:
-        return []
-    return [i for i, v in enumerate(shown_ids) if v in selected]
-
-
-def add_ids(selected: frozenset[str], ids: pd.Series) -> frozenset[str]:
-    """The selection plus every non-missing id of `ids` ("select all filtered rows")."""
-    return selected | frozenset(ids.dropna().astype("str").tolist())
-
-
-def remove_ids(selected: frozenset[str], ids: pd.Series) -> frozenset[str]:
-    return selected - frozenset(ids.dropna().astype("str").tolist())
-
-
-def selected_rows(
-    frame: pd.DataFrame,
-    id_column: str,
-    selected: frozenset[str],
-    kind_column: str | None = None,
-    keys: pd.Series | None = None,
-) -> pd.DataFrame:
-    """The rows whose key is selected, one per key (first occurrence), in dataset order.
-    `keys`: the frame's `row_keys`, when the caller has them already."""
-    if not selected:
-        return frame.iloc[0:0]
-    if keys is None:
-        keys = row_keys(frame, id_column, kind_column)
-    hit = is_selected(keys, selected)
-    first = ~keys[hit].duplicated(keep="first").to_numpy()
-    return frame[hit][first]
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,18 +255,3 @@ def _on_edge(
     within_x = (px >= min(xa, xb)) & (px <= max(xa, xb))
     within_y = (py >= min(ya, yb)) & (py <= max(ya, yb))
     return collinear & within_x & within_y
-
-
-def combine(selected: frozenset[str], keys: pd.Series, mode: str) -> frozenset[str]:
-    """The selection after a lasso or box over rows with `keys`, as Atlas combines them:
-    "replace", "add" (union), "subtract" (difference) or "intersect"."""
-    hit = frozenset(keys.dropna().astype("str").tolist())
-    if mode == "add":
-        return selected | hit
-    if mode == "subtract":
-        return selected - hit
-    if mode == "intersect":
-        return selected & hit
-    if mode == "replace":
-        return hit
-    raise ValueError(f"unknown selection mode {mode!r}: use replace, add, subtract or intersect")

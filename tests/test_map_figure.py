@@ -1,4 +1,4 @@
-"""tagging.maps.map_figure and its helpers, selection.combine, and the demo map's clusters."""
+"""tagging.maps.map_figure and its helpers, and the demo map's clusters."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tagging.maps import (
     map_sample,
     suggest_map_columns,
 )
-from tagging.selection import combine, points_in_polygon
+from tagging.selection import points_in_polygon
 
 FRAME = atlas_frame()
 
@@ -117,13 +117,3 @@ def test_colour_by_tag_and_by_tagged() -> None:
 def test_empty_frame_says_so() -> None:
     fig = map_figure(FRAME.head(0), "x", "y")
     assert fig.layout.annotations[0].text == "No rows"
-
-
-def test_combine_modes() -> None:
-    current, hit = frozenset({"a", "b"}), pd.Series(["b", "c", None])
-    assert combine(current, hit, "replace") == {"b", "c"}
-    assert combine(current, hit, "add") == {"a", "b", "c"}
-    assert combine(current, hit, "subtract") == {"a"}
-    assert combine(current, hit, "intersect") == {"b"}
-    with pytest.raises(ValueError, match="unknown selection mode"):
-        combine(current, hit, "xor")

@@ -27,7 +27,7 @@ STEPS = ("load", "filter", "select_all", "coverage")
 METRICS = {
     "load": "load_dataset / pd.read_parquet",
     "filter": "apply_filters / raw pandas mask",
-    "select_all": "select all filtered (Tag page's add_ids) / df.loc[mask, id]",
+    "select_all": "select all filtered (Tag page's RowKeys mask) / df.loc[mask, id]",
     "coverage": "coverage / raw merge + groupby",
 }
 
@@ -80,11 +80,13 @@ def _time_steps(path: Path, n: int, quick: bool) -> dict[str, Point]:
     if not mask.equals(raw_mask):
         raise RuntimeError("apply_filters and the raw mask disagree")
     state = steps.known_state(n)
+    _, positions = steps.filtered_rows(df, mask)
+    unique = steps.unique_ids(df)  # found on loading, as the app does
     pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
         "load": (partial(steps.load, path), partial(steps.raw_load, path)),
         "filter": (partial(steps.filter_mask, df), partial(steps.raw_mask, raw)),
         "select_all": (
-            partial(steps.select_all, steps.filtered_rows(df, mask)),
+            partial(steps.select_all, df, positions, unique),
             partial(steps.raw_select, raw, raw_mask),
         ),
         "coverage": (partial(steps.cover, df, state), partial(steps.raw_cover, raw, state)),
@@ -100,7 +102,10 @@ def _agree(
     df: pd.DataFrame, mask: pd.Series, raw: pd.DataFrame, raw_mask: pd.Series, state: pd.DataFrame
 ) -> None:
     """The library and the bare pandas must compute the same answers."""
-    if steps.select_all(steps.filtered_rows(df, mask)) != frozenset(
+    _, positions = steps.filtered_rows(df, mask)
+    selected, count = steps.select_all(df, positions, steps.unique_ids(df))
+    picked = df.loc[selected, steps.ID].astype(str)
+    if count != len(picked) or frozenset(picked) != frozenset(
         steps.raw_select(raw, raw_mask).astype(str)
     ):
         raise RuntimeError("select-all and df.loc[mask, id] disagree")
