@@ -17,6 +17,7 @@ from benchmarks.scenarios import (
     nekt_requests,
     retries,
     sandbox_store,
+    ui_review,
     ui_tag,
     workbench,
 )
@@ -35,6 +36,7 @@ SCENARIOS: dict[str, ModuleType] = {
         atlas_readback,
         large_dataset,
         large_plan,
+        ui_review,
         ui_tag,
     )
 }
