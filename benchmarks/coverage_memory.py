@@ -48,7 +48,9 @@ def _text(values: np.ndarray) -> pd.Series:
 
 def frame(rows: int) -> pd.DataFrame:
     rng = np.random.default_rng(3)
-    fields = pd.Categorical.from_codes(rng.integers(0, len(FIELDS), rows), categories=FIELDS)
+    fields = pd.Categorical.from_codes(
+        rng.integers(0, len(FIELDS), rows), categories=pd.Index(FIELDS)
+    )
     return pd.DataFrame({"id": _text(np.arange(rows)), "field": fields})
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from tagging.columns import to_id_strings
 from tagging.errors import DatasetError
-from tagging.membership import isin, positions
+from tagging.membership import codes_in, encode, isin, join_codes
 from tagging.selection import row_keys
 
 if TYPE_CHECKING:
@@ -131,27 +131,30 @@ def coverage(
     ids = _row_ids(df, id_column, kind_column)
     known_ids, known_tags = _known(state, tags, _dataset_kinds(df, kind_column))
     names = _tag_names(known_tags, tags)
-    pairs = _pairs(ids, known_ids, known_tags, names)  # (dataset row, tag it carries)
+    index = _index(ids, known_ids, known_tags, names)
+    del known_ids, known_tags  # a 30M-row dataset's state: let it go before the counting
     n = len(ids)
-    per_row = np.bincount(pairs.rows, minlength=n) if n else np.zeros(0, int)
-    tagged = int((per_row > 0).sum())
-    tag_rows = np.bincount(pairs.tags, minlength=len(names)).astype("int64")
+    tagged = len(index.hit_rows)  # every id in the index carries at least one tag
+    tag_rows = index.rows_per_tag(len(names))
     per_tag = _ranked(pd.DataFrame({"tag": names, "rows": tag_rows}), ["rows", "tag"])
     per_tag["share"] = _share(per_tag["rows"], n)
-    buckets = np.minimum(per_row, 2)
-    bucket_rows = np.bincount(buckets, minlength=3)[:3] if n else np.zeros(3, dtype="int64")
-    tags_per_row = pd.DataFrame({"tags": list(_BUCKETS), "rows": bucket_rows.astype("int64")})
+    rows_of = index.rows_per_id
+    bucket_rows = np.array(
+        [n - tagged, rows_of[index.tags_per_id == 1].sum(), rows_of[index.tags_per_id >= 2].sum()],
+        dtype="int64",
+    )
+    tags_per_row = pd.DataFrame({"tags": list(_BUCKETS), "rows": bucket_rows})
     tags_per_row["share"] = _share(tags_per_row["rows"], n)
     result = Coverage(
         rows=n,
         tagged=tagged,
         per_tag=per_tag.reset_index(drop=True),
         tags_per_row=tags_per_row,
-        hierarchy=_hierarchy(pairs, names, tag_rows),
+        hierarchy=_hierarchy(index, names, tag_rows),
     )
     if facet is None:
         return result
-    totals, by_facet = _facets(df, facet, pairs, per_row, names)
+    totals, by_facet = _facets(df, facet, index, names)
     return Coverage(
         rows=result.rows,
         tagged=result.tagged,
@@ -275,35 +278,90 @@ def _tag_names(known_tags: pd.Series, tags: Iterable[str] | None) -> list[str]:
     return sorted(known_tags.unique().tolist())
 
 
-@dataclass(frozen=True)
-class _Pairs:
-    """One entry per (dataset row, tag it carries): row positions and tag positions in names."""
+@dataclass(frozen=True, eq=False)
+class _Index:
+    """The state as integer codes, and the dataset's rows that carry any of it.
 
-    rows: np.ndarray
-    tags: np.ndarray
+    Known ids are numbered 0..U-1; each distinct (id, tag) pair is a key, grouped by id
+    (`first_key[u]`, `tags_per_id[u]`); `hit_rows` are the positions of rows whose id is
+    known and `hit_codes` that id's number. Everything is counted per id code and weighted by
+    the rows holding it, so no array has one entry per (row, tag): a 30M-row dataset costs
+    a few int32 arrays, not copies of its ids.
+    """
+
+    key_ids: np.ndarray
+    key_tags: np.ndarray
+    tags_per_id: np.ndarray
+    first_key: np.ndarray
+    hit_rows: np.ndarray
+    hit_codes: np.ndarray
+    rows_per_id: np.ndarray  # dataset rows holding each known id (0 for ids it lacks)
+
+    def rows_per_tag(self, width: int) -> np.ndarray:
+        return _count(self.key_tags, width, weights=(self.rows_per_id, self.key_ids))
 
 
-def _pairs(ids: pd.Series, known_ids: pd.Series, known_tags: pd.Series, names: list[str]) -> _Pairs:
-    """Rows joined to their tags on integer codes (an id's first position in the state), not
-    by merging strings: a few int arrays instead of copies of a million ids."""
-    if not names or known_ids.empty or ids.empty:
-        return _Pairs(np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"))
-    id_codes = positions(known_ids, known_ids)
-    tag_codes = positions(known_tags, names)
+def _index(ids: pd.Series, known_ids: pd.Series, known_tags: pd.Series, names: list[str]) -> _Index:
+    """Rows joined to their tags on integer codes (arrow hash lookups), not by merging text."""
+    empty = np.zeros(0, dtype="int64")
+    if not names or known_ids.empty:
+        return _Index(empty, empty, empty, empty, empty, empty, empty)
+    tag_codes = codes_in(known_tags, names)
+    id_codes, row_codes, n_ids = join_codes(known_ids, ids)
     width = len(names)
-    keys = _sorted_unique(id_codes * width + tag_codes)  # each (id, tag) once, grouped by id
+    keys = id_codes.astype("int64")
+    del id_codes
+    keys *= width
+    keys += tag_codes
+    del tag_codes
+    keys = _sorted_unique(keys)  # each (id, tag) once, grouped by id
+    small = _small(n_ids, width)
     key_ids, key_tags = np.divmod(keys, width)
-    tags_per_id = np.bincount(key_ids, minlength=len(known_ids))
-    first_key = np.cumsum(tags_per_id) - tags_per_id
-    row_codes = positions(ids, known_ids)
-    rows = np.flatnonzero(row_codes >= 0)
-    which, flat = _fan_out(row_codes[rows], tags_per_id, first_key)
-    return _Pairs(rows[which], key_tags[flat])
+    del keys
+    key_ids = key_ids.astype(small)
+    key_tags = key_tags.astype(np.int16 if width < 2**15 else small)
+    tags_per_id = _count(key_ids, n_ids).astype(small)
+    first_key = (np.cumsum(tags_per_id, dtype="int64") - tags_per_id).astype(_small(len(key_ids)))
+    hit_rows = np.flatnonzero(row_codes >= 0).astype(_small(len(ids)))
+    hit_codes = row_codes[hit_rows]
+    del row_codes
+    rows_per_id = _count(hit_codes, n_ids).astype(_small(len(ids)))
+    return _Index(key_ids, key_tags, tags_per_id, first_key, hit_rows, hit_codes, rows_per_id)
+
+
+def _small(*sizes: int) -> type[np.signedinteger[Any]]:
+    """int32 when every value fits (half of int64's memory at 30M rows), else int64."""
+    return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
+
+
+COUNT_STEP = 4_000_000  # values counted at a time: np.bincount copies its input to int64
+
+
+def _count(
+    values: np.ndarray,
+    minlength: int,
+    *,
+    at: np.ndarray | None = None,
+    weights: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """np.bincount(values[at], weights=w[i]) as int64, a few million values at a time, so
+    a 30M-row count costs no 240 MB int64 copy. weights: (w, i), the weight of value j is
+    w[i[j]] (rows per id, looked up by the id of each key)."""
+    total = len(values) if at is None else len(at)
+    out = np.zeros(minlength, dtype="int64")
+    for start in range(0, total, COUNT_STEP):
+        part = slice(start, start + COUNT_STEP)
+        chunk = values[part] if at is None else values[at[part]]
+        w = None if weights is None else weights[0][weights[1][part]]
+        out += np.bincount(chunk, weights=w, minlength=minlength).astype("int64")
+    return out
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct integers (np.unique's hashing is several times slower on millions)."""
-    ordered = np.sort(values)
+    """Sorted distinct integers (np.unique's hashing is several times slower on millions);
+    sorts `values` in place."""
+    values.sort()
+    ordered = values
     if len(ordered) < 2:
         return ordered
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
@@ -331,42 +389,67 @@ def _ranked(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame.sort_values(by, ascending=[False, True], kind="stable")
 
 
+FAN_OUT_ROWS = 1_000_000  # rows fanned out to their tags at a time (bounds the memory)
+
+
 def _facets(
-    df: pd.DataFrame, facet: str, pairs: _Pairs, per_row: np.ndarray, names: list[str]
+    df: pd.DataFrame, facet: str, index: _Index, names: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if facet not in df.columns:
         raise DatasetError(f"facet column '{facet}' is not in the dataset")
-    raw = df[facet].reset_index(drop=True)
-    labels = raw.astype("str").where(raw.notna(), BLANK)
-    totals = (
-        pd.DataFrame({"value": labels, "tagged": per_row > 0})
-        .groupby("value", sort=False)["tagged"]
-        .agg(rows="size", tagged="sum")
-        .reset_index()
-        .astype({"rows": "int64", "tagged": "int64"})
-    )
+    codes, labels = _facet_codes(df[facet])
+    k, width = len(labels), len(names)
+    rows = _count(codes, k)
+    tagged = _count(codes, k, at=index.hit_rows)
+    grid = np.zeros(k * width, dtype="int64")  # rows per (facet value, tag)
+    for start in range(0, len(index.hit_rows), FAN_OUT_ROWS):
+        part = slice(start, start + FAN_OUT_ROWS)
+        which, flat = _fan_out(index.hit_codes[part], index.tags_per_id, index.first_key)
+        cells = codes[index.hit_rows[part]][which].astype("int64") * width + index.key_tags[flat]
+        grid += np.bincount(cells, minlength=k * width)
+    totals = pd.DataFrame(
+        {"value": pd.Series(labels, dtype="str"), "rows": rows, "tagged": tagged}
+    ).astype({"rows": "int64", "tagged": "int64"})
+    totals = totals[totals["rows"] > 0]  # a category no row holds is no facet value
     totals["untagged"] = totals["rows"] - totals["tagged"]
     totals["share"] = _share(totals["tagged"], totals["rows"])
-    totals = _ranked(totals, ["rows", "value"]).reset_index(drop=True)
-    counts = (
-        pd.DataFrame(
-            {
-                "value": labels.to_numpy()[pairs.rows],
-                "tag": np.asarray(names, dtype=object)[pairs.tags],
-            }
-        )
-        .groupby(["value", "tag"])
-        .size()
-    )
-    grid = pd.MultiIndex.from_product([totals["value"], names], names=["value", "tag"])
-    by_facet = counts.reindex(grid, fill_value=0).rename("rows").reset_index()
-    by_facet["rows"] = by_facet["rows"].astype("int64")
-    facet_rows = by_facet["value"].map(totals.set_index("value")["rows"])
+    totals = _ranked(totals, ["rows", "value"])
+    order = totals.index.to_numpy()
+    totals = totals.reset_index(drop=True)
+    cells = grid.reshape(k, width)[order].ravel()
+    by_facet = pd.DataFrame(
+        {
+            "value": np.repeat(totals["value"].to_numpy(dtype=object), width),
+            "tag": np.tile(np.asarray(names, dtype=object), len(totals)),
+            "rows": cells.astype("int64"),
+        }
+    ).astype({"value": "str", "tag": "str"})
+    facet_rows = pd.Series(np.repeat(totals["rows"].to_numpy(), width))
     by_facet["share"] = _share(by_facet["rows"], facet_rows)
     return totals, by_facet
 
 
-def _hierarchy(pairs: _Pairs, names: list[str], tag_rows: np.ndarray) -> pd.DataFrame:
+def _facet_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's facet label as a small integer code, and the labels: the value as text,
+    "(blank)" when missing. Values that read the same as text share a label."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        codes = raw.cat.codes.to_numpy()
+        values = pd.Series(raw.cat.categories).astype("str").tolist()
+    elif pd.api.types.is_string_dtype(raw.dtype) and not pd.api.types.is_object_dtype(raw.dtype):
+        codes, uniques = encode(raw)  # arrow text: int32 codes, no int64 copy
+        values = [str(v) for v in uniques.to_pylist()]
+    else:
+        found, distinct = pd.factorize(raw, use_na_sentinel=True)
+        codes = found.astype(_small(len(distinct)))
+        values = pd.Series(distinct).astype("str").tolist()
+    labels = list(dict.fromkeys([*values, BLANK]))
+    where = {label: i for i, label in enumerate(labels)}
+    small = np.int16 if len(labels) < 2**15 else np.int32
+    remap = np.array([where[v] for v in values] + [where[BLANK]], dtype=small)
+    return remap[codes], labels  # code -1 (missing) picks the last entry: BLANK
+
+
+def _hierarchy(index: _Index, names: list[str], tag_rows: np.ndarray) -> pd.DataFrame:
     """Dotted names rolled up: each prefix counts the rows carrying any tag under it."""
     if not names:
         return pd.DataFrame(
@@ -386,11 +469,8 @@ def _hierarchy(pairs: _Pairs, names: list[str], tag_rows: np.ndarray) -> pd.Data
     assignments = np.bincount(link_path, weights=tag_rows[link_tag], minlength=len(paths))
     if len(link_tags) == len(names):  # no dotted names: each tag is its own path
         rows = tag_rows[link_tag]
-    else:  # a row under two tags of one prefix counts once there
-        links_per_tag = np.bincount(link_tag, minlength=len(names))
-        which, flat = _fan_out(pairs.tags, links_per_tag, np.cumsum(links_per_tag) - links_per_tag)
-        keys = _sorted_unique(pairs.rows[which] * len(paths) + link_path[flat])
-        rows = np.bincount(keys % len(paths), minlength=len(paths))
+    else:  # an id under two tags of one prefix counts its rows once there
+        rows = _rows_per_path(index, link_tag, link_path, len(names), len(paths))
     out = pd.DataFrame({"path": pd.Series(paths, dtype="str")})
     out["parent"] = out["path"].str.rpartition(".")[0]
     out["label"] = out["path"].str.rpartition(".")[2]
@@ -398,3 +478,25 @@ def _hierarchy(pairs: _Pairs, names: list[str], tag_rows: np.ndarray) -> pd.Data
     out["rows"] = rows.astype("int64")
     out["assignments"] = assignments.astype("int64")
     return out.sort_values(["level", "path"], kind="stable").reset_index(drop=True)
+
+
+def _rows_per_path(
+    index: _Index, link_tag: np.ndarray, link_path: np.ndarray, width: int, n_paths: int
+) -> np.ndarray:
+    """Rows carrying any tag under each path, counting an id once per path. Keys are grouped
+    by id, so chunks cut at id boundaries keep each id's (id, path) pairs within one chunk."""
+    links_per_tag = np.bincount(link_tag, minlength=width)
+    starts = np.cumsum(links_per_tag) - links_per_tag
+    rows = np.zeros(n_paths, dtype="float64")
+    start, total = 0, len(index.key_ids)
+    while start < total:
+        last_id = index.key_ids[min(start + FAN_OUT_ROWS, total) - 1]
+        stop = int(np.searchsorted(index.key_ids, last_id, side="right"))
+        part = slice(start, stop)
+        which, flat = _fan_out(index.key_tags[part], links_per_tag, starts)
+        ids = index.key_ids[part][which].astype("int64")
+        keys = _sorted_unique(ids * n_paths + link_path[flat])
+        weights = index.rows_per_id[keys // n_paths]
+        rows += np.bincount(keys % n_paths, weights=weights, minlength=n_paths)
+        start = stop
+    return rows

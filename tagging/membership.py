@@ -51,9 +51,111 @@ def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _sequence(values: Iterable[Any]) -> pd.Series | pd.Index | np.ndarray | list[Any]:
+def release_memory() -> None:
+    """Hand arrow's freed memory back to the system: its pool keeps the hash tables of big
+    lookups otherwise, hundreds of MB at tens of millions of ids."""
+    pa.default_memory_pool().release_unused()
+
+
+def encode(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> tuple[np.ndarray, pa.Array]:
+    """(int32 codes, distinct values): each value's number among the distinct text values
+    (first appearance order; -1 for a missing value), in one arrow hash pass."""
+    text = _as_text(values)
+    if text is None:
+        text = pa.array(pd.Series(values).astype("str").tolist(), pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    encoded = pc.dictionary_encode(text)  # nulls stay null: they are no value
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.asarray(codes, dtype=np.int32), encoded.dictionary
+
+
+def codes_in(values: Iterable[Any], lookup: pa.Array | Iterable[Any]) -> np.ndarray:
+    """int32 array, one per value: its position in `lookup` (distinct text), -1 when absent
+    or missing. `positions` for big data: half the memory, and no int64 copy of it."""
+    wanted = lookup if isinstance(lookup, pa.Array) else _as_text(_sequence(lookup))
+    text = _as_text(_sequence(values))
+    if text is None or wanted is None:
+        plain = lookup.to_pylist() if isinstance(lookup, pa.Array) else lookup
+        return positions(values, plain).astype(np.int32)
+    if len(text) == 0:
+        return np.zeros(0, dtype=np.int32)
+    found = pc.index_in(text, value_set=wanted.cast(text.type), skip_nulls=True)
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+
+
+PARTITION_SIZE = 1_000_000  # lookup values per hash table in `join_codes`
+
+
+def join_codes(
+    lookup: Iterable[Any], values: Iterable[Any], *, partition_size: int = PARTITION_SIZE
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(lookup codes, value codes, distinct count): every lookup value numbered among the
+    distinct lookup values, and each of `values` by the same numbers (-1: not in `lookup`,
+    or missing). The same answer as `encode(lookup)` then `codes_in(values, ...)`, in bounded
+    memory: both sides split by a hash of their last bytes, one small hash table per part
+    instead of one for tens of millions of ids (arrow's memo tables take ~70 bytes a value).
+    """
+    wanted, text = _as_text(_sequence(lookup)), _as_text(_sequence(values))
+    parts = 1 if wanted is None else -(-len(wanted) // partition_size)
+    if parts <= 1 or text is None or wanted is None:
+        lookup_codes, uniques = encode(_sequence(lookup))
+        return lookup_codes, codes_in(values, uniques), len(uniques)
+    wanted, text = _one_chunk(wanted), _one_chunk(text)
+    text = text.cast(wanted.type)
+    lookup_codes = np.full(len(wanted), -1, dtype=np.int32)
+    value_codes = np.full(len(text), -1, dtype=np.int32)
+    lookup_part, value_part = _partition(wanted, parts), _partition(text, parts)
+    found = 0
+    for part in range(parts):
+        mine = np.flatnonzero(lookup_part == part).astype(np.int32)
+        codes, uniques = encode(wanted.take(pa.array(mine)))
+        lookup_codes[mine] = np.where(codes >= 0, codes + found, -1)
+        rows = np.flatnonzero(value_part == part).astype(np.int32)
+        if len(rows):
+            hits = codes_in(text.take(pa.array(rows)), uniques)
+            value_codes[rows] = np.where(hits >= 0, hits + found, -1)
+        found += len(uniques)
+        del mine, codes, uniques, rows
+        release_memory()
+    return lookup_codes, value_codes, found
+
+
+def _one_chunk(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(text, pa.ChunkedArray):
+        return text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    return text
+
+
+def _partition(text: pa.Array, parts: int, step: int = 1_000_000) -> np.ndarray:
+    """A part number per value from a multiplicative hash of its length and last four
+    bytes, read straight from the arrow buffers (no string per value), a million at a
+    time; equal text always lands in the same part."""
+    wide = pa.types.is_large_string(text.type)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if wide else np.int32)
+    offsets = offsets[text.offset : text.offset + len(text) + 1]
+    data = text.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+    out = np.empty(len(text), dtype=np.int16)
+    for start in range(0, len(text), step):
+        edges = offsets[start : start + step + 1].astype(np.int64)
+        length, end = np.diff(edges), edges[1:]
+        key = length.astype(np.uint64) << np.uint64(32)
+        for back in range(1, 5):  # the last bytes differ most between ids (counters, uuids)
+            byte = np.where(length >= back, raw[np.maximum(end - back, 0)], 0)
+            key |= byte.astype(np.uint64) << np.uint64(8 * (back - 1))
+        key *= np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the high bits mix well
+        out[start : start + len(length)] = (key >> np.uint64(40)) % np.uint64(parts)
+    return out
+
+
+def _sequence(
+    values: Iterable[Any],
+) -> pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray | list[Any]:
     """Array-likes as they are; any other iterable (a set, a generator) read once into a list."""
-    if isinstance(values, pd.Series | pd.Index | np.ndarray):
+    if isinstance(values, pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray):
         return values
     return list(values)
 
@@ -154,10 +256,13 @@ def _is_text_dtype(values: object) -> bool:
 
 
 def _as_text(
-    values: pd.Series | pd.Index | np.ndarray | list[Any],
+    values: pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray | list[Any],
 ) -> pa.Array | pa.ChunkedArray | None:
     """The values as an arrow string array (zero-copy for arrow-backed Series), or None when
     they are not all text (or missing)."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        is_text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+        return values if is_text else None
     if isinstance(values, pd.Series | pd.Index):
         if values.dtype == object:
             values = values.to_numpy()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagging.membership import first_occurrences, isin, positions
+from tagging.membership import first_occurrences, isin, join_codes, positions
 
 
 def _random_text(rng: np.random.Generator, n: int, missing: float) -> list[object]:
@@ -82,3 +82,23 @@ def test_first_occurrences_match_duplicated(seed: int, dtype: Any):
 def test_first_occurrences_of_empty_and_non_text():
     assert first_occurrences([]).tolist() == []
     assert first_occurrences(pd.Series([3, 1, 3])).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_join_codes_in_parts_numbers_like_one_hash_table(dtype: Any) -> None:
+    """Split by a hash of their last bytes, both sides get the numbers one table gives."""
+    rng = np.random.default_rng(11)
+    lookup = pd.Series(_random_text(rng, 3_000, missing=0.02), dtype=dtype)
+    values = pd.Series(_random_text(rng, 5_000, missing=0.05), dtype=dtype)
+    whole = join_codes(lookup, values, partition_size=10**9)
+    parted = join_codes(lookup, values, partition_size=200)
+    assert whole[2] == parted[2] == lookup.dropna().nunique()
+    # Numbers differ between the two (parts number their values in turn); the pairing may not.
+    for codes, value_codes, _ in (whole, parted):
+        known = lookup.to_numpy(dtype=object)
+        by_code = {int(c): known[i] for i, c in enumerate(codes) if c >= 0}
+        assert len(by_code) == whole[2]
+        assert ((codes < 0) == lookup.isna().to_numpy()).all()
+        found = [by_code.get(int(c)) for c in value_codes]
+        want = [v if isinstance(v, str) and v in set(lookup.dropna()) else None for v in values]
+        assert found == want
