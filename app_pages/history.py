@@ -11,14 +11,16 @@ import streamlit as st
 
 import tagging
 from tagging.errors import TaggingError
+from tagging.selection import fingerprint
 from ui import session
 from ui.push_panel import run_with_progress, show_result
 from ui.sidebar import connection
 
 RESULT_KEY = "hist_result"  # (job id acted on, PushResult)
-EXPORTS: tuple[tuple[Literal["csv", "json"], str, str], ...] = (
+EXPORTS: tuple[tuple[Literal["csv", "json", "parquet"], str, str], ...] = (
     ("csv", "text/csv", ":material/download:"),
     ("json", "application/json", ":material/data_object:"),
+    ("parquet", "application/vnd.apache.parquet", ":material/table_view:"),
 )
 ALL_ACTORS = "Everyone"
 UNKNOWN_ACTOR = "(unknown)"  # jobs journaled before actors were recorded
@@ -160,6 +162,32 @@ def _job_order(frame: pd.DataFrame) -> list[str]:
     return order
 
 
+def _revision(journal: tagging.Journal, job: dict[str, Any]) -> str:
+    """What a job's batches, undo warning and exports depend on: its outcome so far, and
+    the journal's other jobs (an undo, or a later job that knows the prior state)."""
+    return fingerprint(
+        journal.location, job["id"], job["status"], sorted(job["counts"].items()),
+        journal.job_count(), st.session_state.get("journal_rev", 0),
+    )  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _detail(
+    revision: str, job_id: str, _journal: tagging.Journal
+) -> tuple[pd.DataFrame, str | None]:
+    """The batches table and the undo warning, read once per revision: at a million ids
+    each rerun otherwise unpacked every batch twice (the table, then undo's preview)."""
+    return _batches_frame(_journal.batches(job_id)), _journal.undo_warning(job_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _export(revision: str, job_id: str, fmt: str, _journal: tagging.Journal) -> bytes:
+    """One export, built once per revision (arrow's writers: a million ids in under a
+    second), so a second click does not build it again. A resource, not data: bytes never
+    change, and st.cache_data would pickle a copy of 60 MB on every click."""
+    return _journal.export_job(job_id, fmt)  # type: ignore[arg-type]
+
+
 def _switch_provider(provider: str) -> None:
     st.session_state[session.PROVIDER_KEY] = provider
 
@@ -214,7 +242,9 @@ def _confirm_undo(journal: tagging.Journal, job: dict[str, Any]) -> None:
         _act(journal, job, "undo", force=bool(journal.undo_warning(job["id"])))
 
 
-def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | None) -> None:
+def _actions(
+    journal: tagging.Journal, job: dict[str, Any], undone_by: str | None, warning: str | None
+) -> None:
     counts = job["counts"]
     provider = session.provider()
     if job["provider"] != provider:
@@ -230,7 +260,6 @@ def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | Non
             args=(job["provider"],),
         )
         return
-    warning = journal.undo_warning(job["id"])
     busy = journal.holder(job["id"])  # one job, one runner: another process runs it now
     if busy:
         st.info(busy, icon=":material/lock:")
@@ -272,7 +301,6 @@ def _actions(journal: tagging.Journal, job: dict[str, Any], undone_by: str | Non
 def _job_detail(journal: tagging.Journal, job_id: str) -> None:
     try:
         job = journal.job(job_id)
-        batches = journal.batches(job_id)
     except TaggingError as exc:
         st.error(str(exc), icon=":material/error:")
         return
@@ -300,21 +328,22 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
     m[2].metric("Not found", f"{counts['not_found']:,}")
     m[3].metric("Failed", f"{counts['failed']:,}")
     m[4].metric("Pending", f"{counts['pending']:,}")
-    batch_table = _batches_frame(batches)
+    revision = _revision(journal, job)
+    batch_table, warning = _detail(revision, job_id, journal)
     st.dataframe(
         batch_table,
         hide_index=True,
         column_order=_batch_order(batch_table) if len(batch_table) else None,
         column_config=BATCH_COLUMNS,
-        height=38 + 35 * min(len(batches), 8),
+        height=38 + 35 * min(len(batch_table), 8),
         key="hist_batches",
     )
-    _actions(journal, job, undone_by)
+    _actions(journal, job, undone_by, warning)
     exports = st.container(horizontal=True)
     for fmt, mime, icon in EXPORTS:
         exports.download_button(
-            f"Export {fmt.upper()}",
-            partial(journal.export_job, job_id, fmt),  # built on click, not on every rerun
+            f"Export {fmt.upper() if fmt != 'parquet' else 'Parquet'}",
+            partial(_export, revision, job_id, fmt, journal),  # built on click, once
             file_name=f"job-{job_id}.{fmt}",
             mime=mime,
             key=f"hist_export_{fmt}",
@@ -322,6 +351,7 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
             # No rerun on click: a rerun re-registers the other button's deferred file, so a
             # second quick click asked for a file that was gone (MediaFileStorageError).
             on_click="ignore",
+            help=f"{counts['ids']:,} ids, one row each" if fmt != "json" else "With its batches",
         )
 
 

@@ -47,7 +47,7 @@ def test_job_list_batches_export_and_exact_undo(sandbox) -> None:  # type: ignor
     assert (m["Ids"], m["Applied"], m["Failed"], m["Pending"]) == ("3", "3", "0", "0")
     assert len(at.dataframe[1].value) == 2  # two batches
     exports = {d.proto.label: d for d in at.get("download_button")}
-    assert set(exports) == {"Export CSV", "Export JSON"}
+    assert set(exports) == {"Export CSV", "Export JSON", "Export Parquet"}
     # A click must not rerun: a rerun drops the other button's deferred file, and a quick
     # second click then fails (MediaFileStorageError). The files are built on click.
     assert all(d.proto.ignore_rerun and d.proto.deferred_file_id for d in exports.values())

@@ -310,6 +310,32 @@ def test_export_csv_is_formula_safe(journal: Journal) -> None:
     assert doc["job"]["id"] == job and doc["batches"][0]["ids"] == ["=cmd()", "@x", "ok"]
 
 
+def test_exports_hold_exactly_the_jobs_ids_with_their_results(journal: Journal) -> None:
+    """CSV and Parquet are built from arrow arrays per batch: every id once, in the job's
+    order, not-found and failed ids labelled, each batch's own tags, formula-safe CSV."""
+    ids = [str(i) for i in range(2_500)] + ["=1+1", "x,y", 'say "hi"']
+    job = journal.start_job(make_plan(ids, chunk=1_000))
+    journal.record_batch(job, BatchOutcome(0, "partial", 998, 2, not_found_ids=("3", "997")))
+    journal.record_batch(
+        job, BatchOutcome(1, "failed", 0, 0, failed_ids=tuple(ids[1_000:2_000]), reason="500")
+    )
+    journal.record_batch(job, BatchOutcome(2, "applied", len(ids) - 2_000))
+    want = ["applied"] * len(ids)
+    want[3] = want[997] = "not_found"
+    want[1_000:2_000] = ["failed"] * 1_000
+    rows = list(csv.DictReader(io.StringIO(journal.export_job(job, "csv").decode("utf-8-sig"))))
+    assert [r["id"] for r in rows] == [*ids[:-3], "'=1+1", "x,y", 'say "hi"']
+    assert [r["result"] for r in rows] == want
+    assert {r["job_id"] for r in rows} == {job} and {r["tags"] for r in rows} == {"Needs review"}
+    assert [int(r["batch"]) for r in rows] == [i // 1_000 for i in range(len(ids))]
+    table = pd.read_parquet(io.BytesIO(journal.export_job(job, "parquet")))
+    assert table["id"].tolist() == ids and table["result"].astype(str).tolist() == want
+    assert list(table.columns) == list(rows[0])
+    assert journal.job_frame(job)["result"].tolist() == want
+    with pytest.raises(JournalError, match="use csv, json or parquet"):
+        journal.export_job(job, "xlsx")  # type: ignore[arg-type]
+
+
 def test_no_key_is_stored(journal: Journal) -> None:
     journal.start_job(make_plan(["0"]))
     raw = stored_text(journal)

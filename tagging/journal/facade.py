@@ -18,14 +18,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
 from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked, pid_alive
 from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
-from tagging.journal.replay import Change, changes, id_results, last_changes, state
+from tagging.journal.replay import RESULTS, Change, changes, id_result_codes, last_changes, state
 from tagging.journal.storage import POSTGRES_SCHEMES, Storage
 from tagging.status import job_status
 from tagging.values import BatchCheck, BatchOutcome, JobStatus, Plan, Progress, PushResult
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from tagging.config import Connection
 
 DEFAULT_PATH = ".tagging/journal.db"
+ExportFormat = Literal["csv", "json", "parquet"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 ACTOR_VAR = "TAGGING_USER"
 
 
@@ -333,33 +337,51 @@ class Journal:
     def job_frame(self, job_id: str) -> pd.DataFrame:
         """One row per id of a job: batch, kind and result (applied, not_found, failed,
         pending, or sent: accepted by an API that only counts unknown ids)."""
-        rows = [
-            (id_, kind, b.index, result)
-            for b in self._batches(job_id)
-            for id_, kind, result in zip(
-                b.ids, b.kinds or [""] * len(b.ids), id_results(b), strict=True
-            )
-        ]
-        return pd.DataFrame(rows, columns=["id", "kind", "batch", "result"])
+        table = self.job_table(job_id).select(["id", "kind", "batch", "result"])
+        frame = table.to_pandas()
+        return frame.astype({"id": "str", "kind": "str", "result": "str", "batch": "int64"})
 
-    def export_job(self, job_id: str, fmt: Literal["csv", "json"] = "csv") -> bytes:
-        """One job for download: formula-safe CSV with a row per id, or JSON with batches."""
-        from tagging.export import to_csv_bytes
-
+    def job_table(self, job_id: str) -> pa.Table:
+        """The job as an arrow table, one row per id: job_id, provider, action, tags (its
+        batch's own, ";"-joined: known state may have left some of the job's out), id,
+        kind, batch, result. Built per batch as arrays (a million ids: no Python rows)."""
         job = self.job(job_id)
+        batches = self._batches(job_id)
+        sizes = np.array([len(b.ids) for b in batches], dtype=np.int64)
+        n = int(sizes.sum())
+        tags = [";".join(b.tags or job["tags"]) for b in batches]
+        batch_no = np.repeat(np.arange(len(batches), dtype=np.int32), sizes)
+        index = pa.array(np.array([b.index for b in batches], dtype=np.int64)[batch_no])
+        ids = pa.chunked_array([pa.array(b.ids, pa.string()) for b in batches], pa.string())
+        kinds = pa.chunked_array(
+            [pa.array(b.kinds or [""] * len(b.ids), pa.string()) for b in batches], pa.string()
+        )
+        codes = np.concatenate([id_result_codes(b) for b in batches] or [np.zeros(0, np.int8)])
+        return pa.table(
+            {
+                "job_id": _repeated(job_id, n),
+                "provider": _repeated(job["provider"], n),
+                "action": _repeated(job["action"], n),
+                "tags": pa.DictionaryArray.from_arrays(pa.array(batch_no), pa.array(tags)),
+                "id": ids,
+                "kind": kinds,
+                "batch": index,
+                "result": pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(RESULTS)),
+            }
+        )
+
+    def export_job(self, job_id: str, fmt: ExportFormat = "csv") -> bytes:
+        """One job for download: a row per id as formula-safe CSV or as Parquet, or JSON
+        with its batches."""
+        from tagging.export import table_to_csv_bytes, table_to_parquet_bytes
+
         if fmt == "json":
-            doc = {"job": job, "batches": self.batches(job_id)}
+            doc = {"job": self.job(job_id), "batches": self.batches(job_id)}
             return json.dumps(doc, indent=2).encode()
-        if fmt != "csv":
-            raise JournalError(f"unknown export format {fmt!r}: use csv or json")
-        frame = self.job_frame(job_id)
-        # Each id's own batch's tags (known state may have left some of the job's out).
-        tags_of = {b.index: ";".join(b.tags or job["tags"]) for b in self._batches(job_id)}
-        frame.insert(0, "tags", frame["batch"].map(tags_of).astype(object))
-        frame.insert(0, "action", job["action"])
-        frame.insert(0, "provider", job["provider"])
-        frame.insert(0, "job_id", job_id)
-        return to_csv_bytes(frame)
+        if fmt not in EXPORT_FORMATS:
+            raise JournalError(f"unknown export format {fmt!r}: use csv, json or parquet")
+        table = self.job_table(job_id)
+        return table_to_csv_bytes(table) if fmt == "csv" else table_to_parquet_bytes(table)
 
     # --- records --------------------------------------------------------------------------
 
@@ -372,6 +394,11 @@ class Journal:
     def _batches(self, job_id: str) -> list[BatchRecord]:
         self._job(job_id)
         return self.storage.batches(job_id)
+
+
+def _repeated(value: str, n: int) -> pa.DictionaryArray:
+    """One text value for every row, stored once."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array([value]))
 
 
 def _job_dict(job: JobRecord, counts: Counts | None) -> dict[str, Any]:

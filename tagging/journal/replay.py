@@ -28,7 +28,7 @@ def listed(
     if listed_at is not None:
         mask[list(listed_at)] = True
     elif listed_ids:
-        mask |= pd.Series(ids, dtype=object).isin(set(listed_ids)).to_numpy()
+        mask |= isin(list(ids), list(listed_ids))  # arrow's hash lookup, not pandas'
     return mask
 
 
@@ -131,16 +131,25 @@ def last_changes(
     return out.astype({"id": str, "tag": str, "add": bool})
 
 
+RESULTS = ("applied", "not_found", "failed", "pending", "sent")  # what id_result_codes number
+
+
 def id_results(batch: BatchRecord) -> list[str]:
     """Each id's result, by position: applied, not_found, failed, pending, or sent (accepted
     by an API that only counts unknown ids, so not confirmed one by one)."""
+    return [RESULTS[c] for c in id_result_codes(batch).tolist()]
+
+
+def id_result_codes(batch: BatchRecord) -> np.ndarray:
+    """`id_results` as int8 positions in RESULTS: one numpy pass, no string per id (an
+    export of a million ids)."""
     failed = listed(batch.ids, batch.failed_ids, batch.failed_at)
     missing = listed(batch.ids, batch.not_found_ids, batch.not_found_at)
     unnamed = batch.not_found > missing.sum()
     fallback = batch.status if batch.status in ("pending", "failed") else "applied"
     if unnamed and fallback == "applied":
         fallback = "sent"
-    return [
-        "failed" if f else "not_found" if m else fallback
-        for f, m in zip(failed.tolist(), missing.tolist(), strict=True)
-    ]
+    codes = np.full(len(batch.ids), RESULTS.index(fallback), dtype=np.int8)
+    codes[missing] = RESULTS.index("not_found")
+    codes[failed] = RESULTS.index("failed")  # failed wins, as it always has
+    return codes
