@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from tagging.errors import DatasetError
-from tagging.membership import isin
+from tagging.membership import codes_in, isin
 
 if TYPE_CHECKING:
     from tagging.journal.replay import Change
@@ -73,26 +74,30 @@ def coverage_over_time(
         raise DatasetError(f"events need columns {', '.join(needed)}; missing {sorted(missing)}")
     ev = events[needed].astype({"id": "str", "tag": "str"})
     if ids is not None:
-        ev = ev[isin(ev["id"], _as_text(ids))]
+        ev = ev[_among(ev["id"], _as_text(ids))]
     if tags is not None:
         ev = ev[isin(ev["tag"], _as_text(tags))]
     ev = ev.sort_values("time", kind="stable").reset_index(drop=True)
+    # Group on integer codes, not text: three groupbys over the events each hashed every id.
+    id_key = pd.factorize(ev["id"])[0]
+    tag_key = pd.factorize(ev["tag"])[0]
+    pair_key = id_key.astype("int64") * (int(tag_key.max(initial=0)) + 1) + tag_key
     if ev.empty and by_actor:
         return ev[["time", "actor"]].assign(tagged=0).reset_index(drop=True)
     if ev.empty:
         empty = ev[["time"]].assign(tag=ev["tag"], rows=0) if by_tag else ev[["time"]]
         return empty.assign(**({} if by_tag else {"tagged": 0})).reset_index(drop=True)
     present = ev["action"].eq("add").astype("int64")
-    before = present.groupby([ev["id"], ev["tag"]]).shift(fill_value=0)
+    before = present.groupby(pair_key).shift(fill_value=0)
     change = present - before  # +1 tag gained, -1 tag lost, 0 no-op
     if by_tag:
         rows = change.groupby(ev["tag"]).cumsum()
         out = pd.DataFrame({"time": ev["time"], "tag": ev["tag"], "rows": rows})
         out = out[change.ne(0)].drop_duplicates(["time", "tag"], keep="last")
         return out.reset_index(drop=True)
-    carried = change.groupby(ev["id"]).cumsum()  # tags the id carries after each event
+    carried = change.groupby(id_key).cumsum()  # tags the id carries after each event
     now = carried.gt(0).astype("int64")
-    was = now.groupby(ev["id"]).shift(fill_value=0)
+    was = now.groupby(id_key).shift(fill_value=0)
     if by_actor:
         gained = now - was  # +1 the id became tagged, -1 it lost its last tag
         by = pd.DataFrame(
@@ -110,6 +115,16 @@ def coverage_over_time(
 
 
 # --- internals -------------------------------------------------------------------------------
+
+
+def _among(event_ids: pd.Series, ids: pd.Series | list[str]) -> np.ndarray:
+    """Which events are of one of `ids` (a dataset's million): the events' few distinct ids
+    make the hash table and the dataset's ids probe it, rather than the other way round."""
+    codes, uniques = pd.factorize(event_ids)
+    found = codes_in(ids, pd.Series(uniques, dtype="str"))
+    present = np.zeros(len(uniques) + 1, dtype=bool)  # the extra slot: missing ids (-1)
+    present[found[found >= 0]] = True
+    return present[codes]
 
 
 def _as_text(values: Iterable[Any]) -> pd.Series | list[str]:

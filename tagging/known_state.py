@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import ipc
 
 from tagging import providers
 from tagging.bounded import misshapen
@@ -142,18 +144,42 @@ def sandbox_state(
     timeout: float = 10.0,
 ) -> pd.DataFrame:
     """Every assignment the sandbox holds for one provider (and Atlas projection); Immuta's
-    with the model type in a "kind" column."""
-    url = f"{sandbox_url.rstrip('/')}/_sandbox/state"
+    with the model type in a "kind" column. Read as Arrow columns (`/_sandbox/state.arrow`),
+    or as the whole JSON state from a sandbox older than that."""
+    base = sandbox_url.rstrip("/")
+    target = {k: str(v) for k, v in (target or {}).items() if k == "projection_id"}
+    params = {"provider": provider, **target}
+    response = _read_sandbox(f"{base}/_sandbox/state.arrow", params, timeout, missing_ok=True)
+    if response is not None:
+        return _state_frame(ipc.open_stream(response.content).read_all())
+    whole = _read_sandbox(f"{base}/_sandbox/state", None, timeout)
+    body = whole.json() if whole is not None else {}
+    return state_from_sandbox(body, provider, target or None, kinds=True)
+
+
+def _read_sandbox(
+    url: str, params: Mapping[str, str] | None, timeout: float, *, missing_ok: bool = False
+) -> httpx.Response | None:
     # Under the same retry policy as every other read (a busy sandbox answers 5xx too).
     with httpx.Client(timeout=timeout) as client:
-        sent = send(client, ApiRequest("GET", url, None), RetryPolicy(refused_is_final=True))
+        request = ApiRequest("GET", url, None, params=params)
+        sent = send(client, request, RetryPolicy(refused_is_final=True))
     response = sent.response
+    if missing_ok and response is not None and response.status_code == 404:
+        return None
     if response is None or sent.gave_up or response.status_code >= 400:
         raise ConfigError(
             f"cannot read the sandbox state at {url}: start it with `python -m tagging sandbox`"
         )
-    target = {k: v for k, v in (target or {}).items() if k == "projection_id"}
-    return state_from_sandbox(response.json(), provider, target or None, kinds=True)
+    return response
+
+
+def _state_frame(table: pa.Table) -> pd.DataFrame:
+    """The long ["id", "tag"(, "kind")] frame of text `state_from_sandbox` returns."""
+    table = table.set_column(
+        table.column_names.index("tag"), "tag", table.column("tag").cast(pa.string())
+    )
+    return table.to_pandas().astype(dict.fromkeys(table.column_names, "str"))
 
 
 def dataset_tags(

@@ -17,6 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from tagging.demo import (
     IMMUTA_FIRST_NEW_TAG_ID,
     IMMUTA_SEED_ASSIGNMENTS,
@@ -157,6 +161,55 @@ class Store:
                     ORDER BY l.model_type, l.model_id, t.name""",
             )
         return {"atlas": atlas, "nekt": nekt, "immuta": immuta}
+
+    def state_table(self, provider: str, projection_id: str | None = None) -> pa.Table:
+        """One provider's assignments as arrow columns "id", "tag" (dictionary-encoded),
+        plus "kind" (the model type) for Immuta: what `GET /_sandbox/state` says for it,
+        read in columns (a million Atlas points: int arrays, no JSON list of strings)."""
+        with self.tx() as db:
+            if provider == "atlas":
+                return _atlas_table(db, projection_id)
+            if provider == "nekt":
+                rows = db.execute(
+                    """SELECT l.resource_id, t.name FROM nekt_links l
+                         JOIN nekt_tags t ON t.id = l.tag_id ORDER BY l.resource_id, t.name"""
+                ).fetchall()
+                return _text_table(rows)
+            if provider == "immuta":
+                rows = db.execute(
+                    """SELECT l.model_id, t.name, l.model_type FROM immuta_links l
+                         JOIN immuta_tags t ON t.id = l.tag_id
+                        ORDER BY l.model_type, l.model_id, t.name"""
+                ).fetchall()
+                return _text_table(rows, kinds=True)
+        raise KeyError(provider)
+
+
+def _atlas_table(db: sqlite3.Connection, projection_id: str | None) -> pa.Table:
+    where, args = ("WHERE projection_id = ?", (projection_id,)) if projection_id else ("", ())
+    tags = db.execute(f"SELECT id, name FROM atlas_tags {where} ORDER BY name", args).fetchall()
+    points, codes = [], []
+    for code, (tag, _) in enumerate(tags):
+        cursor = db.execute("SELECT point FROM atlas_points WHERE tag = ? ORDER BY point", (tag,))
+        found = np.fromiter((p for (p,) in cursor), dtype=np.int64)
+        points.append(found)
+        codes.append(np.full(len(found), code, dtype=np.int32))
+    found_all = np.concatenate(points) if points else np.zeros(0, np.int64)
+    ids = pc.cast(pa.array(found_all), pa.string())
+    names = pa.array([name for _, name in tags], pa.string())
+    index = pa.array(np.concatenate(codes) if codes else np.zeros(0, np.int32))
+    return pa.table({"id": ids, "tag": pa.DictionaryArray.from_arrays(index, names)})
+
+
+def _text_table(rows: list[tuple[Any, ...]], *, kinds: bool = False) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
+    out = {
+        "id": pa.array([str(v) for v in columns[0]], pa.string()),
+        "tag": pa.array([str(v) for v in columns[1]], pa.string()).dictionary_encode(),
+    }
+    if kinds:
+        out["kind"] = pa.array([str(v) for v in columns[2]], pa.string())
+    return pa.table(out)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
