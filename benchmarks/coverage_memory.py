@@ -2,8 +2,9 @@
 
 `python -m benchmarks.coverage_memory ROWS` builds a frame of ROWS text ids and a facet
 (as `load_dataset` leaves a Parquet file: Arrow-backed text) and a known state tagging a
-third of them (as `known_state` returns it), then prints JSON: their own bytes, the peak RSS
-of the whole process while `coverage(..., facet=...)` runs, and its seconds.
+third of them (as `known_state` returns it), then prints JSON: their own bytes, the RSS
+before and the peak RSS of the whole process while `coverage(..., facet=...)` runs, and its
+seconds.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def state(rows: int) -> pd.DataFrame:
 def main(rows: int) -> dict[str, Any]:
     df, known = frame(rows), state(rows)
     data = int(df.memory_usage(deep=True).sum() + known.memory_usage(deep=True).sum())
+    before_kb = _status_kb("VmRSS")
     reset = _reset_peak()
     start = time.perf_counter()
     cov = coverage(df, "id", known, facet="field")
@@ -75,7 +77,12 @@ def main(rows: int) -> dict[str, Any]:
     expected = len(range(0, rows, 4)) + len(range(0, rows, 10)) - len(range(0, rows, 20))
     if cov.tagged != expected:
         raise RuntimeError(f"coverage counted {cov.tagged} tagged rows, not {expected}")
-    return {"data_bytes": data, "peak_rss_bytes": peak_kb * 1024, "seconds": seconds}
+    return {
+        "data_bytes": data,
+        "rss_before_bytes": before_kb * 1024,
+        "peak_rss_bytes": peak_kb * 1024,
+        "seconds": seconds,
+    }
 
 
 if __name__ == "__main__":

@@ -1,24 +1,18 @@
 """12. The review pages in AppTest: the Coverage page after a push, and History's export of a
 job, each vs the library calls the step wraps plus an empty rerun of the same page, measured
-in the same run against a sandbox this scenario starts (and a journal in a temp dir). Plus
-the peak memory of `tagging.coverage` on a 30,000,000-row frame, in a fresh process.
+in the same run against a sandbox this scenario starts (and a journal in a temp dir).
 
 - ui.coverage: switching to the Coverage page after a push (untimed) / the library's known
   state read + `coverage(facet=...)` + `coverage_over_time` + an empty rerun of the page.
 - ui.history_export: opening a job on the History page + its "Export CSV" click (the
   download button's deferred build, as the browser asks for it) / `journal.export_job`
   + an empty rerun of the page; notes: the floor, a bare pyarrow CSV of the job's ids.
-- coverage.memory_30m: peak RSS of the process during `coverage` / the frame and state's
-  own bytes; the check: under 1.5 GB.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -42,13 +36,11 @@ from tagging.plan import TagOperation, plan
 from tagging.values import BatchOutcome
 
 NAME = "ui_review"
+PREFIX = "ui"  # its results are ui.<step>, beside the other pages' ui.* scenarios
 TITLE = "Coverage page and History export (AppTest)"
 COVERAGE_SIZES = (10_000, 100_000, 1_000_000, 5_000_000)
 EXPORT_SIZES = (10_000, 100_000, 1_000_000)
-QUICK_SIZES = (2_000,)
-MEMORY_ROWS = 30_000_000
-QUICK_MEMORY_ROWS = 200_000
-MEMORY_LIMIT_MB = 1_500
+QUICK_SIZES = (1_000, 2_000)
 APP = str(ROOT / "app.py")
 COVERAGE_PAGE = "app_pages/coverage.py"
 HISTORY_PAGE = "app_pages/history.py"
@@ -63,7 +55,6 @@ def run(quick: bool) -> list[Result]:
     return [
         _coverage_result(QUICK_SIZES if quick else COVERAGE_SIZES, quick),
         _export_result(QUICK_SIZES if quick else EXPORT_SIZES, quick),
-        _memory_result(QUICK_MEMORY_ROWS if quick else MEMORY_ROWS),
     ]
 
 
@@ -272,23 +263,3 @@ def _export_exact(csv: bytes, n: int) -> bool:
     expected = [str(i) if i % NOT_FOUND_SHARE else f"gone-{i}" for i in range(n)]
     labels = ["applied" if i % NOT_FOUND_SHARE else "not_found" for i in range(n)]
     return ids == expected and results == labels
-
-
-# --- coverage.memory_30m -------------------------------------------------------------------
-
-
-def _memory_result(rows: int) -> Result:
-    cmd = [sys.executable, "-m", "benchmarks.coverage_memory", str(rows)]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-    probe = json.loads(done.stdout)
-    mb = 1024 * 1024
-    peak, data = probe["peak_rss_bytes"] / mb, probe["data_bytes"] / mb
-    return Result.at_largest(
-        scenario="coverage.memory_30m",
-        metric=f"peak RSS during coverage / frame + state bytes ({rows:,} rows)",
-        unit="MB",
-        target=Target("<=", 3),
-        points=[Point(rows, peak, data)],
-        notes={"limit_mb": MEMORY_LIMIT_MB, "seconds": round(probe["seconds"], 1)},
-        check=peak <= MEMORY_LIMIT_MB,
-    )

@@ -1,5 +1,6 @@
 """6. Workbench steps on a Parquet dataset of up to 1,000,000 rows (the demo Atlas frame):
 load, filter, select all filtered, coverage, each vs bare pandas; and peak memory vs the frame.
+Plus the peak memory of `coverage` on a 30,000,000-row frame (benchmarks/coverage_memory.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ TITLE = "Workbench on a big dataset"
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 STEPS = ("load", "filter", "select_all", "coverage")
+COVERAGE_MEMORY_ROWS = (10_000_000, 30_000_000)
+QUICK_COVERAGE_MEMORY_ROWS = (100_000, 200_000)
+MEMORY_LIMIT_MB = 1_500  # the whole process, data included
 METRICS = {
     "load": "load_dataset / pd.read_parquet",
     "filter": "apply_filters / raw pandas mask",
@@ -68,7 +72,36 @@ def run(quick: bool) -> list[Result]:
             notes={f"peak_mb_{k}": v for k, v in step_peaks.items()},
         )
     )
+    results.append(_coverage_memory(QUICK_COVERAGE_MEMORY_ROWS if quick else COVERAGE_MEMORY_ROWS))
     return results
+
+
+def _coverage_memory(sizes: tuple[int, ...]) -> Result:
+    """Peak RSS of a fresh process counting coverage of `rows` text ids by a facet: its
+    growth over the frame and state's own bytes (the ratio), and under 1.5 GB in all (the
+    check, at the largest size)."""
+    points, peaks, seconds = [], [], []
+    for rows in sizes:
+        cmd = [sys.executable, "-m", "benchmarks.coverage_memory", str(rows)]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+        probe = json.loads(done.stdout)
+        mb = 1024 * 1024
+        growth = (probe["peak_rss_bytes"] - probe["rss_before_bytes"]) / mb
+        points.append(Point(rows, max(growth, 0.1), probe["data_bytes"] / mb))
+        peaks.append(probe["peak_rss_bytes"] / mb)
+        seconds.append(probe["seconds"])
+    return Result.at_largest(
+        scenario=f"{NAME}.coverage_memory_30m",
+        metric=(
+            f"coverage's peak RSS growth / frame + state bytes ({points[-1].size:,} text ids, "
+            f"check: whole process <= {MEMORY_LIMIT_MB:,} MB)"
+        ),
+        unit="MB",
+        target=Target("<=", 1),
+        points=points,
+        notes={"peak_mb": round(peaks[-1]), "seconds": round(seconds[-1], 1)},
+        check=peaks[-1] <= MEMORY_LIMIT_MB,
+    )
 
 
 def _time_steps(path: Path, n: int, quick: bool) -> dict[str, Point]:
