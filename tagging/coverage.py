@@ -308,6 +308,11 @@ def _index(ids: pd.Series, known_ids: pd.Series, known_tags: pd.Series, names: l
         return _Index(empty, empty, empty, empty, empty, empty, empty)
     tag_codes = codes_in(known_tags, names)
     id_codes, row_codes, n_ids = join_codes(known_ids, ids)
+    # The rows first: their int32 codes (one per row) go before the keys are built.
+    hit_rows = np.flatnonzero(row_codes >= 0).astype(_small(len(ids)))
+    hit_codes = row_codes[hit_rows]
+    del row_codes
+    rows_per_id = _count(hit_codes, n_ids).astype(_small(len(ids)))
     width = len(names)
     keys = id_codes.astype("int64")
     del id_codes
@@ -316,16 +321,12 @@ def _index(ids: pd.Series, known_ids: pd.Series, known_tags: pd.Series, names: l
     del tag_codes
     keys = _sorted_unique(keys)  # each (id, tag) once, grouped by id
     small = _small(n_ids, width)
-    key_ids, key_tags = np.divmod(keys, width)
+    key_tags = (keys % width).astype(np.int16 if width < 2**15 else small)
+    keys //= width  # in place: no second int64 array
+    key_ids = keys.astype(small)
     del keys
-    key_ids = key_ids.astype(small)
-    key_tags = key_tags.astype(np.int16 if width < 2**15 else small)
     tags_per_id = _count(key_ids, n_ids).astype(small)
     first_key = (np.cumsum(tags_per_id, dtype="int64") - tags_per_id).astype(_small(len(key_ids)))
-    hit_rows = np.flatnonzero(row_codes >= 0).astype(_small(len(ids)))
-    hit_codes = row_codes[hit_rows]
-    del row_codes
-    rows_per_id = _count(hit_codes, n_ids).astype(_small(len(ids)))
     return _Index(key_ids, key_tags, tags_per_id, first_key, hit_rows, hit_codes, rows_per_id)
 
 

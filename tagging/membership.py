@@ -86,7 +86,7 @@ def codes_in(values: Iterable[Any], lookup: pa.Array | Iterable[Any]) -> np.ndar
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
 
 
-PARTITION_SIZE = 1_000_000  # lookup values per hash table in `join_codes`
+PARTITION_SIZE = 500_000  # lookup values per hash table in `join_codes`
 
 
 def join_codes(
