@@ -25,6 +25,7 @@ import pyarrow as pa
 import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
+from tagging.id_list import IdList
 from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked, pid_alive
 from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
 from tagging.journal.replay import RESULTS, Change, changes, id_result_codes, last_changes, state
@@ -352,7 +353,7 @@ class Journal:
         tags = [";".join(b.tags or job["tags"]) for b in batches]
         batch_no = np.repeat(np.arange(len(batches), dtype=np.int32), sizes)
         index = pa.array(np.array([b.index for b in batches], dtype=np.int64)[batch_no])
-        ids = pa.chunked_array([pa.array(b.ids, pa.string()) for b in batches], pa.string())
+        ids = pa.chunked_array([_id_array(b.ids) for b in batches], pa.string())
         kinds = pa.chunked_array(
             [pa.array(b.kinds or [""] * len(b.ids), pa.string()) for b in batches], pa.string()
         )
@@ -394,6 +395,13 @@ class Journal:
     def _batches(self, job_id: str) -> list[BatchRecord]:
         self._job(job_id)
         return self.storage.batches(job_id)
+
+
+def _id_array(ids: Sequence[str]) -> pa.Array:
+    """A batch's ids as an arrow array: the journal's own buffer, or its older text rows."""
+    if isinstance(ids, IdList):
+        return ids.array.cast(pa.string())
+    return pa.array(list(ids), pa.string())
 
 
 def _repeated(value: str, n: int) -> pa.DictionaryArray:

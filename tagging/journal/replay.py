@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tagging.id_list import IdList
 from tagging.journal.records import BatchRecord, JobRecord
 from tagging.membership import isin
 
@@ -28,7 +29,8 @@ def listed(
     if listed_at is not None:
         mask[list(listed_at)] = True
     elif listed_ids:
-        mask |= isin(list(ids), list(listed_ids))  # arrow's hash lookup, not pandas'
+        values = ids.array if isinstance(ids, IdList) else list(ids)
+        mask |= isin(values, list(listed_ids))  # arrow's hash lookup, not pandas'
     return mask
 
 
