@@ -19,6 +19,7 @@ from tagging import providers
 from tagging.bounded import DEADLINE_ENV, BoundedTransport, deadline_from_env, max_answer_bytes
 from tagging.demo import SANDBOX_KEYS
 from tagging.errors import ApiError, ConfigError
+from tagging.pool import ConnectionStack
 from tagging.retry import RetryPolicy, send
 from tagging.values import ApiRequest
 
@@ -165,10 +166,9 @@ def connect(
             )
         key = SANDBOX_KEYS.get(provider, "")
     key = _clean_key(key, api.key_env)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     deadline = deadline_from_env(timeout)
     bounded = BoundedTransport(
-        transport or httpx.HTTPTransport(limits=limits),
+        transport or ConnectionStack(max_connections=64),
         deadline=deadline,
         max_bytes=max_answer_bytes() if max_answer is None else max_answer,
     )
