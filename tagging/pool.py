@@ -10,7 +10,6 @@ last (a warm connection) and gives it back when its answer is closed.
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,9 @@ class ConnectionStack(httpx.BaseTransport):
         self._idle: list[httpx.HTTPTransport] = []
         self._made: list[httpx.HTTPTransport] = []
         self._ready = threading.Condition()
-        self._ssl: ssl.SSLContext | None = None  # one for all: each costs ~20 ms to load
+        # One for all (each costs ~20 ms to load), made now as httpx.HTTPTransport() does:
+        # not inside the first request's deadline. Certifi's CAs, or SSL_CERT_FILE's.
+        self._ssl = httpx.create_ssl_context()
 
     @property
     def connections(self) -> int:
@@ -74,8 +75,6 @@ class ConnectionStack(httpx.BaseTransport):
                 self._ready.notify()
 
     def _new(self) -> httpx.HTTPTransport:
-        if self._ssl is None:  # what httpx.HTTPTransport() loads: certifi, or SSL_CERT_FILE
-            self._ssl = httpx.create_ssl_context()
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         return httpx.HTTPTransport(verify=self._ssl, limits=one)
 
