@@ -53,9 +53,7 @@ class Immuta(BaseProvider):
     )
     creates_tags_on_push = False  # an unknown tag fails the whole request
     default_chunk = 100  # models per batch: each is its own request
-    # Each request is one model: latency, not CPU, bounds a push. 64 in flight (the pool's
-    # size) keeps the API busy while the client waits for the CPU on a busy machine.
-    default_concurrency = 64
+    default_concurrency = 32  # each request is one model: latency, not CPU, bounds a push
     key_env = "IMMUTA_API_KEY"
     url_env = "IMMUTA_API_URL"
     default_url: str | None = None
