@@ -16,7 +16,7 @@ import httpx
 
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
-from benchmarks.timing import best_of, best_of_pair
+from benchmarks.timing import best_of, best_of_pair, repeats_for
 from tagging import providers
 from tagging.demo import SANDBOX_KEYS
 from tagging.executor import push
@@ -34,7 +34,6 @@ WIDE = 64  # the connection pool's size
 
 def run(quick: bool) -> list[Result]:
     sizes = QUICK_SIZES if quick else SIZES
-    repeats = 1 if quick else 2
     flags = ("--immuta-datasources", str(max(sizes)), "--latency-ms", str(LATENCY_MS))
     concurrency = providers.get("immuta").default_concurrency
     speedups: list[Point] = []
@@ -45,7 +44,7 @@ def run(quick: bool) -> list[Result]:
             executor, peer = best_of_pair(
                 partial(_executor_push, sb, ids),
                 partial(_async_loop, sb, ids, concurrency),
-                repeats,
+                repeats_for(n, quick),
                 sb.reset,
             )
             sequential = best_of(partial(_one_at_a_time, sb, ids), 1, sb.reset)
