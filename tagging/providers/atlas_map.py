@@ -146,6 +146,8 @@ def locate(where: MapPoints, ids: Text) -> np.ndarray:
         on_map = pc.is_in(points_, value_set=contiguous(ids).cast(points_.type), skip_nulls=True)
         points_ = points_.filter(on_map)
         offset = offset[np.asarray(on_map.to_numpy(zero_copy_only=False), dtype=bool)]
+    if len(points_) == 0:  # not one of the ids is on the map
+        return np.full(len(ids), -1, dtype=np.int64)
     found = pc.index_in(ids.cast(points_.type), value_set=points_, skip_nulls=True)
     index = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     return np.where(index >= 0, offset[np.maximum(index, 0)], -1)
