@@ -91,6 +91,16 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _choose_kernel(dialogs: Locator) -> None:
+    """Accept every "Select Kernel" dialog: on a busy machine JupyterLab can open two at once
+    (one per session it starts), and a click on the first leaves the second in the way."""
+    for _ in range(5):
+        if dialogs.count() == 0:
+            return
+        dialogs.first.get_by_role("button", name="Select").click()
+        dialogs.page.wait_for_timeout(300)
+
+
 def run_all_cells(page: Page) -> None:
     """Run > Run All Cells once the kernel is idle; again if the first cell did not start
     (a request sent while the kernel's connection was still being set up goes nowhere)."""
@@ -170,7 +180,7 @@ def drive(page: Page, lab_url: str, sandbox: Sandbox) -> tuple[str, list[list[fl
     # Open the notebook from the file browser once the launcher lists the Python kernel: a
     # notebook opened before JupyterLab knows its kernelspecs asks which kernel to start.
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    page.add_locator_handler(dialog, lambda d: d.get_by_role("button", name="Select").click())
+    page.add_locator_handler(dialog, _choose_kernel)
     page.goto(f"{lab_url}/lab")
     page.locator(".jp-LauncherCard", has_text="Python 3").first.wait_for(timeout=60_000)
     page.locator(".jp-DirListing-item", has_text=NOTEBOOK.name).dblclick()
