@@ -13,7 +13,6 @@ import json
 import resource
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,25 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from benchmarks.rss import reset_peak, status_kb
 from tagging.coverage import coverage
 
 FIELDS = ("cs.LG", "cs.CL", "stat.ML", "cs.CV", "q-bio", "math.ST")
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak() -> bool:
-    """Reset the RSS high-water mark (Linux `clear_refs` 5); False where not allowed."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
 def _text(values: np.ndarray) -> pd.Series:
@@ -68,12 +52,12 @@ def state(rows: int) -> pd.DataFrame:
 def main(rows: int) -> dict[str, Any]:
     df, known = frame(rows), state(rows)
     data = int(df.memory_usage(deep=True).sum() + known.memory_usage(deep=True).sum())
-    before_kb = _status_kb("VmRSS")
-    reset = _reset_peak()
+    before_kb = status_kb("VmRSS")
+    reset = reset_peak()
     start = time.perf_counter()
     cov = coverage(df, "id", known, facet="field")
     seconds = time.perf_counter() - start
-    peak_kb = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     expected = len(range(0, rows, 4)) + len(range(0, rows, 10)) - len(range(0, rows, 20))
     if cov.tagged != expected:
         raise RuntimeError(f"coverage counted {cov.tagged} tagged rows, not {expected}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks import large_steps as steps
+from benchmarks.rss import status_kb
 
 T = TypeVar("T")
 
@@ -39,10 +40,7 @@ def main(folder: Path) -> dict[str, Any]:
 
 
 def _peak_rss() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return status_kb("VmHWM") * 1024
 
 
 if __name__ == "__main__":

@@ -15,35 +15,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks import workbench_steps as steps
+from benchmarks.rss import reset_peak, status_kb
 
 T = TypeVar("T")
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak() -> bool:
-    """Reset the RSS high-water mark (Linux `clear_refs` 5); False where not allowed."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def main(path: Path) -> dict[str, Any]:
     state = steps.known_state(len(steps.raw_load(path)))  # built before measuring
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     peaks: dict[str, int] = {}  # per step: peak RSS above `before`, in bytes
 
     def measured(name: str, run: Callable[[], T]) -> T:
-        reset = _reset_peak()
+        reset = reset_peak()
         value = run()
-        peak = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peaks[name] = (peak - before) * 1024
         return value
 
