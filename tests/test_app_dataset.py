@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from app_harness import app_env, errors, metrics, open_app  # noqa: F401
 
-from tagging.demo import demo_datasets
+from tagging.demo import ATLAS_POINTS_VAR, demo_datasets
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -80,6 +80,15 @@ def test_upload_parquet_and_duplicate_ids_are_reported() -> None:
     at.selectbox(key="ds_role_id").set_value("id").run()
     (warning,) = [w.value for w in at.warning]
     assert "1 rows have no id" in warning and "1 ids repeat" in warning
+
+
+def test_the_demo_map_follows_its_size_between_runs_of_one_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # AppTest runs share st.cache_data: a run with a small demo map (the ui.* benchmarks'
+    # quick sizes) once left the next run of the process on the small frame.
+    monkeypatch.setenv(ATLAS_POINTS_VAR, "1000")
+    assert metrics(open_app("atlas"))["Rows"] == "1,000"
+    monkeypatch.delenv(ATLAS_POINTS_VAR)
+    assert metrics(open_app("atlas"))["Rows"] == "10,000"
 
 
 def test_a_bad_file_shows_one_error_and_keeps_the_loaded_dataset() -> None:

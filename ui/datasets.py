@@ -11,21 +11,25 @@ from pandas.api.types import is_object_dtype
 
 from tagging.columns import rank_id_columns, suggest_id_columns
 from tagging.datasets import load_dataset
-from tagging.demo import demo_datasets
+from tagging.demo import demo_atlas_points, demo_datasets
 from tagging.errors import DatasetError
 from tagging.large_dataset import open_parquet
 from tagging.maps import suggest_map_columns
 from ui import session
 
 
+# Keyed by the map's size too: TAGGING_DEMO_ATLAS_POINTS may differ between app runs that
+# share this process (AppTest, the ui.* benchmarks), and a cached frame of another size
+# would not match the sandbox.
 @st.cache_data(show_spinner="Building the demo dataset…", max_entries=6)
-def demo_frame(key: str) -> pd.DataFrame:
-    return demo_datasets()[key].frame()
+def demo_frame(key: str, atlas_points: int) -> pd.DataFrame:
+    return demo_datasets(atlas_points)[key].frame()
 
 
 def demo_workset(key: str) -> session.Workset:
-    demo = demo_datasets()[key]
-    frame = demo_frame(key)
+    points = demo_atlas_points()
+    demo = demo_datasets(points)[key]
+    frame = demo_frame(key, points)
     x, y = suggest_map_columns(frame) or (None, None)
     return session.Workset(
         name=demo.name,
