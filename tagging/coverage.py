@@ -24,18 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tagging.columns import to_id_strings
+from tagging.coverage_counts import (
+    CodeIndex,
+    build_index,
+    count,
+    facet_cells,
+    rows_per_path,
+    small_int,
+)
 from tagging.errors import DatasetError
-from tagging.membership import codes_in, encode, isin, join_codes
+from tagging.membership import encode, isin
 from tagging.selection import row_keys
-
-if TYPE_CHECKING:
-    pass
 
 BLANK = "(blank)"  # the facet label of rows whose facet value is missing
 _BUCKETS = ("0", "1", "2+")
@@ -131,7 +136,7 @@ def coverage(
     ids = _row_ids(df, id_column, kind_column)
     known_ids, known_tags = _known(state, tags, _dataset_kinds(df, kind_column))
     names = _tag_names(known_tags, tags)
-    index = _index(ids, known_ids, known_tags, names)
+    index = build_index(ids, known_ids, known_tags, names)
     del known_ids, known_tags  # a 30M-row dataset's state: let it go before the counting
     n = len(ids)
     tagged = len(index.hit_rows)  # every id in the index carries at least one tag
@@ -278,108 +283,6 @@ def _tag_names(known_tags: pd.Series, tags: Iterable[str] | None) -> list[str]:
     return sorted(known_tags.unique().tolist())
 
 
-@dataclass(frozen=True, eq=False)
-class _Index:
-    """The state as integer codes, and the dataset's rows that carry any of it.
-
-    Known ids are numbered 0..U-1; each distinct (id, tag) pair is a key, grouped by id
-    (`first_key[u]`, `tags_per_id[u]`); `hit_rows` are the positions of rows whose id is
-    known and `hit_codes` that id's number. Everything is counted per id code and weighted by
-    the rows holding it, so no array has one entry per (row, tag): a 30M-row dataset costs
-    a few int32 arrays, not copies of its ids.
-    """
-
-    key_ids: np.ndarray
-    key_tags: np.ndarray
-    tags_per_id: np.ndarray
-    first_key: np.ndarray
-    hit_rows: np.ndarray
-    hit_codes: np.ndarray
-    rows_per_id: np.ndarray  # dataset rows holding each known id (0 for ids it lacks)
-
-    def rows_per_tag(self, width: int) -> np.ndarray:
-        return _count(self.key_tags, width, weights=(self.rows_per_id, self.key_ids))
-
-
-def _index(ids: pd.Series, known_ids: pd.Series, known_tags: pd.Series, names: list[str]) -> _Index:
-    """Rows joined to their tags on integer codes (arrow hash lookups), not by merging text."""
-    empty = np.zeros(0, dtype="int64")
-    if not names or known_ids.empty:
-        return _Index(empty, empty, empty, empty, empty, empty, empty)
-    tag_codes = codes_in(known_tags, names)
-    id_codes, row_codes, n_ids = join_codes(known_ids, ids)
-    # The rows first: their int32 codes (one per row) go before the keys are built.
-    hit_rows = np.flatnonzero(row_codes >= 0).astype(_small(len(ids)))
-    hit_codes = row_codes[hit_rows]
-    del row_codes
-    rows_per_id = _count(hit_codes, n_ids).astype(_small(len(ids)))
-    width = len(names)
-    keys = id_codes.astype("int64")
-    del id_codes
-    keys *= width
-    keys += tag_codes
-    del tag_codes
-    keys = _sorted_unique(keys)  # each (id, tag) once, grouped by id
-    small = _small(n_ids, width)
-    key_tags = (keys % width).astype(np.int16 if width < 2**15 else small)
-    keys //= width  # in place: no second int64 array
-    key_ids = keys.astype(small)
-    del keys
-    tags_per_id = _count(key_ids, n_ids).astype(small)
-    first_key = (np.cumsum(tags_per_id, dtype="int64") - tags_per_id).astype(_small(len(key_ids)))
-    return _Index(key_ids, key_tags, tags_per_id, first_key, hit_rows, hit_codes, rows_per_id)
-
-
-def _small(*sizes: int) -> type[np.signedinteger[Any]]:
-    """int32 when every value fits (half of int64's memory at 30M rows), else int64."""
-    return np.int32 if max(sizes, default=0) < 2**31 - 1 else np.int64
-
-
-COUNT_STEP = 4_000_000  # values counted at a time: np.bincount copies its input to int64
-
-
-def _count(
-    values: np.ndarray,
-    minlength: int,
-    *,
-    at: np.ndarray | None = None,
-    weights: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """np.bincount(values[at], weights=w[i]) as int64, a few million values at a time, so
-    a 30M-row count costs no 240 MB int64 copy. weights: (w, i), the weight of value j is
-    w[i[j]] (rows per id, looked up by the id of each key)."""
-    total = len(values) if at is None else len(at)
-    out = np.zeros(minlength, dtype="int64")
-    for start in range(0, total, COUNT_STEP):
-        part = slice(start, start + COUNT_STEP)
-        chunk = values[part] if at is None else values[at[part]]
-        w = None if weights is None else weights[0][weights[1][part]]
-        out += np.bincount(chunk, weights=w, minlength=minlength).astype("int64")
-    return out
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct integers (np.unique's hashing is several times slower on millions);
-    sorts `values` in place."""
-    values.sort()
-    ordered = values
-    if len(ordered) < 2:
-        return ordered
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-
-
-def _fan_out(
-    groups: np.ndarray, sizes: np.ndarray, starts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each element of `groups` (group numbers), one entry per member of its group:
-    (the element's position, the member's position), members at starts[g]..+sizes[g]."""
-    counts = sizes[groups]
-    which = np.repeat(np.arange(len(groups)), counts)
-    offsets = np.cumsum(counts) - counts
-    flat = np.repeat(starts[groups] - offsets, counts) + np.arange(int(counts.sum()))
-    return which, flat
-
-
 def _share(counts: pd.Series, total: int | pd.Series) -> pd.Series:
     if isinstance(total, pd.Series):
         return (counts / total.where(total > 0)).fillna(0.0)
@@ -390,24 +293,16 @@ def _ranked(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame.sort_values(by, ascending=[False, True], kind="stable")
 
 
-FAN_OUT_ROWS = 1_000_000  # rows fanned out to their tags at a time (bounds the memory)
-
-
 def _facets(
-    df: pd.DataFrame, facet: str, index: _Index, names: list[str]
+    df: pd.DataFrame, facet: str, index: CodeIndex, names: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if facet not in df.columns:
         raise DatasetError(f"facet column '{facet}' is not in the dataset")
     codes, labels = _facet_codes(df[facet])
     k, width = len(labels), len(names)
-    rows = _count(codes, k)
-    tagged = _count(codes, k, at=index.hit_rows)
-    grid = np.zeros(k * width, dtype="int64")  # rows per (facet value, tag)
-    for start in range(0, len(index.hit_rows), FAN_OUT_ROWS):
-        part = slice(start, start + FAN_OUT_ROWS)
-        which, flat = _fan_out(index.hit_codes[part], index.tags_per_id, index.first_key)
-        cells = codes[index.hit_rows[part]][which].astype("int64") * width + index.key_tags[flat]
-        grid += np.bincount(cells, minlength=k * width)
+    rows = count(codes, k)
+    tagged = count(codes, k, at=index.hit_rows)
+    grid = facet_cells(index, codes, k, width)
     totals = pd.DataFrame(
         {"value": pd.Series(labels, dtype="str"), "rows": rows, "tagged": tagged}
     ).astype({"rows": "int64", "tagged": "int64"})
@@ -441,7 +336,7 @@ def _facet_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
         values = [str(v) for v in uniques.to_pylist()]
     else:
         found, distinct = pd.factorize(raw, use_na_sentinel=True)
-        codes = found.astype(_small(len(distinct)))
+        codes = found.astype(small_int(len(distinct)))
         values = pd.Series(distinct).astype("str").tolist()
     labels = list(dict.fromkeys([*values, BLANK]))
     where = {label: i for i, label in enumerate(labels)}
@@ -450,7 +345,7 @@ def _facet_codes(raw: pd.Series) -> tuple[np.ndarray, list[str]]:
     return remap[codes], labels  # code -1 (missing) picks the last entry: BLANK
 
 
-def _hierarchy(index: _Index, names: list[str], tag_rows: np.ndarray) -> pd.DataFrame:
+def _hierarchy(index: CodeIndex, names: list[str], tag_rows: np.ndarray) -> pd.DataFrame:
     """Dotted names rolled up: each prefix counts the rows carrying any tag under it."""
     if not names:
         return pd.DataFrame(
@@ -471,7 +366,7 @@ def _hierarchy(index: _Index, names: list[str], tag_rows: np.ndarray) -> pd.Data
     if len(link_tags) == len(names):  # no dotted names: each tag is its own path
         rows = tag_rows[link_tag]
     else:  # an id under two tags of one prefix counts its rows once there
-        rows = _rows_per_path(index, link_tag, link_path, len(names), len(paths))
+        rows = rows_per_path(index, link_tag, link_path, len(names), len(paths))
     out = pd.DataFrame({"path": pd.Series(paths, dtype="str")})
     out["parent"] = out["path"].str.rpartition(".")[0]
     out["label"] = out["path"].str.rpartition(".")[2]
@@ -479,25 +374,3 @@ def _hierarchy(index: _Index, names: list[str], tag_rows: np.ndarray) -> pd.Data
     out["rows"] = rows.astype("int64")
     out["assignments"] = assignments.astype("int64")
     return out.sort_values(["level", "path"], kind="stable").reset_index(drop=True)
-
-
-def _rows_per_path(
-    index: _Index, link_tag: np.ndarray, link_path: np.ndarray, width: int, n_paths: int
-) -> np.ndarray:
-    """Rows carrying any tag under each path, counting an id once per path. Keys are grouped
-    by id, so chunks cut at id boundaries keep each id's (id, path) pairs within one chunk."""
-    links_per_tag = np.bincount(link_tag, minlength=width)
-    starts = np.cumsum(links_per_tag) - links_per_tag
-    rows = np.zeros(n_paths, dtype="float64")
-    start, total = 0, len(index.key_ids)
-    while start < total:
-        last_id = index.key_ids[min(start + FAN_OUT_ROWS, total) - 1]
-        stop = int(np.searchsorted(index.key_ids, last_id, side="right"))
-        part = slice(start, stop)
-        which, flat = _fan_out(index.key_tags[part], links_per_tag, starts)
-        ids = index.key_ids[part][which].astype("int64")
-        keys = _sorted_unique(ids * n_paths + link_path[flat])
-        weights = index.rows_per_id[keys // n_paths]
-        rows += np.bincount(keys % n_paths, weights=weights, minlength=n_paths)
-        start = stop
-    return rows

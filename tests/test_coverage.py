@@ -515,11 +515,13 @@ def test_counting_in_small_chunks_gives_the_same_numbers(monkeypatch: pytest.Mon
     tags = rng.choice(["A.x", "A.y", "B", "C.d.e"], 4_000)
     state = pd.DataFrame({"id": rng.integers(0, 3_000, 4_000).astype(str), "tag": tags})
     whole = coverage(df, "id", state, facet="field")
-    cov_module = importlib.import_module("tagging.coverage")  # the package's name is a function
-    monkeypatch.setattr(cov_module, "COUNT_STEP", 7)
-    monkeypatch.setattr(cov_module, "FAN_OUT_ROWS", 5)
+    counts_module = importlib.import_module("tagging.coverage_counts")  # where the chunks are cut
+    monkeypatch.setattr(counts_module, "COUNT_STEP", 7)
+    monkeypatch.setattr(counts_module, "FAN_OUT_ROWS", 5)
     real_join = importlib.import_module("tagging.membership").join_codes
-    monkeypatch.setattr(cov_module, "join_codes", lambda a, b: real_join(a, b, partition_size=100))
+    monkeypatch.setattr(
+        counts_module, "join_codes", lambda a, b: real_join(a, b, partition_size=100)
+    )
     parted = coverage(df, "id", state, facet="field")
     assert parted.to_json() == whole.to_json()
     for name in ("per_tag", "tags_per_row", "hierarchy", "facet_totals", "by_facet"):
