@@ -4,6 +4,7 @@ storage   the tables behind one small interface (`Storage`): a SQLite file for a
           PostgreSQL for a postgresql:// URL; typed records in `records`
 replay    which (kind, id)s a batch really changed, and the state replayed from that
 jobs      resume and undo
+exports   a job's records as the `jobs --json` dict and the one-row-per-id table
 facade    `Journal`, the one handle callers use
 """
 

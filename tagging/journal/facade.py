@@ -16,19 +16,18 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 import tagging.journal.jobs as _jobs
 from tagging import providers
 from tagging.errors import JournalError
-from tagging.id_list import IdList
-from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked, pid_alive
-from tagging.journal.records import BatchRecord, Counts, JobRecord, NewBatch, NewJob, canonical, now
-from tagging.journal.replay import RESULTS, Change, changes, id_result_codes, last_changes, state
+from tagging.journal.exports import EXPORT_FORMATS, ExportFormat, job_dict, job_table
+from tagging.journal.locks import Action, Heartbeat, Holder, JobLocked
+from tagging.journal.records import BatchRecord, JobRecord, NewBatch, NewJob, canonical, now
+from tagging.journal.replay import Change, changes, last_changes, state
 from tagging.journal.storage import POSTGRES_SCHEMES, Storage
 from tagging.status import job_status
 from tagging.values import BatchCheck, BatchOutcome, JobStatus, Plan, Progress, PushResult
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
     from tagging.config import Connection
 
 DEFAULT_PATH = ".tagging/journal.db"
-ExportFormat = Literal["csv", "json", "parquet"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "parquet")
 ACTOR_VAR = "TAGGING_USER"
 
 
@@ -207,7 +204,7 @@ class Journal:
     def jobs(self) -> list[dict[str, Any]]:
         """All jobs, newest first, in the `jobs --json` shape."""
         counts = self.storage.counts()
-        return [_job_dict(job, counts.get(job.id)) for job in self.storage.jobs()]
+        return [job_dict(job, counts.get(job.id)) for job in self.storage.jobs()]
 
     def job_count(self) -> int:
         """How many jobs there are (cheap: no per-job counts), e.g. to notice a new one."""
@@ -216,7 +213,7 @@ class Journal:
     def job(self, job_id: str) -> dict[str, Any]:
         """One job in the `jobs --json` shape, plus known_state, undo_of and warnings."""
         job = self._job(job_id)
-        out = _job_dict(job, self.storage.counts(job_id).get(job_id))
+        out = job_dict(job, self.storage.counts(job_id).get(job_id))
         out["known_state"] = job.known_state
         out["undo_of"] = job.undo_of
         out["warnings"] = list(job.warnings)
@@ -293,7 +290,7 @@ class Journal:
         """Reverse a job as a new job. Raises PriorStateUnknown (nothing sent) when some
         items' prior state is unknown, unless `force`; JournalError for a job still running."""
         self.check_free(job_id)  # another runner holds it: say who
-        if _job_dict(self._job(job_id), None)["status"] == "running":
+        if job_dict(self._job(job_id), None)["status"] == "running":
             raise JournalError(f"job {job_id} is still running: undo it once it has ended")
         return _jobs.undo(self, job_id, conn, progress, force=force, verify=verify)
 
@@ -346,30 +343,7 @@ class Journal:
         """The job as an arrow table, one row per id: job_id, provider, action, tags (its
         batch's own, ";"-joined: known state may have left some of the job's out), id,
         kind, batch, result. Built per batch as arrays (a million ids: no Python rows)."""
-        job = self.job(job_id)
-        batches = self._batches(job_id)
-        sizes = np.array([len(b.ids) for b in batches], dtype=np.int64)
-        n = int(sizes.sum())
-        tags = [";".join(b.tags or job["tags"]) for b in batches]
-        batch_no = np.repeat(np.arange(len(batches), dtype=np.int32), sizes)
-        index = pa.array(np.array([b.index for b in batches], dtype=np.int64)[batch_no])
-        ids = pa.chunked_array([_id_array(b.ids) for b in batches], pa.string())
-        kinds = pa.chunked_array(
-            [pa.array(b.kinds or [""] * len(b.ids), pa.string()) for b in batches], pa.string()
-        )
-        codes = np.concatenate([id_result_codes(b) for b in batches] or [np.zeros(0, np.int8)])
-        return pa.table(
-            {
-                "job_id": _repeated(job_id, n),
-                "provider": _repeated(job["provider"], n),
-                "action": _repeated(job["action"], n),
-                "tags": pa.DictionaryArray.from_arrays(pa.array(batch_no), pa.array(tags)),
-                "id": ids,
-                "kind": kinds,
-                "batch": index,
-                "result": pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(RESULTS)),
-            }
-        )
+        return job_table(self.job(job_id), self._batches(job_id))
 
     def export_job(self, job_id: str, fmt: ExportFormat = "csv") -> bytes:
         """One job for download: a row per id as formula-safe CSV or as Parquet, or JSON
@@ -395,41 +369,6 @@ class Journal:
     def _batches(self, job_id: str) -> list[BatchRecord]:
         self._job(job_id)
         return self.storage.batches(job_id)
-
-
-def _id_array(ids: Sequence[str]) -> pa.Array:
-    """A batch's ids as an arrow array: the journal's own buffer, or its older text rows."""
-    if isinstance(ids, IdList):
-        return ids.array.cast(pa.string())
-    return pa.array(list(ids), pa.string())
-
-
-def _repeated(value: str, n: int) -> pa.DictionaryArray:
-    """One text value for every row, stored once."""
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array([value]))
-
-
-def _job_dict(job: JobRecord, counts: Counts | None) -> dict[str, Any]:
-    status = job.status
-    # A "running" job whose process is gone on this machine was killed: say so.
-    if (
-        status == "running"
-        and job.pid is not None
-        and job.host == socket.gethostname()
-        and not pid_alive(job.pid)
-    ):
-        status = "interrupted"
-    return {
-        "id": job.id,
-        "created_at": job.created_at,
-        "provider": job.provider,
-        "target": dict(job.target),
-        "action": job.action,
-        "tags": list(job.tags),
-        "status": status,
-        "counts": (counts or Counts()).as_dict(),
-        "actor": job.actor,
-    }
 
 
 def open_storage(location: str | os.PathLike[str]) -> Storage:
