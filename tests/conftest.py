@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pg_server import PgServer, start_pg, stop_pg
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable that points the library at an API; tests clear them for a clean slate.
@@ -36,6 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+# A web-first assertion waits this long unless it says otherwise: on a loaded 2-core machine a
+# Streamlit rerun can take longer than Playwright's 5 s default (the checks stay the same).
+expect.set_options(timeout=30_000)
 KEYS = {
     "atlas": "sandbox-atlas-key",
     "nekt": "sandbox-nekt-key",
