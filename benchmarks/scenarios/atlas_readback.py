@@ -13,10 +13,8 @@ from functools import partial
 from typing import Any
 
 import httpx
-import numpy as np
-import pyarrow as pa
-from pyarrow import feather
 
+from benchmarks.atlas_loop import read_back
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
 from benchmarks.timing import best_of_pair, repeats_for
@@ -85,28 +83,6 @@ def _ours(conn: Any, ids: list[str]) -> int:
 
 def _bare(sb: SandboxProcess) -> int:
     """Bytes downloaded; tagged points counted the plain way."""
-    headers = {"Authorization": f"Bearer {SANDBOX_KEYS['atlas']}"}
-    size = 0
-    with httpx.Client(base_url=sb.api("atlas"), headers=headers, timeout=120) as client:
-        listed = client.get(
-            "/v1/project/projection/tags/get/all", params={"projection_id": ATLAS_PROJECTION_ID}
-        ).json()
-        tag = next(t for t in listed if t["tag_name"] == TAG)
-        root = f"/v1/project/{tag['project_id']}/index/projection/{ATLAS_PROJECTION_ID}/quadtree"
-        manifest = client.get(f"{root}/manifest.feather").content
-        size += len(manifest)
-        table = feather.read_table(pa.BufferReader(manifest))
-        ids, masks = [], []
-        for key, count in zip(table["key"].to_pylist(), table["nPoints"].to_pylist(), strict=True):
-            datum = client.get(f"{root}/{key}.datum_id.feather").content
-            bits = client.get(f"{root}/{key}._tag.{tag['tag_definition_id']}.feather").content
-            size += len(datum) + len(bits)
-            ids.append(feather.read_table(pa.BufferReader(datum))["id"])
-            mask = feather.read_table(pa.BufferReader(bits))
-            if "all_set" in mask.column_names:
-                masks.append(np.full(count, bool(mask["all_set"][0].as_py())))
-            else:
-                masks.append(mask["bitmask"].to_numpy())
-        all_ids = pa.chunked_array(ids)
-        assert len(all_ids) == int(np.concatenate(masks).size)
-    return size
+    found = read_back(sb, TAG)
+    assert len(found.ids) == len(found.mask)
+    return found.downloaded
