@@ -145,8 +145,7 @@ class Journal:
             if b.status != "pending"
         ]
         checks = compare(conn, job.provider, dict(job.target), job.action, sent)
-        for check in checks or ():
-            self.storage.record_verification(job_id, check)
+        self.storage.record_verifications(job_id, checks or ())
         return checks
 
     def finish_job(self, job_id: str, status: JobStatus | str) -> None:
