@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyarrow import feather
 
 from benchmarks.sandbox_process import SandboxProcess
@@ -76,3 +77,11 @@ def read_back(sb: SandboxProcess, tag: str) -> ReadBack:
                 masks.append(np.asarray(mask["bitmask"].to_numpy(), dtype=bool))
     every = pa.chunked_array([c for part in ids for c in part.chunks], pa.string())
     return ReadBack(every, np.concatenate(masks), size)
+
+
+def all_tagged(sb: SandboxProcess, ids: list[str], tag: str) -> bool:
+    """A user's check after a push: read the tag back, and every sent id is among the
+    tagged points (one Arrow `is_in`)."""
+    found = read_back(sb, tag)
+    tagged = found.ids.filter(pa.array(found.mask))
+    return bool(pc.all(pc.is_in(pa.array(ids, pa.string()), value_set=tagged)).as_py())
