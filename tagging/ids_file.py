@@ -217,9 +217,8 @@ def _maybe_padded(text: pa.ChunkedArray) -> bool:
         if data_buffer is None or len(chunk) == 0:
             continue
         width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(offsets_buffer, dtype=width)[
-            chunk.offset : chunk.offset + len(chunk) + 1
-        ]
+        raw = np.frombuffer(offsets_buffer, dtype=width)
+        offsets = raw[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64, copy=False)
         starts, ends = offsets[:-1], offsets[1:]
         filled = ends > starts
         data = np.frombuffer(data_buffer, dtype=np.uint8)
