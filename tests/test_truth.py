@@ -135,6 +135,22 @@ def test_library_push_verifies_and_names_not_found(sandbox: Sandbox, tmp_path: P
     assert batch["not_found_ids"] == ["zzz"]
 
 
+def test_every_batch_of_a_verified_push_is_journaled_with_its_check(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    conn = tagging.connect("atlas", url=sandbox.api("atlas"), key=KEYS["atlas"])
+    journal = Journal(tmp_path / "j.db")
+    sent = ["1", "2", "nope", "3", "4", "5", "gone"]
+    op = tagging.TagOperation("atlas", "add", ("checked",), sent, {"projection_id": P})
+    plan = tagging.prepare(op, conn, journal=journal, chunk_size=2)
+    result = tagging.push(plan, conn, journal=journal)
+    batches = journal.batches(str(result.job_id))  # the checks are stored in one write
+    assert [b["verified"] for b in batches] == [2, 1, 2, 0]
+    assert [b["not_found_ids"] for b in batches] == [[], ["nope"], [], ["gone"]]
+    assert all(b["mismatched_ids"] == [] for b in batches)
+    assert atlas_tagged(sandbox, "checked") == {"1", "2", "3", "4", "5"}
+
+
 def test_flaky_api_commands_exit_0_with_the_exact_state(sandbox_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sb = sandbox_factory("--fail-rate", "0.3", "--rate-limit", "40", "--seed", "7")
     j = ("--journal", str(tmp_path / "j.db"))
