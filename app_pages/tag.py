@@ -20,6 +20,7 @@ from ui import large_panel, session
 from ui.known_tags import carried_tags
 from ui.map import map_panel
 from ui.push_panel import (
+    SHORT_PUSH_S,
     is_running,
     progress_panel,
     run_with_progress,
@@ -42,6 +43,7 @@ RESULT_KEY = "tag_result"
 CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
 CREATE_ERROR_KEY = "_tag_create_error"  # why the last "Create new tags" failed
 JOURNAL_REV = "journal_rev"
+STALE_PUSH_KEY = "_tag_push_stale"  # a click's callback found the drawn plan outdated
 
 
 def _bump(key: str) -> None:
@@ -193,12 +195,22 @@ def _tag_picker(conn: tagging.Connection, provider: str, target: Mapping[str, st
         persist_state="session",
         help=providers.get(provider).new_tag_hint,
     )
-    typed = [t.strip() for t in (new or "").split(",") if t.strip()]
+    typed = _typed_tags(new)
     tags = [*existing, *typed]
     st.session_state["_tag_catalog_now"] = catalog
     missing = [t for t in dict.fromkeys(typed) if t not in catalog]
     _create_box(conn, provider, missing, [t for t in tags if t not in missing])
     return list(dict.fromkeys(tags))
+
+
+def _typed_tags(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _picked_tags() -> list[str]:
+    """The tags the picker holds now (what `_tag_picker` returns, read from the state)."""
+    existing = st.session_state.get("tag_existing") or []
+    return list(dict.fromkeys([*existing, *_typed_tags(st.session_state.get("tag_new"))]))
 
 
 def _create_box(
@@ -369,7 +381,11 @@ def _target_label(provider: str, target: Mapping[str, str]) -> str:
 
 
 def _push(
-    p: tagging.Plan, conn: tagging.Connection, provider: str, target: Mapping[str, str]
+    ws: session.Workset,
+    p: tagging.Plan,
+    conn: tagging.Connection,
+    provider: str,
+    target: Mapping[str, str],
 ) -> None:
     n = p.to_send
     needs_confirm = session.is_live() and n > CONFIRM_ABOVE
@@ -381,22 +397,59 @@ def _push(
             key="tag_confirm",
         )
     verb = "Push" if p.operation.action == "add" else "Push removal of"
-    if st.button(
+    label = f"Pushing {n:,} ids to {_target_label(provider, target)} ({conn.where})…"
+    st.button(
         f"{verb} {n:,} ids" if n else "Nothing to push",
         key="tag_push",
         type="primary",
         icon=":material/send:",
         disabled=n == 0 or not confirmed or is_running(),
-    ):
-        journal = session.journal()
-        # In a thread, so that the Cancel click's rerun does not stop it halfway.
-        start_push(
-            f"Pushing {n:,} ids to {_target_label(provider, target)} ({conn.where})…",
-            lambda report, cancel: tagging.push(
-                p, conn, journal=journal, progress=report, cancel=cancel
-            ),
+        # From the click's callback, before the page runs: the run that follows draws the
+        # push's progress, or the result of one that ended within SHORT_PUSH_S.
+        on_click=_start_push,
+        args=(p, conn, label, _push_inputs(ws, provider)),
+    )
+    if st.session_state.pop(STALE_PUSH_KEY, False):
+        st.warning(
+            "The selection or tags changed as you clicked: nothing was sent. "
+            "Check the preview and push again.",
+            icon=":material/warning:",
         )
-        st.rerun()  # redraw with the push button disabled and the progress panel
+
+
+def _push_inputs(ws: session.Workset, provider: str) -> str:
+    """The widgets' values a shown plan was prepared from. The push starts in the click's
+    callback with the plan the last run drew; an edit sent with the same click (a typed tag,
+    ticked rows) would make that plan stale, so the callback compares these first."""
+    grid = st.session_state.get(st.session_state.get(GRID_KEY_STATE, ""))
+    return fingerprint(
+        ws.version,
+        provider,
+        sorted(current_target(ws, provider).items()),
+        st.session_state.get("tag_action"),
+        _picked_tags(),
+        st.session_state.get("tag_chunk"),
+        session.selection_rev(),
+        str(grid),
+    )
+
+
+def _start_push(p: tagging.Plan, conn: tagging.Connection, label: str, inputs: str) -> None:
+    ws = session.workset()
+    if ws is None or _push_inputs(ws, session.provider()) != inputs:
+        st.session_state[STALE_PUSH_KEY] = True
+        return
+    journal = session.journal()
+    # In a thread, so that the Cancel click's rerun does not stop it halfway.
+    run = start_push(
+        label,
+        lambda report, cancel: tagging.push(
+            p, conn, journal=journal, progress=report, cancel=cancel
+        ),
+        wait_s=SHORT_PUSH_S,
+    )
+    if not run.running and run.error is None:  # ended: the run that follows draws its result
+        _keep_result(take_finished())
 
 
 def _take_push_result() -> None:
@@ -404,10 +457,16 @@ def _take_push_result() -> None:
     result = take_finished()
     if result is None:
         return
+    _keep_result(result)
+    st.rerun()  # the sidebar (drawn before this page) shows the result too: the Tour's numbers
+
+
+def _keep_result(result: tagging.PushResult | None) -> None:
+    if result is None:
+        return
     _bump(JOURNAL_REV)
     st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
     st.session_state[RESULT_KEY] = result
-    st.rerun()  # the sidebar (drawn before this page) shows the result too: the Tour's numbers
 
 
 def _resume(conn: tagging.Connection, job_id: str) -> None:
@@ -480,7 +539,7 @@ else:
     elif the_plan is not None:
         with st.container(border=True):
             _preview(the_plan, conn, provider)
-            _push(the_plan, conn, provider, target)
+            _push(ws, the_plan, conn, provider, target)
 
 progress_panel()  # while a push runs: its progress and Cancel
 

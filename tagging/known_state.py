@@ -8,6 +8,8 @@ the sandbox's `GET /_sandbox/state` (the truth for demos).
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -157,11 +159,17 @@ def sandbox_state(
     return state_from_sandbox(body, provider, target or None, kinds=True)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One for every read: a client's own cost 0.1 s to load (each page rerun that reads)."""
+    return httpx.create_ssl_context()
+
+
 def _read_sandbox(
     url: str, params: Mapping[str, str] | None, timeout: float, *, missing_ok: bool = False
 ) -> httpx.Response | None:
     # Under the same retry policy as every other read (a busy sandbox answers 5xx too).
-    with httpx.Client(timeout=timeout) as client:
+    with httpx.Client(timeout=timeout, verify=_ssl_context()) as client:
         request = ApiRequest("GET", url, None, params=params)
         sent = send(client, request, RetryPolicy(refused_is_final=True))
     response = sent.response

@@ -370,3 +370,23 @@ def test_atlas_creates_tags_on_push_so_no_create_button() -> None:
     select_rows(at, [0])
     at.text_input(key="tag_new").set_value("Brand new").run()
     assert "tag_create" not in [b.key for b in at.button]
+
+
+def test_a_push_clicked_with_an_unsent_tag_edit_sends_nothing_until_clicked_again(sandbox) -> None:  # type: ignore[no-untyped-def]
+    # The push starts in the button's callback with the plan the page last drew: a tag typed
+    # and sent with the same click must not push that older plan under the older tag.
+    at = tag_page("atlas")
+    select_rows(at, [0, 1, 2])
+    at.text_input(key="tag_new").set_value("First draft").run()
+    assert metrics(at)["To send"] == "3"
+    at.text_input(key="tag_new").set_value("Final name")
+    at.button(key="tag_push").click().run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    (warning,) = [w.value for w in at.warning if "changed as you clicked" in w.value]
+    assert "nothing was sent" in warning
+    assert sandbox.state()["atlas"].get(P, {}) == {}
+    push(at)  # the page now previews "Final name": this click sends it
+    expected = demo("atlas")["id"].head(3).astype(str).tolist()
+    state = sandbox.state()["atlas"][P]
+    assert sorted(state) == ["Final name"] and sorted(state["Final name"]) == sorted(expected)
+    assert metrics(at)["Applied"] == "3"

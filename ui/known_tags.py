@@ -10,14 +10,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from tagging.known_state import dataset_tags, known_state, of_kind
-from tagging.selection import fingerprint, is_selected
+from tagging.selection import KEY_SEP, fingerprint, is_selected
 from ui import session
 
 CACHE_KEY = "_known_tags"  # (digest, state, revision)
+CARRIED_KEY = "_carried_tags"  # (digest, "a; b" text per shown row)
 
 
 def known_tags(ws: session.Workset, provider: str, target: Mapping[str, str]) -> pd.DataFrame:
@@ -54,16 +58,43 @@ def carried_tags(
     ws: session.Workset, rows: pd.DataFrame, provider: str, target: Mapping[str, str]
 ) -> pd.Series:
     """The tags each of `rows` carries now, as "a; b" text aligned to `rows` (the grid's
-    "tags now" column); raises TaggingError like known_tags."""
+    "tags now" column); raises TaggingError like known_tags. Remembered until the known tags
+    are read again or other rows are shown: every rerun draws the grid."""
     state = known_tags(ws, provider, target)
-    ids = rows[ws.id_column].astype(str)
-    keys: pd.Series = ids
-    # Only the state of these rows (the grid's ten thousand): grouping a million tagged ids
-    # on every rerun took seconds.
-    state = state[is_selected(state["id"].astype(str), frozenset(ids.tolist()))]
-    if "kind" in state.columns and ws.kind_column:
-        # Immuta ids repeat across model types: match (type, id), not the id alone.
-        state = state.assign(id=state["kind"].astype(str) + "\x1f" + state["id"].astype(str))
-        keys = rows[ws.kind_column].astype(str) + "\x1f" + ids
-    joined = state.groupby("id")["tag"].agg(lambda t: "; ".join(sorted(set(map(str, t)))))
-    return keys.map(joined).astype(object).fillna("")  # no state at all: float NaNs
+    # Immuta ids repeat across model types: match (type, id), not the id alone.
+    kinded = "kind" in state.columns and bool(ws.kind_column)
+    keys = _row_keys(rows, ws.id_column, ws.kind_column if kinded else None)
+    digest = fingerprint(state_revision(), "\x00".join(keys.tolist()))
+    cached = st.session_state.get(CARRIED_KEY)
+    if cached is None or cached[0] != digest:
+        cached = (digest, _carried(state, keys, kinded))
+        st.session_state[CARRIED_KEY] = cached
+    return pd.Series(cached[1], index=rows.index, dtype=object)
+
+
+def _row_keys(rows: pd.DataFrame, id_column: str, kind_column: str | None) -> pd.Series:
+    ids = rows[id_column].astype(str)
+    return rows[kind_column].astype(str) + KEY_SEP + ids if kind_column else ids
+
+
+def _carried(state: pd.DataFrame, keys: pd.Series, kinded: bool) -> np.ndarray:
+    """Per key, its distinct tags sorted and joined by "; " ("" for none), in Arrow: a
+    Python join per id (a pandas groupby lambda) took 0.6 s for the grid's ten thousand."""
+    ids = state["id"].astype(str)
+    if kinded:
+        ids = state["kind"].astype(str) + KEY_SEP + ids
+    # Only the state of these rows: the grid's ten thousand, not a million tagged ids.
+    shown = is_selected(ids, frozenset(keys.tolist()))
+    pairs = pa.table(
+        {
+            "id": pa.array(ids[shown], pa.string()),
+            "tag": pa.array(state["tag"][shown].astype(str), pa.string()),
+        }
+    )
+    pairs = pairs.group_by(["id", "tag"]).aggregate([])  # distinct pairs
+    pairs = pairs.sort_by([("id", "ascending"), ("tag", "ascending")])
+    # Unthreaded, a group's list keeps the sorted order.
+    lists = pairs.group_by("id", use_threads=False).aggregate([("tag", "list")])
+    joined = pc.binary_join(lists["tag_list"], "; ")
+    at = pc.index_in(pa.array(keys, pa.string()), lists["id"])
+    return pc.fill_null(pc.take(joined, at), "").to_numpy(zero_copy_only=False)
