@@ -11,12 +11,16 @@ import streamlit as st
 
 import tagging
 from tagging.errors import TaggingError
+from tagging.export import WriteProgress, table_to_csv_bytes, table_to_parquet_bytes
 from tagging.selection import fingerprint
 from ui import session
 from ui.push_panel import run_with_progress, show_result
 from ui.sidebar import connection
 
 RESULT_KEY = "hist_result"  # (job id acted on, PushResult)
+EXPORT_PROGRESS_ABOVE = 100_000  # ids: a smaller job's file builds in a blink on the click
+EXPORT_WANTED_KEY = "_hist_export_wanted"  # the format an Export click asked to build
+EXPORTS_KEPT = 4  # built export files kept for their downloads
 EXPORTS: tuple[tuple[Literal["csv", "json", "parquet"], str, str], ...] = (
     ("csv", "text/csv", ":material/download:"),
     ("json", "application/json", ":material/data_object:"),
@@ -180,12 +184,35 @@ def _detail(
     return _batches_frame(_journal.batches(job_id)), _journal.undo_warning(job_id)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _export(revision: str, job_id: str, fmt: str, _journal: tagging.Journal) -> bytes:
-    """One export, built once per revision (arrow's writers: a million ids in under a
-    second), so a second click does not build it again. A resource, not data: bytes never
-    change, and st.cache_data would pickle a copy of 60 MB on every click."""
-    return _journal.export_job(job_id, fmt)  # type: ignore[arg-type]
+@st.cache_resource(show_spinner=False)
+def _exports() -> dict[tuple[str, str], bytes]:
+    """Built exports by (revision, format), the last EXPORTS_KEPT: a second click does not
+    build one again. A resource, not data: bytes never change, and st.cache_data would
+    pickle a copy of 60 MB on every click."""
+    return {}
+
+
+def _export(
+    revision: str,
+    job_id: str,
+    fmt: Literal["csv", "json", "parquet"],
+    journal: tagging.Journal,
+    progress: WriteProgress | None = None,
+) -> bytes:
+    """One export, built once per revision with arrow's writers (a million ids in under a
+    second), telling `progress` the ids written."""
+    built = _exports()
+    if (revision, fmt) not in built:
+        if fmt == "json":
+            data = journal.export_job(job_id, fmt)
+        else:
+            table = journal.job_table(job_id)
+            write = table_to_csv_bytes if fmt == "csv" else table_to_parquet_bytes
+            data = write(table, progress)
+        while len(built) >= EXPORTS_KEPT:
+            built.pop(next(iter(built)))
+        built[(revision, fmt)] = data
+    return built[(revision, fmt)]
 
 
 def _switch_provider(provider: str) -> None:
@@ -339,19 +366,69 @@ def _job_detail(journal: tagging.Journal, job_id: str) -> None:
         key="hist_batches",
     )
     _actions(journal, job, undone_by, warning)
+    _export_row(journal, job_id, revision, counts["ids"])
+
+
+def _export_row(journal: tagging.Journal, job_id: str, revision: str, n: int) -> None:
+    """A download per format. Above EXPORT_PROGRESS_ABOVE ids a row-per-id file is first
+    built here, with its progress, then offered: built on the download's click, the browser
+    showed only a spinner for seconds."""
+    wanted = st.session_state.pop(EXPORT_WANTED_KEY, None)
+    if wanted is not None:
+        _build_with_progress(journal, job_id, revision, wanted, n)
     exports = st.container(horizontal=True)
     for fmt, mime, icon in EXPORTS:
+        name = fmt.upper() if fmt != "parquet" else "Parquet"
+        rows = f"{n:,} ids, one row each" if fmt != "json" else "With its batches"
+        built = (revision, fmt) in _exports()
+        if fmt != "json" and n > EXPORT_PROGRESS_ABOVE and not built:
+            exports.button(
+                f"Export {name}", key=f"hist_export_{fmt}", icon=icon, on_click=_want_export,
+                args=(fmt,), help=f"{rows}: built here with its progress, then downloaded",
+            )  # fmt: skip
+            continue
+        ready = fmt != "json" and n > EXPORT_PROGRESS_ABOVE
         exports.download_button(
-            f"Export {fmt.upper() if fmt != 'parquet' else 'Parquet'}",
+            f"Download {name}" if ready else f"Export {name}",
             partial(_export, revision, job_id, fmt, journal),  # built on click, once
             file_name=f"job-{job_id}.{fmt}",
             mime=mime,
-            key=f"hist_export_{fmt}",
-            icon=icon,
+            key=f"hist_download_{fmt}" if ready else f"hist_export_{fmt}",
+            icon=":material/download:" if ready else icon,
             # No rerun on click: a rerun re-registers the other button's deferred file, so a
             # second quick click asked for a file that was gone (MediaFileStorageError).
             on_click="ignore",
-            help=f"{counts['ids']:,} ids, one row each" if fmt != "json" else "With its batches",
+            help=rows,
+        )
+
+
+def _want_export(fmt: str) -> None:
+    st.session_state[EXPORT_WANTED_KEY] = fmt
+
+
+def _build_with_progress(
+    journal: tagging.Journal,
+    job_id: str,
+    revision: str,
+    fmt: Literal["csv", "json", "parquet"],
+    n: int,
+) -> None:
+    name = fmt.upper() if fmt != "parquet" else "Parquet"
+    with st.status(f"Exporting {n:,} ids as {name}…", expanded=True) as status:
+        bar = st.progress(0.0, text=f"Reading the job's {n:,} ids…")
+
+        def report(done: int, total: int) -> None:
+            share = done / total if total else 1.0
+            bar.progress(min(1.0, share), text=f"{done:,} of {total:,} ids written")
+
+        try:
+            data = _export(revision, job_id, fmt, journal, report)
+        except TaggingError as exc:
+            status.update(label=str(exc), state="error")
+            return
+        status.update(
+            label=f"Exported {n:,} ids as {name} ({len(data) / 1e6:,.1f} MB): download it below",
+            state="complete",
         )
 
 

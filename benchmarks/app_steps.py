@@ -1,10 +1,11 @@
 """Timing the app's page steps in AppTest (streamlit.testing.v1), for the ui.* scenarios.
 
 `app_world` starts a sandbox (benchmarks/sandbox_process.py) and points the app at it, a
-journal and a sessions folder in a temp dir. `AppSession` drives one AppTest session as a user
-would (upload a dataset, switch page, click, type) and reports what a page shows. `measure`
-times one step's rerun against its baseline in the same run: the library call the step wraps
-plus an empty rerun of the same page in the state the step leaves (what any rerun costs).
+journal and a sessions folder in a temp dir (`app_env` does the pointing, for a sandbox and
+journal of the caller's). `AppSession` drives one AppTest session as a user would (upload a
+dataset, switch page, click, type, download) and reports what a page shows. `measure` times
+one step's rerun against its baseline in the same run: the library call the step wraps plus an
+empty rerun of the same page in the state the step leaves (what any rerun costs).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.results import Point
 from benchmarks.sandbox_process import ROOT, SandboxProcess, sandbox
+from tagging.demo import ATLAS_POINTS_VAR
 
 APP = ROOT / "app.py"
 TIMEOUT_S = 900.0  # one AppTest run at 5M rows, with a cold cache
@@ -39,18 +43,48 @@ def app_world(*sandbox_flags: str) -> Iterator[tuple[SandboxProcess, Path]]:
     fresh journal and sessions folder; yields (sandbox, temp dir). The environment is put
     back afterwards."""
     with tempfile.TemporaryDirectory() as tmp, sandbox(*sandbox_flags) as sb:
-        env = sb.env() | {
-            "TAGGING_JOURNAL": str(Path(tmp) / "journal.db"),
-            "TAGGING_SESSIONS": str(Path(tmp) / "sessions"),
-        }
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env)
-        try:
+        with app_env(sb, Path(tmp) / "journal.db"):
             yield sb, Path(tmp)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+
+
+@contextmanager
+def app_env(sb: SandboxProcess, journal: Path, atlas_points: int | None = None) -> Iterator[None]:
+    """The environment an app started next to this sandbox and journal sees (no live
+    settings, sessions beside the journal, the demo map at `atlas_points` when given);
+    restored afterwards."""
+    env = sb.env() | {
+        "TAGGING_JOURNAL": str(journal),
+        "TAGGING_SESSIONS": str(journal.parent / "sessions"),
+    }
+    if atlas_points is not None:
+        env[ATLAS_POINTS_VAR] = str(atlas_points)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def deferred_files() -> Iterator[dict[str, Callable[[], object]]]:
+    """The callables download buttons register for a click, by their deferred file id: the
+    browser's click runs exactly that callable (MediaFileManager.execute_deferred)."""
+    seen: dict[str, Callable[[], object]] = {}
+    original = MediaFileManager.add_deferred
+
+    def add(self: MediaFileManager, data_callable: Any, *args: Any, **kwargs: Any) -> str:
+        file_id = original(self, data_callable, *args, **kwargs)
+        seen[file_id] = data_callable
+        return file_id
+
+    MediaFileManager.add_deferred = add  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        MediaFileManager.add_deferred = original  # type: ignore[method-assign]
 
 
 class StepError(RuntimeError):
@@ -139,6 +173,13 @@ class AppSession:
 
     def has_button(self, key: str) -> bool:
         return key in [b.key for b in self.at.button]
+
+    def download(self, key: str, deferred: dict[str, Callable[[], object]]) -> bytes:
+        """What a click on the download button `key` sends, built as the browser asks for
+        it (its deferred callable; `deferred` from `deferred_files`)."""
+        button = next(b for b in self.at.get("download_button") if b.proto.id.endswith(key))
+        data = deferred[button.proto.deferred_file_id]()
+        return data if isinstance(data, bytes) else str(data).encode()
 
 
 def seconds(work: Callable[[], object]) -> float:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
+import pandas as pd
 import pytest
 from app_harness import app_env, errors, metrics, open_app  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
+from benchmarks.app_steps import deferred_files
 from tagging.config import connect
 from tagging.demo import ATLAS_PROJECTION_ID
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.plan import TagOperation, plan
+from tagging.values import BatchOutcome
 
 pytestmark = pytest.mark.usefixtures("app_env")
 P = ATLAS_PROJECTION_ID
@@ -161,3 +165,31 @@ def test_history_reads_a_postgresql_journal(
     assert list(at.dataframe[0].value["actor"]) == ["ci-bot"]
     assert any(url in c.value for c in at.caption)
     assert not [b for b in at.selectbox if b.key == "hist_actor"]  # one actor: no filter
+
+
+def test_a_large_export_shows_its_progress_then_downloads_exactly_the_job() -> None:
+    # Above 100,000 ids the CSV is built on the page, its progress shown, then offered.
+    journal = Journal(os.environ["TAGGING_JOURNAL"])
+    n = 100_001
+    the_plan = plan(atlas_op([str(i) for i in range(n)]))
+    job = journal.start_job(the_plan)
+    for b in the_plan.batches:  # as a finished push leaves them, without a minute of pushing
+        journal.record_batch(job, BatchOutcome(b.index, "applied", len(b.ids), 0))
+    with deferred_files() as deferred:
+        at = history()
+        downloads = {d.proto.label for d in at.get("download_button")}
+        assert downloads == {"Export JSON"}  # CSV and Parquet are built first
+        at.button(key="hist_export_csv").click().run()
+        assert not at.exception and not errors(at), (at.exception, errors(at))
+        (status,) = [s for s in at.status if s.label.startswith("Exported")]
+        assert status.state == "complete"
+        assert status.label.startswith(f"Exported {n:,} ids as CSV (")
+        assert [str(p.proto.text) for p in at.get("progress")] == [f"{n:,} of {n:,} ids written"]
+        (button,) = [d for d in at.get("download_button") if d.proto.label == "Download CSV"]
+        data = deferred[button.proto.deferred_file_id]()
+    assert data == journal.export_job(job, "csv")
+    rows = pd.read_csv(io.BytesIO(data), dtype=str)
+    assert rows["id"].tolist() == [str(i) for i in range(n)]
+    assert set(rows["result"]) == {"applied"}
+    at.run()  # a later rerun offers the built file without building it again
+    assert not at.status and "Download CSV" in {d.proto.label for d in at.get("download_button")}
