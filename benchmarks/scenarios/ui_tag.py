@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import tagging
 from benchmarks.app_steps import AppSession, StepError, app_world, measure
@@ -208,9 +209,9 @@ def _push(w: _World, ids: list[str]) -> Point:
     )
 
 
-def _facet_change(w: _World, frame: object) -> Point:
+def _facet_change(w: _World, frame: pd.DataFrame) -> Point:
     both = [BROAD, FACET]
-    narrowed = int(apply_filters(frame, both).sum())  # type: ignore[arg-type]
+    narrowed = int(apply_filters(frame, both).sum())
 
     def setup() -> None:
         if w.page.has_button("flt_rm_1"):
