@@ -287,7 +287,9 @@ def _plan(
         tuple(catalog or ()),
     )
     cached = st.session_state.get(PLAN_KEY)
-    if cached and cached[0] == digest:
+    # While a push runs, the plan it sends: its job changed the journal's count, but what is
+    # known changes when it ends (at a million ids, preparing again mid-push took 4 s).
+    if cached and (cached[0] == digest or is_running()):
         return cached[1], cached[2]
     try:
         ids, kinds, known = _selected_ids(ws)

@@ -19,6 +19,7 @@ import streamlit as st
 from tagging.known_state import dataset_tags, known_state, of_kind
 from tagging.selection import KEY_SEP, fingerprint, is_selected
 from ui import session
+from ui.push_panel import is_running
 
 CACHE_KEY = "_known_tags"  # (digest, state, revision)
 CARRIED_KEY = "_carried_tags"  # (digest, "a; b" text per shown row)
@@ -32,6 +33,9 @@ def known_tags(ws: session.Workset, provider: str, target: Mapping[str, str]) ->
         ws.fixed_kind, journal.job_count(), st.session_state.get("journal_rev", 0),
     )  # fmt: skip
     cached = st.session_state.get(CACHE_KEY)
+    # A running push's job changes the count at its start; its tags are read when it ends.
+    if cached is not None and is_running():
+        return cached[1]
     if cached is None or cached[0] != digest:
         column = None
         if ws.tags_column:
