@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import cast
 
 import numpy as np
@@ -38,7 +39,9 @@ MAX_SHOWN = 10_000
 TAGS_NOW = "tags now"  # the grid's column of the tags each row carries
 CURL_IDS = 5  # ids shown in a copy-as-curl command
 CONFIRM_ABOVE = 1_000  # live pushes above this many ids need an explicit confirmation
-PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None)
+PLAN_KEY = "tag_plan"  # (fingerprint, Plan | None, error | None, fingerprint of the inputs)
+PUSHING_KEY = "_tag_pushing"  # (inputs fingerprint, Plan) of the push running now
+CONFIRMED_KEY = "_tag_confirmed"  # (inputs fingerprint, Plan) after a push confirmed it all
 RESULT_KEY = "tag_result"
 CATALOG_KEY = "tag_catalog"  # {(provider, base_url, target): [tag names]}
 CREATE_ERROR_KEY = "_tag_create_error"  # why the last "Create new tags" failed
@@ -270,7 +273,7 @@ def _plan(
     chunk = st.session_state.get("tag_chunk") or None
     catalog = st.session_state.get("_tag_catalog_now") or None
     jobs = session.journal().job_count()  # a job pushed elsewhere changes the known state
-    digest = fingerprint(
+    inputs = fingerprint(
         ws.version,
         ws.id_column,
         ws.kind_column,
@@ -282,15 +285,17 @@ def _plan(
         tags,
         chunk,
         session.selection_rev(),
-        st.session_state.get(JOURNAL_REV, 0),
-        jobs,
-        tuple(catalog or ()),
     )
+    digest = fingerprint(inputs, st.session_state.get(JOURNAL_REV, 0), jobs, tuple(catalog or ()))
     cached = st.session_state.get(PLAN_KEY)
     # While a push runs, the plan it sends: its job changed the journal's count, but what is
     # known changes when it ends (at a million ids, preparing again mid-push took 4 s).
     if cached and (cached[0] == digest or is_running()):
         return cached[1], cached[2]
+    confirmed = st.session_state.pop(CONFIRMED_KEY, None)
+    if confirmed is not None and confirmed[0] == inputs:  # the push of these inputs just ended
+        st.session_state[PLAN_KEY] = (digest, confirmed[1], None, inputs)
+        return confirmed[1], None
     try:
         ids, kinds, known = _selected_ids(ws)
         op = tagging.TagOperation(
@@ -307,7 +312,7 @@ def _plan(
         result: tuple[tagging.Plan | None, str | None] = (plan, None)
     except tagging.TaggingError as exc:
         result = (None, str(exc))
-    st.session_state[PLAN_KEY] = (digest, *result)
+    st.session_state[PLAN_KEY] = (digest, *result, inputs)
     return result
 
 
@@ -442,6 +447,9 @@ def _start_push(p: tagging.Plan, conn: tagging.Connection, label: str, inputs: s
         st.session_state[STALE_PUSH_KEY] = True
         return
     journal = session.journal()
+    drawn = st.session_state.get(PLAN_KEY)
+    if drawn is not None and drawn[1] is p:
+        st.session_state[PUSHING_KEY] = (drawn[3], p)
     # In a thread, so that the Cancel click's rerun does not stop it halfway.
     run = start_push(
         label,
@@ -464,11 +472,33 @@ def _take_push_result() -> None:
 
 
 def _keep_result(result: tagging.PushResult | None) -> None:
+    pushing = st.session_state.pop(PUSHING_KEY, None)
     if result is None:
         return
+    if pushing is not None and _all_confirmed(pushing[1], result):
+        st.session_state[CONFIRMED_KEY] = (pushing[0], _after(pushing[1]))
     _bump(JOURNAL_REV)
     st.session_state.pop(CATALOG_KEY, None)  # a push can create tags
     st.session_state[RESULT_KEY] = result
+
+
+def _all_confirmed(p: tagging.Plan, result: tagging.PushResult) -> bool:
+    """Every id sent was applied and read back so: nothing failed, was missing or stopped."""
+    v = result.verified
+    return (
+        result.applied == p.to_send
+        and not (result.failed or result.not_found or result.cancelled)
+        and v is not None
+        and v.checked == p.to_send
+        and not v.mismatched_ids
+    )
+
+
+def _after(p: tagging.Plan) -> tagging.Plan:
+    """The plan of the same inputs once its push is confirmed: every id known to need no
+    change, nothing to send. Preparing it again read the same ids back a second time (a
+    million ids: 3 s of the page after the progress bar said done)."""
+    return replace(p, batches=(), skipped=p.requested, known_state=True, warnings=())
 
 
 def _resume(conn: tagging.Connection, job_id: str) -> None:
