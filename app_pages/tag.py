@@ -428,7 +428,8 @@ def _push_inputs(ws: session.Workset, provider: str) -> str:
     """The widgets' values a shown plan was prepared from. The push starts in the click's
     callback with the plan the last run drew; an edit sent with the same click (a typed tag,
     ticked rows) would make that plan stale, so the callback compares these first."""
-    grid = st.session_state.get(st.session_state.get(GRID_KEY_STATE, ""))
+    grid_key = st.session_state.get(GRID_KEY_STATE)  # none for a large dataset's pages
+    grid = st.session_state.get(grid_key) if grid_key else None
     return fingerprint(
         ws.version,
         provider,
