@@ -21,6 +21,7 @@ from tagging.demo import SANDBOX_KEYS, World, WorldSize
 from tagging.sandbox.atlas_api import create_atlas_app
 from tagging.sandbox.faults import FaultMiddleware, Faults, FaultState
 from tagging.sandbox.immuta_api import create_immuta_app
+from tagging.sandbox.immuta_hot import HotPath
 from tagging.sandbox.nekt_api import create_nekt_app
 from tagging.sandbox.store import Store
 
@@ -112,6 +113,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         app.mount(f"/{name}", provider_app)
     app.state.providers = providers
     app.state.fault_state = FaultState(config.faults.seed)
+    # Inside the faults (a push's calls still wait the latency and may fail), outside routing.
+    app.add_middleware(HotPath, add=providers["immuta"].state.add_tags, prefix="/immuta")
     app.add_middleware(FaultMiddleware, faults=config.faults, state=app.state.fault_state)
     return app
 
@@ -119,8 +122,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 def provider_root_app(app: FastAPI, provider: str) -> ASGIApp:
     """`provider`'s API of the sandbox `app` at the root path, behind the same faults."""
     config: SandboxConfig = app.state.config
+    api: ASGIApp = app.state.providers[provider]
+    if provider == "immuta":
+        api = HotPath(api, add=api.state.add_tags)  # type: ignore[attr-defined]
     return FaultMiddleware(
-        app.state.providers[provider],
+        api,
         faults=config.faults,
         state=app.state.fault_state,
         provider=provider,

@@ -22,6 +22,7 @@ from tagging.demo import World
 from tagging.sandbox import immuta_tags as tags
 from tagging.sandbox.auth import RequireKey, bearer_token
 from tagging.sandbox.immuta_datasources import DataSources, page_params
+from tagging.sandbox.immuta_hot import AddTags
 from tagging.sandbox.immuta_session import Tokens, current_user
 from tagging.sandbox.immuta_tags import ImmutaError, Models
 from tagging.sandbox.store import Store
@@ -46,6 +47,8 @@ def create_immuta_app(store: Store, world: World, key: str) -> FastAPI:
     app.add_middleware(
         RequireKey, accepts=accepts, reject=reject, open_paths=frozenset({LOGIN_PATH})
     )
+    # A push's calls, answered in front of the routing (see immuta_hot); errors come here.
+    app.state.add_tags = AddTags(store, models, accepts)
 
     @app.exception_handler(ImmutaError)
     async def _immuta_error(_: Request, exc: ImmutaError) -> JSONResponse:
