@@ -369,3 +369,49 @@ def test_update_by_id_renames_and_keeps_assignments(sandbox: Sandbox) -> None:
     missing = _call(sandbox, "POST", "/tag", {"tags": [{"id": 4242, "name": "X"}]})
     assert _error(missing, 404) == "Tag with id 4242 not found"
     assert "X" not in _names(sandbox)
+
+
+_HOT_CALLS: list[tuple[str, bytes, dict[str, str]]] = [
+    ("/tag/datasource/1", b'[{"name": "Confidential", "source": "curated"}]', {}),
+    ("/tag/datasource/1", b'[{"name": "Confidential"}]', {}),  # again: idempotent
+    ("/tag/column/6_countrycode", b'[{"name": "Confidential"}]', {}),
+    ("/tag/datasource/1", b'[{"name": "Discovered.Country"}]', {}),  # a parent: ignored
+    ("/tag/datasource/1", b'[{"name": "No.Such.Tag"}]', {}),
+    ("/tag/datasource/999999", b'[{"name": "Confidential"}]', {}),
+    ("/tag/table/1", b'[{"name": "Confidential"}]', {}),
+    ("/tag/datasource/1", b"not json", {}),
+    ("/tag/datasource/1", b'{"name": "Confidential"}', {}),
+    ("/tag/datasource/1", b'[{"name": "Confidential"}]', {"Authorization": "wrong"}),
+    ("/tag/datasource/1/", b'[{"name": "Confidential"}]', {}),
+    ("/tag/datasource/1%2F2", b'[{"name": "Confidential"}]', {}),
+]
+
+
+def test_hot_path_answers_exactly_as_the_full_app() -> None:
+    """`POST /tag/{type}/{id}` is answered in front of FastAPI's routing (immuta_hot): every
+    answer, success or error, and the state it leaves, match the routed app's."""
+    import asyncio
+
+    from tagging.sandbox.app import SandboxConfig, create_app
+
+    async def run(prefix: str, app: Any) -> tuple[list[tuple[int, str, bytes]], Any]:
+        transport = httpx.ASGITransport(app=app)
+        answers = []
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            for path, body, headers in _HOT_CALLS:
+                sent = {"Authorization": KEYS["immuta"], **headers}
+                r = await client.post(prefix + path, content=body, headers=sent)
+                answers.append((r.status_code, r.headers.get("content-type", ""), r.content))
+            state = (await client.get("/_sandbox/state")).json() if prefix else None
+        return answers, state
+
+    hot = create_app(SandboxConfig())
+    hot_answers, hot_state = asyncio.run(run("/immuta", hot))
+    full = create_app(SandboxConfig())
+    routed = full.state.providers["immuta"]  # the Immuta app alone: no hot path in front
+    full_answers, _ = asyncio.run(run("", routed))
+    assert hot_answers == full_answers
+    statuses = [a[0] for a in hot_answers]
+    assert statuses == [200, 200, 200, 200, 400, 404, 400, 400, 400, 401, 307, 405]
+    assert full.state.store.state() == hot_state
+    assert hot_state["immuta"]["datasource:1"] == ["Confidential"]
