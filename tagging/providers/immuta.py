@@ -53,7 +53,10 @@ class Immuta(BaseProvider):
     )
     creates_tags_on_push = False  # an unknown tag fails the whole request
     default_chunk = 100  # models per batch: each is its own request
-    default_concurrency = 32  # each request is one model: latency, not CPU, bounds a push
+    # Each request is one model, so latency bounds a push: 64 in flight (the connection pool's
+    # size) beat 32 in paired runs on 2 cores (benchmarks/scenarios/immuta_concurrency.py).
+    # Immuta documents no concurrency limit; a 429 waits its Retry-After (tagging.retry).
+    default_concurrency = 64
     key_env = "IMMUTA_API_KEY"
     url_env = "IMMUTA_API_URL"
     default_url: str | None = None

@@ -24,6 +24,10 @@ from tagging.sandbox.app import (
 )
 from tagging.sandbox.faults import Faults
 
+# Seconds an idle keep-alive connection stays open: nginx's default, where uvicorn's 5 s let a
+# client reuse a pooled connection just as the server closed it (a ReadError) on a busy machine.
+KEEP_ALIVE_S = 75
+
 
 def serve(
     host: str = "127.0.0.1",
@@ -59,7 +63,14 @@ def serve(
     app = create_app(config)
     print(banner(config, host, port, ports), flush=True)
     if not ports:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
         return
     servers = [_server(app, host, port, lifespan="on")]
     servers += [
@@ -82,6 +93,7 @@ def _server(app: object, host: str, port: int, lifespan: str) -> _Server:
         port=port,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
         lifespan=lifespan,  # type: ignore[arg-type]
     )
     return _Server(config)
