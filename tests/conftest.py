@@ -17,6 +17,9 @@ import pytest
 from pg_server import PgServer, start_pg, stop_pg
 from playwright.sync_api import expect
 
+# Debian's Chromium as Playwright drives it here (no downloads, no calls home).
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (the browser tests')
+
 ROOT = Path(__file__).resolve().parent.parent
 # Every variable that points the library at an API; tests clear them for a clean slate.
 PROVIDER_VARS = (
@@ -28,15 +31,6 @@ PROVIDER_VARS = (
     "NEKT_API_KEY",
     "IMMUTA_API_KEY",
 )
-# Debian's Chromium as Playwright drives it here (no downloads, no calls home).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 # A web-first assertion waits this long unless it says otherwise: on a loaded 2-core machine a
 # Streamlit rerun can take longer than Playwright's 5 s default (the checks stay the same).
 expect.set_options(timeout=30_000)

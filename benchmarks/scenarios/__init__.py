@@ -17,6 +17,7 @@ from benchmarks.scenarios import (
     nekt_requests,
     retries,
     sandbox_store,
+    ui_browser,
     ui_review,
     ui_tag,
     workbench,
@@ -38,5 +39,6 @@ SCENARIOS: dict[str, ModuleType] = {
         large_plan,
         ui_review,
         ui_tag,
+        ui_browser,
     )
 }
