@@ -118,6 +118,8 @@ class BrowserSession:
     """One tab of the app: act, then wait until the page is idle with the result shown."""
 
     page: Any  # playwright.sync_api.Page
+    received: int = 0  # bytes the app sent over its websocket so far
+    last_bytes: int = 0  # of them, during the last `act`
 
     @classmethod
     def open(cls, browser: Any, url: str) -> BrowserSession:
@@ -125,6 +127,7 @@ class BrowserSession:
         page.set_default_timeout(STEP_TIMEOUT_MS)
         page.add_init_script(_RUN_COUNTER)
         session = cls(page)
+        page.on("websocket", lambda ws: ws.on("framereceived", session._count))
         session.act(lambda: page.goto(url))
         return session
 

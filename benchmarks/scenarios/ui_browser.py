@@ -10,7 +10,7 @@ call it wraps (in-process) plus an empty rerun of the same page in Chromium (the
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -57,15 +57,16 @@ MAX_SHOWN = 10_000  # the Tag page's grid (app_pages/tag.py): more rows say "sho
 def run(quick: bool) -> list[Result]:
     sizes = QUICK_SIZES if quick else SIZES
     points: dict[str, list[Point]] = {s: [] for s in STEPS}
+    sent: dict[str, int] = {}  # websocket bytes of each step's last run (the largest size)
     with _browser_world(max(sizes)) as (sb, tmp, url, browser):
         for n in sizes:
-            w = _World(sb, tmp, url, browser, n, repeats_for(n, quick))
+            w = _World(sb, tmp, url, browser, n, repeats_for(n, quick), sent=sent)
             for step, point in _time_steps(w).items():
                 points[step].append(point)
-    return [_result(step, points[step]) for step in STEPS]
+    return [_result(step, points[step], sent.get(step, 0)) for step in STEPS]
 
 
-def _result(step: str, points: list[Point]) -> Result:
+def _result(step: str, points: list[Point], sent: int) -> Result:
     last = points[-1]
     return Result.at_largest(
         scenario=f"{PREFIX}.browser.{step}",
@@ -73,7 +74,11 @@ def _result(step: str, points: list[Point]) -> Result:
         unit="s",
         target=Target("<=", 1.5),
         points=points,
-        notes={"measured_s": round(last.measured, 3), "baseline_s": round(last.baseline, 3)},
+        notes={
+            "measured_s": round(last.measured, 3),
+            "baseline_s": round(last.baseline, 3),
+            "websocket_mb": round(sent / 1e6, 2),  # what the browser received for the step
+        },
     )
 
 
@@ -105,6 +110,7 @@ class _World:
     repeats: int
     tab: BrowserSession | None = None
     tags: list[str] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -120,6 +126,15 @@ class _World:
     @property
     def journal(self) -> tagging.Journal:
         return tagging.Journal(str(self.tmp / "journal.db"))  # the app's own
+
+    def timed(self, step: str, action: Callable[[], object]) -> Callable[[], None]:
+        """`action` as a timed step that notes the websocket bytes it took."""
+
+        def run() -> None:
+            action()
+            self.sent[step] = self.s.last_bytes
+
+        return run
 
     def new_tag(self) -> str:
         self.tags.append(f"bench-{self.n}-{len(self.tags)}")
@@ -171,7 +186,7 @@ def _first_load(w: _World) -> Point:
 
     return measure(
         w.n,
-        step=upload,
+        step=w.timed("first_load", upload),
         library=partial(_load_and_check, w.path),
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
@@ -197,7 +212,7 @@ def _select_all(w: _World, mask: np.ndarray) -> Point:
 
     return measure(
         w.n,
-        step=lambda: w.s.click("tag_select_all", f"return text({count!r});"),
+        step=w.timed("select_all", lambda: w.s.click("tag_select_all", f"return text({count!r});")),
         library=lambda: ids.loc[mask],
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
@@ -225,7 +240,7 @@ def _push(w: _World, ids: list[str]) -> Point:
     done = f"return metric('Applied') === {applied!r} && metric('Failed') === '0';"
     return measure(
         w.n,
-        step=lambda: w.s.click("tag_push", done),
+        step=w.timed("push", lambda: w.s.click("tag_push", done)),
         library=lambda: tagging.push(plans[0], conn, journal=journal),
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
@@ -260,7 +275,7 @@ def _coverage(w: _World, tagged: int) -> Point:
 
     return measure(
         w.n,
-        step=step,
+        step=w.timed("coverage", step),
         library=partial(_library_coverage, w),
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
@@ -292,7 +307,7 @@ def _facet_change(w: _World) -> Point:
 
     return measure(
         w.n,
-        step=lambda: w.s.click("flt_add", done),
+        step=w.timed("facet_change", lambda: w.s.click("flt_add", done)),
         library=partial(apply_filters, w.frame, both),
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
