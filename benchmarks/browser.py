@@ -135,8 +135,13 @@ class BrowserSession:
         """Run `action` and wait until a script run has ended since, the page is idle and
         the JavaScript `done` (a function body over `metric(label)` and `text(s)`) holds."""
         runs = self.page.evaluate("window.__benchRuns || 0")
+        before = self.received
         action()
         self.page.wait_for_function(_IDLE, arg=[runs, done], polling=50, timeout=STEP_TIMEOUT_MS)
+        self.last_bytes = self.received - before
+
+    def _count(self, payload: str | bytes) -> None:
+        self.received += len(payload)
 
     def rerun(self) -> None:
         """An empty rerun, as a person asks for one: the "r" key outside any input (the
