@@ -39,7 +39,12 @@ window.__benchRuns = 0;
 new MutationObserver((records) => {
   for (const r of records) {
     const now = r.target.getAttribute('data-test-script-state');
-    if (r.oldValue !== 'notRunning' && now === 'notRunning') window.__benchRuns += 1;
+    const t = window.__benchT;
+    if (t && now === 'running' && t.running === undefined) t.running = performance.now();
+    if (r.oldValue !== 'notRunning' && now === 'notRunning') {
+      window.__benchRuns += 1;
+      if (t) t.idle = performance.now();
+    }
   }
 }).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
                       attributeFilter: ['data-test-script-state']});
@@ -120,6 +125,9 @@ class BrowserSession:
     page: Any  # playwright.sync_api.Page
     received: int = 0  # bytes the app sent over its websocket so far
     last_bytes: int = 0  # of them, during the last `act`
+    # The last `act` in the browser's clock, seconds: until a script run started, from then
+    # until the last run ended, and from that end until the page showed the result.
+    last_split: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @classmethod
     def open(cls, browser: Any, url: str) -> BrowserSession:
@@ -134,11 +142,18 @@ class BrowserSession:
     def act(self, action: Callable[[], object], done: str | None = None) -> None:
         """Run `action` and wait until a script run has ended since, the page is idle and
         the JavaScript `done` (a function body over `metric(label)` and `text(s)`) holds."""
-        runs = self.page.evaluate("window.__benchRuns || 0")
+        runs = self.page.evaluate(
+            "window.__benchT = {start: performance.now()}; window.__benchRuns || 0"
+        )
         before = self.received
         action()
         self.page.wait_for_function(_IDLE, arg=[runs, done], polling=50, timeout=STEP_TIMEOUT_MS)
         self.last_bytes = self.received - before
+        t = self.page.evaluate("[window.__benchT, performance.now()]")
+        marks, end = t[0] or {}, t[1]
+        start = marks.get("start", end)  # a goto starts a new document: no marks
+        running, idle = marks.get("running", start), marks.get("idle", end)
+        self.last_split = ((running - start) / 1e3, (idle - running) / 1e3, (end - idle) / 1e3)
 
     def _count(self, payload: str | bytes) -> None:
         self.received += len(payload)

@@ -9,6 +9,7 @@ call it wraps (in-process) plus an empty rerun of the same page in Chromium (the
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,21 +53,26 @@ BROAD = Condition("field", "not_equals", "cs.CV")  # the "filtered" rows: about 
 FACET = Condition("field", "equals", "cs.LG")  # the facet change narrows them
 OP_NAMES = {"not_equals": "≠", "equals": "="}
 MAX_SHOWN = 10_000  # the Tag page's grid (app_pages/tag.py): more rows say "showing"
+# The job id in the push result's caption (ui/push_panel.py show_result).
+_JOB = """() => {
+  const m = document.querySelector('[data-testid="stMain"]').innerText.match(/Job (\\S+) · see/);
+  return m ? m[1] : null;
+}"""
 
 
 def run(quick: bool) -> list[Result]:
     sizes = QUICK_SIZES if quick else SIZES
     points: dict[str, list[Point]] = {s: [] for s in STEPS}
-    sent: dict[str, int] = {}  # websocket bytes of each step's last run (the largest size)
+    sent: dict[str, tuple[int, tuple[float, float, float]]] = {}  # each step's last run
     with _browser_world(max(sizes)) as (sb, tmp, url, browser):
         for n in sizes:
             w = _World(sb, tmp, url, browser, n, repeats_for(n, quick), sent=sent)
             for step, point in _time_steps(w).items():
                 points[step].append(point)
-    return [_result(step, points[step], sent.get(step, 0)) for step in STEPS]
+    return [_result(step, points[step], *sent.get(step, (0, (0.0, 0.0, 0.0)))) for step in STEPS]
 
 
-def _result(step: str, points: list[Point], sent: int) -> Result:
+def _result(step: str, points: list[Point], sent: int, split: tuple[float, ...]) -> Result:
     last = points[-1]
     return Result.at_largest(
         scenario=f"{PREFIX}.browser.{step}",
@@ -78,6 +84,11 @@ def _result(step: str, points: list[Point], sent: int) -> Result:
             "measured_s": round(last.measured, 3),
             "baseline_s": round(last.baseline, 3),
             "websocket_mb": round(sent / 1e6, 2),  # what the browser received for the step
+            # the step's last run in the browser's clock: click to a script run starting,
+            # script runs, last run's end to the result shown (rendering, stale elements)
+            "to_run_s": round(split[0], 3),
+            "script_s": round(split[1], 3),
+            "after_end_s": round(split[2], 3),
         },
     )
 
@@ -110,7 +121,7 @@ class _World:
     repeats: int
     tab: BrowserSession | None = None
     tags: list[str] = field(default_factory=list)
-    sent: dict[str, int] = field(default_factory=dict)
+    sent: dict[str, tuple[int, tuple[float, float, float]]] = field(default_factory=dict)
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -132,7 +143,7 @@ class _World:
 
         def run() -> None:
             action()
-            self.sent[step] = self.s.last_bytes
+            self.sent[step] = (self.s.last_bytes, self.s.last_split)
 
         return run
 
@@ -225,28 +236,38 @@ def _push(w: _World, ids: list[str]) -> Point:
     journal = tagging.Journal(str(w.tmp / "library-journal.db"))
     applied = f"{len(ids):,}"
     plans: list[tagging.Plan] = []
+    done: list[str] = []
 
     def setup() -> None:
         w.sb.reset()
         w.s.fill("tag_new", w.new_tag())  # a new tag: everything to send again
         op = tagging.TagOperation("atlas", "add", (w.tags[-1],), ids, target=TARGET)
         plans[:] = [tagging.prepare(op, conn, journal=journal)]
+        # Done: the result of a job other than the one shown now (the last push's).
+        done[:] = [
+            f"const job = ({_JOB})(); return job !== null && job !== {json.dumps(_job(w))}"
+            f" && metric('Applied') === {applied!r} && metric('Failed') === '0';"
+        ]
 
     def check() -> None:
         if w.s.metric("Applied") != applied:
             raise StepError(f"the push did not apply {applied} ids: {w.s.metric('Applied')}")
 
-    # The old result hides while a push runs, so "Applied" shows only once this one ends.
-    done = f"return metric('Applied') === {applied!r} && metric('Failed') === '0';"
     return measure(
         w.n,
-        step=w.timed("push", lambda: w.s.click("tag_push", done)),
+        step=w.timed("push", lambda: w.s.click("tag_push", done[0])),
         library=lambda: tagging.push(plans[0], conn, journal=journal),
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
         check=check,
         repeats=w.repeats,
     )
+
+
+def _job(w: _World) -> str | None:
+    """The job id of the push result the Tag page shows (None: no result shown)."""
+    job: str | None = w.s.page.evaluate(_JOB)
+    return job
 
 
 def _coverage(w: _World, tagged: int) -> Point:
