@@ -128,6 +128,9 @@ class BrowserSession:
     # The last `act` in the browser's clock, seconds: until a script run started, from then
     # until the last run ended, and from that end until the page showed the result.
     last_split: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    # Seconds the tab's main thread was busy (layout, script, paint) during the last `act`.
+    last_busy: float = 0.0
+    cdp: Any = None  # the tab's DevTools session, for its Performance metrics
 
     @classmethod
     def open(cls, browser: Any, url: str) -> BrowserSession:
@@ -136,6 +139,8 @@ class BrowserSession:
         page.add_init_script(_RUN_COUNTER)
         session = cls(page)
         page.on("websocket", lambda ws: ws.on("framereceived", session._count))
+        session.cdp = page.context.new_cdp_session(page)
+        session.cdp.send("Performance.enable")
         session.act(lambda: page.goto(url))
         return session
 
@@ -145,15 +150,22 @@ class BrowserSession:
         runs = self.page.evaluate(
             "window.__benchT = {start: performance.now()}; window.__benchRuns || 0"
         )
-        before = self.received
+        before, busy = self.received, self._busy()
         action()
         self.page.wait_for_function(_IDLE, arg=[runs, done], polling=50, timeout=STEP_TIMEOUT_MS)
         self.last_bytes = self.received - before
+        self.last_busy = self._busy() - busy
         t = self.page.evaluate("[window.__benchT, performance.now()]")
         marks, end = t[0] or {}, t[1]
         start = marks.get("start", end)  # a goto starts a new document: no marks
         running, idle = marks.get("running", start), marks.get("idle", end)
         self.last_split = ((running - start) / 1e3, (idle - running) / 1e3, (end - idle) / 1e3)
+
+    def _busy(self) -> float:
+        if self.cdp is None:
+            return 0.0
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
 
     def _count(self, payload: str | bytes) -> None:
         self.received += len(payload)

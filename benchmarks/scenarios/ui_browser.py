@@ -63,13 +63,13 @@ _JOB = """() => {
 def run(quick: bool) -> list[Result]:
     sizes = QUICK_SIZES if quick else SIZES
     points: dict[str, list[Point]] = {s: [] for s in STEPS}
-    sent: dict[str, tuple[int, tuple[float, float, float]]] = {}  # each step's last run
+    sent: dict[str, tuple[int, tuple[float, ...]]] = {}  # each step's last run
     with _browser_world(max(sizes)) as (sb, tmp, url, browser):
         for n in sizes:
             w = _World(sb, tmp, url, browser, n, repeats_for(n, quick), sent=sent)
             for step, point in _time_steps(w).items():
                 points[step].append(point)
-    return [_result(step, points[step], *sent.get(step, (0, (0.0, 0.0, 0.0)))) for step in STEPS]
+    return [_result(step, points[step], *sent.get(step, (0, (0.0,) * 4))) for step in STEPS]
 
 
 def _result(step: str, points: list[Point], sent: int, split: tuple[float, ...]) -> Result:
@@ -89,6 +89,7 @@ def _result(step: str, points: list[Point], sent: int, split: tuple[float, ...])
             "to_run_s": round(split[0], 3),
             "script_s": round(split[1], 3),
             "after_end_s": round(split[2], 3),
+            "browser_busy_s": round(split[3], 3),  # the tab's main thread (not WebGL's GPU)
         },
     )
 
@@ -121,7 +122,7 @@ class _World:
     repeats: int
     tab: BrowserSession | None = None
     tags: list[str] = field(default_factory=list)
-    sent: dict[str, tuple[int, tuple[float, float, float]]] = field(default_factory=dict)
+    sent: dict[str, tuple[int, tuple[float, ...]]] = field(default_factory=dict)
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -143,7 +144,7 @@ class _World:
 
         def run() -> None:
             action()
-            self.sent[step] = (self.s.last_bytes, self.s.last_split)
+            self.sent[step] = (self.s.last_bytes, (*self.s.last_split, self.s.last_busy))
 
         return run
 
