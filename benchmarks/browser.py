@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.sandbox_process import ROOT, free_port
+from benchmarks.sandbox_process import ROOT, free_port, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,12 +84,7 @@ def running_app(env: Mapping[str, str]) -> Iterator[str]:
         _wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:

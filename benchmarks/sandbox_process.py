@@ -75,12 +75,7 @@ def sandbox(*flags: str, timeout: float = 60.0) -> Iterator[SandboxProcess]:
         yield sb
     finally:
         log.close()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _wait(sb: SandboxProcess, timeout: float, log: IO[bytes]) -> None:
@@ -97,3 +92,13 @@ def _wait(sb: SandboxProcess, timeout: float, log: IO[bytes]) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"sandbox did not answer within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a child server, killing it if it has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -26,11 +26,10 @@ from benchmarks.app_steps import StepError, measure
 from benchmarks.browser import BrowserSession, chromium, running_app
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
+from benchmarks.scenarios.ui_tag import load_and_check
 from benchmarks.timing import repeats_for
-from tagging.columns import IdReport, id_column_report, suggest_id_columns
 from tagging.coverage import coverage
 from tagging.coverage_time import coverage_over_time, events_from_journal
-from tagging.datasets import load_dataset
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
 from tagging.filters import Condition, apply_filters
 from tagging.known_state import known_state
@@ -199,18 +198,11 @@ def _first_load(w: _World) -> Point:
     return measure(
         w.n,
         step=w.timed("first_load", upload),
-        library=partial(_load_and_check, w.path),
+        library=partial(load_and_check, w.path),
         empty_rerun=lambda: w.s.rerun(),
         setup=setup,
         repeats=w.repeats,
     )
-
-
-def _load_and_check(path: Path) -> IdReport:
-    """What loading a file runs in the library: read it, find the id columns, check the
-    first (the Dataset page shows both)."""
-    frame = load_dataset(path, path.name)
-    return id_column_report(frame, suggest_id_columns(frame)[0])
 
 
 def _select_all(w: _World, mask: np.ndarray) -> Point:

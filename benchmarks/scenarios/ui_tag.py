@@ -116,7 +116,7 @@ def _first_load(w: _World) -> Point:
     return measure(
         w.n,
         step=lambda: w.page.upload(w.path),
-        library=partial(_load_and_check, w.path),
+        library=partial(load_and_check, w.path),
         empty_rerun=lambda: w.page.run(),
         setup=setup,
         check=check,
@@ -124,7 +124,7 @@ def _first_load(w: _World) -> Point:
     )
 
 
-def _load_and_check(path: Path) -> IdReport:
+def load_and_check(path: Path) -> IdReport:
     """What loading a file runs in the library: read it, find the id columns, check the
     first (the Dataset page shows both)."""
     frame = load_dataset(path, path.name)
