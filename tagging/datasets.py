@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from tagging.columns import ID_NAME, to_id_strings
 from tagging.dataset_formats import PARQUET_MAGIC, decode_text, detect_format, read_head
@@ -98,8 +99,22 @@ def load_dataset(
     for col in df.columns:
         if col != id_column and ID_NAME.search(col):
             df[col] = to_id_strings(df[col])
+    _contiguous(df)
     df.attrs.update({"source": label, "format": fmt, "notes": notes})
     return df
+
+
+def _contiguous(df: pd.DataFrame) -> None:
+    """Arrow-backed columns as one chunk each, in place. A Parquet file reads as one chunk per
+    row group, and every filter of the rows (pyarrow's take) is 3x slower over chunks: the
+    Tag page's filtered rows of a million took 38 ms, 12 ms once contiguous."""
+    for col in df.columns:
+        values = df[col].array
+        if not isinstance(values, pd.arrays.ArrowExtensionArray):
+            continue
+        arrow = pa.array(values)
+        if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > 1:
+            df[col] = pd.array(arrow.combine_chunks(), dtype=values.dtype)
 
 
 def open_dataset(

@@ -161,8 +161,9 @@ class MapLayers:
 
     def drawn(self, selected: np.ndarray | None) -> np.ndarray:
         """The sample plus, spread evenly, selected rows it missed (ascending). A mask over
-        the rows, not np.union1d: no sort of the sample on every new selection."""
-        if selected is None or len(self.sample) >= len(self.xs):
+        the rows, not np.union1d: no sort of the sample on every new selection. With every
+        row selected the sample is a sample of the selection already: nothing to add."""
+        if selected is None or len(self.sample) >= len(self.xs) or selected.all():
             return self.sample
         spread = _spread(np.flatnonzero(selected), self.max_points // 5)
         in_sample = self.in_sample

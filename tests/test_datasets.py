@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tagging.columns import (
@@ -94,6 +95,15 @@ def test_parquet_and_excel_load(tmp_path: Path) -> None:
         assert df.attrs["format"] in ("parquet", "excel")
         check_frame(load_dataset(Upload(name, data)))
         check_frame(load_dataset(io.BytesIO(data), name=name))
+
+
+def test_parquet_row_groups_load_as_one_chunk_per_column(tmp_path: Path) -> None:
+    path = tmp_path / "groups.parquet"
+    FRAME.to_parquet(path, row_group_size=2)  # one chunk per row group as pyarrow reads it
+    df = load_dataset(path)
+    pd.testing.assert_frame_equal(df, pd.read_parquet(path))
+    text = [c for c in df.columns if isinstance(df[c].array, pd.arrays.ArrowExtensionArray)]
+    assert text and all(getattr(pa.array(df[c].array), "num_chunks", 1) == 1 for c in text)
 
 
 def test_content_is_sniffed_when_extension_is_unknown(tmp_path: Path) -> None:

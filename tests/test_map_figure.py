@@ -117,3 +117,21 @@ def test_colour_by_tag_and_by_tagged() -> None:
 def test_empty_frame_says_so() -> None:
     fig = map_figure(FRAME.head(0), "x", "y")
     assert fig.layout.annotations[0].text == "No rows"
+
+
+def test_with_every_row_selected_the_sample_is_drawn_all_highlighted() -> None:
+    big = atlas_frame(50_000)
+    every = np.ones(len(big), dtype=bool)
+    fig = map_figure(big, "x", "y", color="field", selected=every, max_points=1_000)
+    plain = map_figure(big, "x", "y", color="field", max_points=1_000)
+    drawn = sorted(int(p) for t in scatter(fig) for p in t.customdata)
+    assert drawn == sorted(int(p) for t in scatter(plain) for p in t.customdata)
+    assert all(len(t.selectedpoints) == len(t.customdata) for t in scatter(fig))
+
+
+def test_hover_text_is_id_and_title_cut_at_80_characters() -> None:
+    rows = pd.DataFrame(
+        {"id": ["a", None, "c"], "title": ["x" * 100, "short", None], "x": [0.0, 1, 2], "y": 0.0}
+    )
+    fig = map_figure(rows, "x", "y", title_column="title")
+    assert list(scatter(fig)[0].text) == ["a · " + "x" * 80, " · short", "c · "]
