@@ -94,11 +94,11 @@ def _wait(sb: SandboxProcess, timeout: float, log: IO[bytes]) -> None:
     raise RuntimeError(f"sandbox did not answer within {timeout:.0f} s")
 
 
-def stop(proc: subprocess.Popen[Any]) -> None:
-    """Terminate a child server, killing it if it has not exited within 10 s."""
+def stop(proc: subprocess.Popen[Any], wait_s: float = 10) -> None:
+    """Terminate a child server, killing it if it has not exited within `wait_s`."""
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(wait_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

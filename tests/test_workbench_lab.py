@@ -21,6 +21,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_workbench_notebook import FIELDS, NOTEBOOK, boxed_ids
 
+from benchmarks.sandbox_process import stop
 from tagging.demo import ATLAS_PROJECTION_ID, atlas_frame
 from tagging.notebook import _map_columns
 from tagging.selection import points_in_polygon
@@ -76,11 +77,7 @@ def lab_url(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, wait_s=15)
         log.close()
 
 
