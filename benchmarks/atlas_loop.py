@@ -79,9 +79,12 @@ def read_back(sb: SandboxProcess, tag: str) -> ReadBack:
     return ReadBack(every, np.concatenate(masks), size)
 
 
+def carried(found: ReadBack, ids: pa.Array) -> pa.Array:
+    """Per id: it is among the tagged points (one Arrow `is_in`)."""
+    return pc.is_in(ids, value_set=found.ids.filter(pa.array(found.mask)))
+
+
 def all_tagged(sb: SandboxProcess, ids: list[str], tag: str) -> bool:
     """A user's check after a push: read the tag back, and every sent id is among the
-    tagged points (one Arrow `is_in`)."""
-    found = read_back(sb, tag)
-    tagged = found.ids.filter(pa.array(found.mask))
-    return bool(pc.all(pc.is_in(pa.array(ids, pa.string()), value_set=tagged)).as_py())
+    tagged points."""
+    return bool(pc.all(carried(read_back(sb, tag), pa.array(ids, pa.string()))).as_py())

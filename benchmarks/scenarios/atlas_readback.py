@@ -1,10 +1,12 @@
 """Reading an Atlas map's tag back (1M points, one tag of 100k) vs bare httpx + pyarrow.
 
-Ours: the Atlas provider's read-back as prepare and verify use it (tag list, status,
-manifest, datum id and tag tiles, concurrent, under the retry policy), then which of all the
-map's ids carry the tag and which exist. Baseline: the same Feather files fetched one after
-another with a bare httpx client and concatenated with pyarrow (no membership work).
-Both read cold: the provider's cache of datum ids is emptied before each run.
+Ours: the Atlas provider's read-back as a push's verification uses it (`check_ids`: tag
+list, status, manifest, datum id and tag tiles, concurrent, under the retry policy), for
+every id of the map: which exist and which carry the tag. Baseline: the same Feather files
+fetched one after another with a bare httpx client and concatenated with pyarrow, then the
+same two answers the plain way: one Arrow `is_in` of the ids among all points, one among the
+tagged points. Both start from the ids as Arrow text, as a plan holds them, and both read
+cold: the provider's cache of datum ids is emptied before each run.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from functools import partial
 from typing import Any
 
 import httpx
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from benchmarks.atlas_loop import read_back
+from benchmarks.atlas_loop import carried, read_back
 from benchmarks.results import Point, Result, Target
 from benchmarks.sandbox_process import SandboxProcess, sandbox
 from benchmarks.timing import best_of_pair, repeats_for
 from tagging.demo import ATLAS_PROJECTION_ID, SANDBOX_KEYS
+from tagging.id_list import IdList
 from tagging.providers import atlas_map, get
 
 NAME = "atlas_readback"
@@ -37,14 +42,16 @@ def run(quick: bool) -> list[Result]:
         with sandbox("--atlas-points", str(n)) as sb:
             _tag_points(sb, n)
             conn = sb.connect("atlas")
-            ids = [str(i) for i in range(n)]
+            ids = pa.array([str(i) for i in range(n)], pa.string())
             repeats = repeats_for(n, quick)
-            ours, bare = best_of_pair(partial(_ours, conn, ids), partial(_bare, sb), repeats, _cold)
+            ours, bare = best_of_pair(
+                partial(_ours, conn, ids), partial(_bare, sb, ids), repeats, _cold
+            )
             points.append(Point(n, ours, bare))
             found = _ours(conn, ids)
             assert found == n // TAGGED_SHARE, f"read {found} tagged points, expected more"
             notes = {"points": n, "tagged": found, "read_s": round(ours, 3),
-                     "downloaded_mb": round(_bare(sb) / 1e6, 2)}  # fmt: skip
+                     "downloaded_mb": round(_bare(sb, ids) / 1e6, 2)}  # fmt: skip
             conn.close()
     return [
         Result.at_largest(
@@ -72,17 +79,17 @@ def _cold() -> None:
     atlas_map._POINTS = atlas_map._Lru(atlas_map.CACHED_MAPS)
 
 
-def _ours(conn: Any, ids: list[str]) -> int:
-    api = get("atlas")
+def _ours(conn: Any, ids: pa.Array) -> int:
+    """Tagged points of `ids`, every one of which the map holds."""
     target = {"projection_id": ATLAS_PROJECTION_ID}
-    state = api.read_tags(conn.fetch, target, ids, None, [TAG])
-    held = api.find_ids(conn.fetch, target, ids, None)
-    assert held is not None and bool(held.all())
-    return len(state)
+    found = get("atlas").check_ids(conn.fetch, target, IdList(ids), None, [TAG])
+    assert found.held is not None and bool(found.held.all())
+    return int(found.carries[TAG].sum())
 
 
-def _bare(sb: SandboxProcess) -> int:
-    """Bytes downloaded; tagged points counted the plain way."""
+def _bare(sb: SandboxProcess, ids: pa.Array) -> int:
+    """Bytes downloaded; which ids exist and which carry the tag, the plain way."""
     found = read_back(sb, TAG)
-    assert len(found.ids) == len(found.mask)
+    assert bool(pc.all(pc.is_in(ids, value_set=found.ids)).as_py())
+    assert pc.sum(carried(found, ids)).as_py() == len(ids) // TAGGED_SHARE
     return found.downloaded
