@@ -19,43 +19,92 @@ Modules for apps built on the library (the workbench's pages use them): `tagging
 `tagging.config` (what `connect` reads) and `tagging.demo` (the sandbox's demo world).
 """
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from tagging import errors
-from tagging.config import Connection, connect
-from tagging.coverage import coverage
-from tagging.coverage_time import coverage_over_time
-from tagging.datasets import load_dataset
-from tagging.demo import demo_datasets
-from tagging.errors import TaggingError
-from tagging.executor import push
-from tagging.filters import Condition, apply_filters
-from tagging.journal import Journal
-from tagging.plan import plan
-from tagging.prepare import prepare
-from tagging.render import describe, register_notebook_formatters
-from tagging.selection import points_in_polygon
-from tagging.values import Plan, Progress, PushResult, TagOperation
-
 if TYPE_CHECKING:
-    from tagging import charts
+    from tagging import charts, errors
+    from tagging.config import Connection, connect
+    from tagging.coverage import coverage
+    from tagging.coverage_time import coverage_over_time
+    from tagging.datasets import load_dataset
+    from tagging.demo import demo_datasets
+    from tagging.errors import TaggingError
+    from tagging.executor import push
+    from tagging.filters import Condition, apply_filters
+    from tagging.journal import Journal
     from tagging.maps import map_figure
     from tagging.notebook import Workbench
+    from tagging.plan import plan
+    from tagging.prepare import prepare
+    from tagging.render import describe
+    from tagging.selection import points_in_polygon
+    from tagging.values import Plan, Progress, PushResult, TagOperation
 
-register_notebook_formatters()  # plans and results render as tables in Jupyter
+# Each public name and the module that defines it, imported on first use: `python -m tagging`
+# imports this package first, and a push needs neither pandas' frames (coverage, datasets)
+# nor plotly (charts, maps) nor ipywidgets (Workbench).
+_HOME = {
+    "Condition": "tagging.filters",
+    "Connection": "tagging.config",
+    "Journal": "tagging.journal",
+    "Plan": "tagging.values",
+    "Progress": "tagging.values",
+    "PushResult": "tagging.values",
+    "TagOperation": "tagging.values",
+    "TaggingError": "tagging.errors",
+    "Workbench": "tagging.notebook",
+    "apply_filters": "tagging.filters",
+    "connect": "tagging.config",
+    "coverage": "tagging.coverage",
+    "coverage_over_time": "tagging.coverage_time",
+    "demo_datasets": "tagging.demo",
+    "describe": "tagging.render",
+    "load_dataset": "tagging.datasets",
+    "map_figure": "tagging.maps",
+    "plan": "tagging.plan",
+    "points_in_polygon": "tagging.selection",
+    "prepare": "tagging.prepare",
+    "push": "tagging.executor",
+}
+_MODULES = ("charts", "errors")
 
 
 def __getattr__(name: str) -> Any:
-    # charts pulls in plotly (~0.4 s); the CLI and push never draw, so import it on first use.
-    if name == "charts":
-        return import_module("tagging.charts")
-    if name == "map_figure":
-        return import_module("tagging.maps").map_figure
-    if name == "Workbench":  # the notebook widget: ipywidgets only for those who use it
-        return import_module("tagging.notebook").Workbench
+    if name in _MODULES:
+        return import_module(f"tagging.{name}")
+    if name in _HOME:
+        value = getattr(import_module(_HOME[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'tagging' has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+# Functions named like their module: importing `tagging.plan` binds the module to the
+# package's `plan`, which must stay the function (as when this package imported it eagerly).
+_SHADOWED = {"coverage", "plan", "prepare"}
+
+
+class _Package(ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+if "IPython" in sys.modules:  # plans and results render as tables in Jupyter
+    from tagging.render import register_notebook_formatters
+
+    register_notebook_formatters()
 
 __all__ = [
     "Condition",

@@ -5,6 +5,8 @@ never imports the sandbox, pages and ui/ that use the library's public modules o
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import tagging
@@ -90,6 +92,26 @@ def test_the_public_api_is_small_and_pinned() -> None:
     assert tagging.__all__ == PUBLIC
     for name in PUBLIC:
         assert getattr(tagging, name) is not None
+
+
+def test_the_package_imports_its_names_on_first_use() -> None:
+    """`import tagging` (which `python -m tagging` runs first) loads neither pandas nor httpx;
+    `tagging.plan`, `.prepare` and `.coverage` stay the functions once their modules load."""
+    code = (
+        "import sys, tagging; "
+        "print(sorted(m for m in ('pandas', 'httpx', 'tagging.plan') if m in sys.modules)); "
+        "import tagging.plan, tagging.prepare, tagging.coverage; "
+        "from tagging.plan import Items; from tagging import Journal, charts; "
+        "print([getattr(tagging, n).__module__ for n in ('plan', 'prepare', 'coverage')], "
+        "Journal.__name__, charts.__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "[]",
+        "['tagging.plan', 'tagging.prepare', 'tagging.coverage'] Journal tagging.charts",
+    ]
 
 
 def test_values_are_a_leaf_and_there_is_no_import_cycle() -> None:
