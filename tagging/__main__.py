@@ -9,10 +9,19 @@ Exit codes: 0 everything applied; 1 finished with ids not found or failed (liste
 
 from __future__ import annotations
 
+import sys
+
+# `import httpx` also imports its command-line client (click, rich, pygments: ~0.1 s) when
+# click is installed; the failed import leaves httpx.main a stub in this process only.
+if "httpx" not in sys.modules:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    import httpx  # noqa: F401
+
+    del sys.modules["httpx._main"]
+
 import inspect
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -316,10 +325,15 @@ def coverage(
 # --- helpers ------------------------------------------------------------------------------
 
 
+_opened: list[Journal] = []  # closed by main() before it leaves
+
+
 def _journal(path: str) -> Journal:
     from tagging.journal import Journal
 
-    return Journal(path)
+    book = Journal(path)
+    _opened.append(book)
+    return book
 
 
 def _connect(provider: str) -> Connection:
@@ -402,7 +416,17 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    try:
+        for book in _opened:
+            book.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        sys.exit(code)
+    # Everything is written and closed: leave without tearing the interpreter down (freeing
+    # a million ids' objects and every module took 0.18 s after a push's answer was printed).
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,24 @@ def test_atlas_ids_file_and_several_tags(sandbox: Sandbox, tmp_path: Path) -> No
     assert atlas_tagged(sandbox, "A") == atlas_tagged(sandbox, "B") == {"10", "11", "12"}
 
 
+def test_a_push_leaves_its_journal_closed_and_its_output_whole(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The CLI leaves without the interpreter's teardown (os._exit): the journal is closed
+    first (no -wal/-shm left, the job readable) and every line printed is flushed."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"{i}\n" for i in range(2_000)))
+    done = run_cli(sandbox, *ATLAS, "--ids-file", str(ids), "--chunk-size", "100",
+                   "--no-verify", *journal_arg(tmp_path))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "applied 2000, not found 0, failed 0" in done.stdout
+    assert done.stderr.startswith("job ") and "2000 ids in 20 batches" in done.stderr
+    assert sorted(p.name for p in tmp_path.glob("journal.db*")) == ["journal.db"]
+    [job] = run_json(sandbox, "jobs", *journal_arg(tmp_path))
+    assert (job["status"], job["counts"]["applied"]) == ("done", 2000)
+    assert len(atlas_tagged(sandbox, "T")) == 2_000
+
+
 def test_atlas_not_found_exits_1_and_lists(sandbox: Sandbox, tmp_path: Path) -> None:
     done = run_cli(
         sandbox, "push", "--provider", "atlas", "--projection-id", P, "--tag", "T",
