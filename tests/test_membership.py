@@ -6,8 +6,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from tagging import membership
 from tagging.membership import first_occurrences, isin, join_codes, positions
 
 
@@ -77,6 +80,26 @@ def test_first_occurrences_match_duplicated(seed: int, dtype: Any):
     as_list = values.tolist()
     want = ~pd.Series(as_list).duplicated(keep="first").to_numpy()
     np.testing.assert_array_equal(first_occurrences(as_list), want)
+
+
+@pytest.mark.parametrize("weak_hash", [False, True])
+def test_first_occurrences_by_hash_match_duplicated(weak_hash: bool, monkeypatch):
+    """The hashed path (large inputs) gives pandas' answer, also when different ids share a
+    hash (a hash of the length only makes every same-length pair collide)."""
+    monkeypatch.setattr(membership, "_HASHED_ABOVE", 0)
+    if weak_hash:
+        monkeypatch.setattr(membership, "_hash64", _length_hash)
+    rng = np.random.default_rng(5)
+    values = pd.Series(_random_text(rng, 5_000, missing=0.0), dtype="str")
+    expected = ~values.duplicated(keep="first").to_numpy()
+    assert not expected.all()  # there are repeats to find
+    np.testing.assert_array_equal(first_occurrences(values), expected)
+    distinct = pd.Series([str(i) for i in range(3_000)], dtype="str")
+    assert first_occurrences(distinct).all()
+
+
+def _length_hash(text: pa.Array) -> np.ndarray:
+    return np.asarray(pc.utf8_length(text).to_numpy(zero_copy_only=False), dtype=np.uint64)
 
 
 def test_first_occurrences_of_empty_and_non_text():
