@@ -10,6 +10,7 @@ last (a warm connection) and gives it back when its answer is closed.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,9 +24,7 @@ class ConnectionStack(httpx.BaseTransport):
         self._idle: list[httpx.HTTPTransport] = []
         self._made: list[httpx.HTTPTransport] = []
         self._ready = threading.Condition()
-        # One for all (each costs ~20 ms to load), made now as httpx.HTTPTransport() does:
-        # not inside the first request's deadline. Certifi's CAs, or SSL_CERT_FILE's.
-        self._ssl = httpx.create_ssl_context()
+        self._ssl: ssl.SSLContext | None = None  # the CAs, loaded on the first https request
 
     @property
     def connections(self) -> int:
@@ -64,7 +63,7 @@ class ConnectionStack(httpx.BaseTransport):
                 self._ready.wait(left)
             if self._idle:
                 return self._idle.pop()
-            connection = self._new()
+            connection = self._new(request.url.scheme == "https")
             self._made.append(connection)
             return connection
 
@@ -74,9 +73,18 @@ class ConnectionStack(httpx.BaseTransport):
                 self._idle.append(connection)
                 self._ready.notify()
 
-    def _new(self) -> httpx.HTTPTransport:
+    def _new(self, tls: bool) -> httpx.HTTPTransport:
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        return httpx.HTTPTransport(verify=self._ssl, limits=one)
+        return httpx.HTTPTransport(verify=self._context(tls), limits=one)
+
+    def _context(self, tls: bool) -> ssl.SSLContext:
+        """One context for all https connections (loading the CAs costs 20 to 50 ms, which a
+        push to an http:// sandbox never needs: Certifi's CAs, or SSL_CERT_FILE's). A plain
+        connection gets a context that trusts no CA: should it ever be lent to an https
+        request, the handshake fails rather than going unverified."""
+        if self._ssl is None and tls:
+            self._ssl = httpx.create_ssl_context()
+        return self._ssl or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 class _GivenBackOnClose(httpx.SyncByteStream):
