@@ -93,7 +93,10 @@ def _cli_push(sb: SandboxProcess, ids_file: Path, tmp: Path, n: int, verify: boo
     ]  # fmt: skip
     if not verify:
         cmd.append("--no-verify")
-    done = subprocess.run(cmd, cwd=ROOT, env=sb.env(), capture_output=True, text=True)
+    # The CLI as installed runs from its bytecode cache: a shell with PYTHONDONTWRITEBYTECODE
+    # set would make every run compile the package's modules again (about 0.08 s).
+    env = {k: v for k, v in sb.env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"CLI push failed ({done.returncode}): {done.stderr.strip()[-300:]}")
     answer = json.loads(done.stdout)
