@@ -163,6 +163,11 @@ def _catalog(
     jobs = session.journal().job_count()
     key = (conn.provider, conn.base_url, tuple(sorted(target.items())), jobs)
     refresh = refresh or session.page_entered()
+    # A running push's job changed the count as it started: asked again when it ends (the
+    # ask of a million-point projection's tags waited 0.1 s for the sandbox mid-push).
+    last = next((v for k, v in reversed(cache.items()) if k[:3] == key[:3]), None)
+    if last is not None and not refresh and is_running():
+        return last
     if refresh or key not in cache:
         try:
             cache[key] = sorted(conn.tags(dict(target)))

@@ -127,12 +127,14 @@ def read_state(conn: Connection, op: TagOperation) -> pd.DataFrame | None:
     return current_state(conn, op.provider, target, checked.ids, checked.kinds, None).state
 
 
-def _merge(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def _merge(parts: list[pd.DataFrame], *, distinct: bool = False) -> pd.DataFrame:
+    """The parts as one frame of text without repeated rows; `distinct`: the only part has
+    none (drop_duplicates of a sandbox's 833,000 pairs took 0.15 s of a rerun)."""
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out = out.astype({"id": "str", "tag": "str"})
     if KIND in out.columns:
         out[KIND] = out[KIND].astype(object).where(out[KIND].notna(), None)
-    return out.drop_duplicates(ignore_index=True)
+    return out if distinct and len(parts) == 1 else out.drop_duplicates(ignore_index=True)
 
 
 # --- for the workbench pages -------------------------------------------------------------
@@ -222,7 +224,15 @@ def known_state(
         base = sandbox_state(sandbox_url, provider, target)
     else:
         base = journal.state_for(provider, target)
-    return _merge([base] if tag_column is None else [base, tag_column])
+    parts = [base] if tag_column is None else [base, tag_column]
+    return _merge(parts, distinct=bool(sandbox_url) and _one_target(provider, target))
+
+
+def _one_target(provider: str, target: Mapping[str, Any] | None) -> bool:
+    """Every required target field given: the sandbox's pairs are then keys of its tables,
+    without repeats (tags of two Atlas projections can share names and points)."""
+    fields = providers.get(provider).target_fields
+    return all((target or {}).get(f.name) for f in fields if f.required)
 
 
 def of_kind(state: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -125,6 +125,29 @@ def test_after_a_push_the_tag_list_and_the_grid_show_the_new_tag(sandbox) -> Non
     assert (grid["tags now"].iloc[2:] == "").all()
 
 
+def test_the_grid_says_tags_now_after_a_filter_toggle_and_another_push(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """The "tags now" of rows shown before come back with them, and a push's new tag shows on
+    rows whose text was kept from before it."""
+    at = open_app("atlas")
+    at.switch_page("app_pages/tag.py").run()
+    _tag_and_push(at, "gold")
+    field = str(at.dataframe[0].value["field"].iloc[0])
+
+    def toggled() -> dict[str, str]:
+        add_filter(at, "field", "not_equals", field)  # hides row 0
+        assert at.dataframe[0].value["id"].iloc[0] != "0"
+        at.button(key="flt_rm_0").click().run()
+        grid = at.dataframe[0].value
+        return dict(zip(grid["id"].head(3), grid["tags now"].head(3), strict=True))
+
+    assert toggled() == {"0": "gold", "1": "gold", "2": ""}
+    select_rows(at, [0, 2])
+    at.text_input(key="tag_new").set_value("silver").run()
+    click_push(at)
+    assert not errors(at), errors(at)
+    assert toggled() == {"0": "gold; silver", "1": "gold", "2": "silver"}
+
+
 def _history_with_job(sandbox) -> tuple[AppTest, Journal, str]:  # type: ignore[no-untyped-def]
     journal = Journal(os.environ["TAGGING_JOURNAL"])
     op = TagOperation("atlas", "add", ("gold",), ["1", "2"], target={"projection_id": P})

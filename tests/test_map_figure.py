@@ -13,7 +13,9 @@ from tagging.maps import (
     BY_TAGGED,
     MIN_PER_GROUP,
     SEVERAL,
+    HoverText,
     map_figure,
+    map_layers,
     map_sample,
     suggest_map_columns,
 )
@@ -135,3 +137,25 @@ def test_hover_text_is_id_and_title_cut_at_80_characters() -> None:
     )
     fig = map_figure(rows, "x", "y", title_column="title")
     assert list(scatter(fig)[0].text) == ["a · " + "x" * 80, " · short", "c · "]
+
+
+def test_hover_text_kept_per_row_is_the_text_made_for_it() -> None:
+    """The app keeps each row's hover text across maps (at most `most` rows, then it starts
+    over): every map's text is the one its rows would get made afresh."""
+    hover = HoverText(FRAME, "id", "title", most=150)
+    for rows in ([5, 9, 2], [9, 40, 5, 7], list(range(100, 220)), [2, 7]):
+        at = np.array(rows)
+        assert hover.kept(at).tolist() == hover.made(at).tolist()
+    lower = FRAME[FRAME["x"] < FRAME["x"].median()]
+    positions = np.flatnonzero(FRAME["x"] < FRAME["x"].median())
+    layers = map_layers(
+        lower, "x", "y", title_column="title", max_points=200,
+        hover_of=lambda at: hover.kept(positions[at]),
+    )  # fmt: skip
+    plain = map_layers(lower, "x", "y", title_column="title", max_points=200)
+    picked = np.zeros(len(lower), dtype=bool)
+    picked[::7] = True  # rows the sample missed are added, with their text
+    for selected in (None, picked):
+        texts = [t.get("text") for t in layers.spec(selected)["data"]]
+        assert texts == [t.get("text") for t in plain.spec(selected)["data"]]
+        assert sum(len(t or ()) for t in texts) > 200  # the sample, and added rows

@@ -28,6 +28,8 @@ APPLIED_KEY = "_tag_map_applied"  # digest of the last event applied: reruns rep
 LAST_KEY = "_tag_map_last"  # (rows inside, mode) of the last lasso, for the caption
 LAYERS_KEY = "_tag_map_layers"  # (digest, MapLayers): a million-row map takes a second to build
 FIGURE_KEY = "_tag_map_figure"  # ((digest, selection rev), figure, points drawn)
+HOVER_KEY = "_tag_map_hover"  # (dataset key, HoverText): rows' hover text, made once each
+KEPT_HOVER = 4 * maps.MAX_DRAWN  # texts kept: a few maps' worth, not every row's
 MODES = {"replace": "Replace", "add": "Add", "subtract": "Subtract", "intersect": "Intersect"}
 NONE = "(none)"
 
@@ -112,10 +114,11 @@ def _figure(
         return maps.map_figure(rows, str(ws.x_column), str(ws.y_column)), 0
     layers = st.session_state.get(LAYERS_KEY)
     if layers is None or layers[0] != digest:
+        hover = _hover_text(ws)
         layers = (digest, maps.map_layers(
             rows, str(ws.x_column), str(ws.y_column), color=color, state=state,
             id_column=ws.id_column, kind_column=ws.kind_column,
-            title_column=maps.title_column_of(rows, ws.id_column),
+            hover_of=lambda at: hover.kept(positions[at]),
         ))  # fmt: skip
         st.session_state[LAYERS_KEY] = layers
     drawn = (digest, session.selection_rev())
@@ -127,6 +130,17 @@ def _figure(
         cached = (drawn, _Drawn(spec), points)  # (counted before base64 replaces the arrays)
         st.session_state[FIGURE_KEY] = cached
     return cached[1], cached[2]
+
+
+def _hover_text(ws: session.Workset) -> maps.HoverText:
+    """The dataset's hover text, kept per row across filters and colourings."""
+    key = (ws.version, ws.name, ws.id_column)
+    cached = st.session_state.get(HOVER_KEY)
+    if cached is None or cached[0] != key:
+        title = maps.title_column_of(ws.frame, ws.id_column)
+        cached = (key, maps.HoverText(ws.frame, ws.id_column, title, most=KEPT_HOVER))
+        st.session_state[HOVER_KEY] = cached
+    return cached[1]
 
 
 def _apply(

@@ -188,17 +188,26 @@ class Store:
 def _atlas_table(db: sqlite3.Connection, projection_id: str | None) -> pa.Table:
     where, args = ("WHERE projection_id = ?", (projection_id,)) if projection_id else ("", ())
     tags = db.execute(f"SELECT id, name FROM atlas_tags {where} ORDER BY name", args).fetchall()
-    points, codes = [], []
-    for code, (tag, _) in enumerate(tags):
-        cursor = db.execute("SELECT point FROM atlas_points WHERE tag = ? ORDER BY point", (tag,))
-        found = np.fromiter((p for (p,) in cursor), dtype=np.int64)
-        points.append(found)
-        codes.append(np.full(len(found), code, dtype=np.int32))
-    found_all = np.concatenate(points) if points else np.zeros(0, np.int64)
-    ids = pc.cast(pa.array(found_all), pa.string())
+    parts = [_points_text(db, tag) for tag, _ in tags]
+    counts = [len(p) for p in parts]
+    ids = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
     names = pa.array([name for _, name in tags], pa.string())
-    index = pa.array(np.concatenate(codes) if codes else np.zeros(0, np.int32))
+    index = pa.array(np.repeat(np.arange(len(tags), dtype=np.int32), counts))
     return pa.table({"id": ids, "tag": pa.DictionaryArray.from_arrays(index, names)})
+
+
+def _points_text(db: sqlite3.Connection, tag: int) -> pa.Array:
+    """One tag's points as decimal text, ascending: joined by SQLite and split by Arrow (a
+    Python row per point took 0.4 s of every state read for 833,000 points, 0.1 s so)."""
+    (joined,) = db.execute(
+        "SELECT group_concat(point, ',') FROM"
+        " (SELECT point FROM atlas_points WHERE tag = ? ORDER BY point)",
+        (tag,),
+    ).fetchone()
+    if not joined:
+        return pa.array([], pa.string())
+    split = pc.split_pattern(pa.array([joined], pa.large_string()), ",")
+    return pc.list_flatten(split).cast(pa.string())
 
 
 def _text_table(rows: list[tuple[Any, ...]], *, kinds: bool = False) -> pa.Table:
