@@ -190,7 +190,7 @@ class MapLayers:
         hover = self._hover(drawn)
         size = 5 if len(drawn) <= 20_000 else 3
         drawn_groups = self.groups[drawn]  # codes: comparing group names took 10 ms a map
-        highlight = selected is not None and bool(selected.any())
+        highlight = _highlights(selected, drawn)
         # Copies: serialising a spec replaces its arrays by base64 in place.
         data: list[dict[str, Any]] = [] if self.density is None else [dict(self.density)]
         for i, label in enumerate(self.order):
@@ -325,6 +325,14 @@ def _base_layout(x: str, y: str, color: str | None) -> dict[str, Any]:
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     layout: dict[str, Any] = fig.to_dict()["layout"]
     return layout
+
+
+def _highlights(selected: np.ndarray | None, drawn: np.ndarray) -> bool:
+    """Whether the map dims some drawn points. With every drawn point selected it looks as
+    with none, so the spec stays the unselected one: st.plotly_chart's element id hashes the
+    spec, and a new one is a new chart (WebGL set up and drawn again: seconds in Chromium
+    without a GPU, for a select all or a clear that changes nothing on the map)."""
+    return selected is not None and bool(selected.any()) and not bool(selected[drawn].all())
 
 
 def _spread(positions: np.ndarray, most: int) -> np.ndarray:
