@@ -21,9 +21,10 @@ from tagging.charts import OTHER, TAGGED, UNTAGGED, empty_figure, style
 from tagging.coverage import tagged_mask
 
 # --- the map ----------------------------------------------------------------------------------
-# The browser draws at most this many points: WebGL lassos stay fluent near 1e5 points and
-# the figure's JSON stays a few MB; a lasso still selects every row (selection.py).
-MAX_DRAWN = 100_000
+# The browser draws at most this many points over the density of all rows; a lasso still
+# selects every row (selection.py). Chromium without a GPU draws WebGL in software: a new
+# map of 100,000 points took 3.5-4.5 s of the tab (7 MB of JSON), of 30,000 about 2 s (3 MB).
+MAX_DRAWN = 30_000
 MIN_PER_GROUP = 500  # a small colour group keeps at least this many drawn points
 BY_TAGGED = "(tagged / untagged)"  # `color` values that colour by known tags, not a column
 BY_TAG = "(per tag)"

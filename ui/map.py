@@ -84,7 +84,7 @@ class _Drawn(go.Figure):
     def __init__(self, spec: dict[str, Any]) -> None:
         super().__init__()
         # Numpy arrays as base64, as Figure.to_dict() sends them; only the traces' own
-        # arrays (plotly's convert_to_base64 visits every item of the 100,000-long lists).
+        # arrays (plotly's convert_to_base64 visits every item of the sample-long lists).
         for trace in spec["data"]:
             for name, value in trace.items():
                 if is_homogeneous_array(value):
