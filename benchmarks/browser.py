@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STEP_TIMEOUT_MS = 600_000  # a million-row push on two busy cores
+PICK_TRIES, PICK_WAIT_MS = 4, 20_000  # a selectbox's list opened again if its option hides
 
 # Counts finished script runs (any state -> notRunning: React may batch a short run's
 # "running" away) from the page's first paint on.
@@ -193,6 +194,19 @@ class BrowserSession:
             return
 
         def pick() -> None:
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+            # A list opened while the page redraws can close again (seen once in a 1M-row
+            # run: the option never showed and the step waited out its 600 s): open it again.
+            for _ in range(PICK_TRIES - 1):
+                box.click()
+                try:
+                    self.page.get_by_role("option", name=option, exact=True).click(
+                        timeout=PICK_WAIT_MS
+                    )
+                    return
+                except PlaywrightTimeout:
+                    self.page.keyboard.press("Escape")
             box.click()
             self.page.get_by_role("option", name=option, exact=True).click()
 
