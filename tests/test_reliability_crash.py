@@ -19,7 +19,7 @@ import httpx
 import pytest
 from cli_support import P, atlas_tagged, cli_args, cli_env, journal_arg, run_json
 from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Sandbox, free_port
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tagging.journal import Journal
 
@@ -105,6 +105,10 @@ def test_streamlit_killed_mid_push_then_cli_resume_is_exact(
             chunk.fill("100")  # 100 batches of 100 ids, 4 in flight, 250 ms each
             chunk.press("Enter")
             settle(page)
+            # The preview planned with the new size: a click sent before it would be refused
+            # (the widgets it was sent with are not the plan's), and nothing would be pushed.
+            batches = page.get_by_test_id("stMetric").filter(has_text="Batches")
+            expect(batches.get_by_test_id("stMetricValue")).to_have_text("100")
             page.get_by_role("button", name="Push 10,000 ids").click()
             wait_for(lambda: applied_batches(journal) >= 8, "a few batches to be applied")
             proc.send_signal(signal.SIGKILL)  # while batches are in flight
