@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import persist, session
+from ui import heap, persist, session
 from ui.sidebar import render_sidebar
 from ui.tour import render_tour
 
@@ -32,3 +32,4 @@ try:
     page.run()
 finally:  # also after st.stop() and st.rerun()
     persist.save()
+    heap.freeze_imports()  # after the page's imports: later reruns' full collections skip them
