@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from tagging.config import connect
 from tagging.executor import push
 from tagging.journal import Journal
 from tagging.journal.locks import LEASE_S, JobLocked
+from tagging.journal.sqlite import use_wal
 from tagging.plan import TagOperation, plan
 
 IDS = [str(i) for i in range(8)]
@@ -182,3 +184,29 @@ def test_two_resumes_at_once_take_over_a_dead_push_once(sandbox: Sandbox, tmp_pa
     for batch in Journal(journal).batches(job_id):
         assert batch["applied"] + batch["not_found"] + batch["failed"] <= len(batch["ids"])
     assert Journal(journal).holder(job_id) is None  # released at the end
+
+
+class _LockedTwice:
+    """A connection whose `PRAGMA journal_mode=WAL` answers "database is locked" twice, as
+    SQLite does (without its busy wait) when another process is creating the same file."""
+
+    def __init__(self, error: str = "database is locked") -> None:
+        self.calls, self.error = 0, error
+
+    def execute(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls <= 2:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_a_journal_opened_by_two_processes_at_once_waits_for_the_other() -> None:
+    db = _LockedTwice()
+    use_wal(db)  # type: ignore[arg-type]
+    assert db.calls == 3
+
+
+def test_a_journal_file_that_fails_otherwise_is_not_retried() -> None:
+    db = _LockedTwice("disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        use_wal(db)  # type: ignore[arg-type]
+    assert db.calls == 1
