@@ -67,6 +67,8 @@ _IDLE = """([n, done]) => {
   if (window.__benchRuns <= n) return false;
   if (!document.querySelector('[data-test-script-state="notRunning"]')) return false;
   if (document.querySelector('[data-stale="true"]')) return false;
+  const map = document.querySelector('.tag-map');  // ui/map_chart.py: the figure drawn
+  if (map && map.dataset.drawn !== map.dataset.sent) return false;
   return done === null || new Function(HELPERS + done)();
 }""".replace("HELPERS", json.dumps(_HELPERS))
 

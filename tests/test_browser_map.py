@@ -23,7 +23,7 @@ from tagging.maps import BY_TAGGED
 from tagging.selection import points_in_polygon
 
 pytestmark = pytest.mark.browser
-PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+PLOT = ".tag-map.js-plotly-plot"  # ui/map_chart.py's plot
 COLOUR = '[data-testid="stSelectbox"]:has-text("Colour the map by")'
 BUTTONS = '[data-testid="stButton"]'
 # Remember the polygon plotly reports, in the form Streamlit sends it to the server.

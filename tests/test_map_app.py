@@ -64,10 +64,18 @@ def selected_count(at: AppTest) -> int:
     return int(re.search(r"\*\*([\d,]+) selected", bar).group(1).replace(",", ""))  # type: ignore[union-attr]
 
 
+def drawn(at: AppTest) -> dict:
+    """What the map's chart was sent: {"figure", "revision", "config"}."""
+    return json.loads(at.get("bidi_component")[0].proto.bytes)
+
+
 def draw(at: AppTest, ev: dict, mode: str | None = None) -> AppTest:
+    """Report `ev` from the map as its chart does: made on the figure it shows now."""
     if mode is not None:
         at.segmented_control(key="tag_map_mode").set_value(mode).run()
-    at.session_state[MAP_KEY] = ev
+    at.session_state[MAP_KEY] = {
+        "selection": {**ev["selection"], "revision": drawn(at)["revision"]}
+    }
     at.run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     return at
@@ -82,7 +90,7 @@ def at() -> AppTest:
 
 
 def test_demo_map_is_drawn_with_every_row_and_a_cluster_per_field(at: AppTest) -> None:
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = drawn(at)["figure"]
     traces = [t for t in spec["data"] if t["type"] == "scattergl"]
     assert sorted(t["name"] for t in traces) == sorted(FRAME["field"].unique())
     assert sum(len(np.frombuffer(__import__("base64").b64decode(t["customdata"]["bdata"]),
@@ -104,7 +112,7 @@ def test_lasso_selects_every_row_inside_and_the_push_tags_exactly_them(at, sandb
     assert set(sandbox.state()["atlas"][ATLAS_PROJECTION_ID]["cs.LG cluster"]) == wanted
     # the map recolours by tag without a refresh: the pushed rows are the "tagged" group
     at.selectbox(key="tag_map_color").set_value(BY_TAGGED).run()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = drawn(at)["figure"]
     tagged = next(t for t in spec["data"] if t.get("name") == "tagged")
     assert len(tagged["text"]) == len(wanted)
 
@@ -132,6 +140,17 @@ def test_the_same_event_on_a_later_rerun_is_not_applied_again(at: AppTest) -> No
     assert selected(at) == set()
     at.run()  # the chart may still report the old lasso: it must not come back
     assert selected(at) == set()
+
+
+def test_a_lasso_made_on_an_earlier_map_is_not_applied_to_this_one(at: AppTest) -> None:
+    # The chart keeps its last selection across figures; one drawn before a filter or colour
+    # change named other rows' points.
+    at.session_state[MAP_KEY] = {"selection": {**event([LASSO])["selection"], "revision": "0"}}
+    at.run()
+    assert not at.exception and not errors(at)
+    assert selected(at) == set()
+    draw(at, event([LASSO]))
+    assert selected(at) == inside(LASSO)
 
 
 def test_a_lasso_selects_only_rows_that_match_the_filters(at: AppTest) -> None:

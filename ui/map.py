@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.basevalidators import is_homogeneous_array
 from _plotly_utils.utils import to_typed_array_spec
@@ -19,9 +18,10 @@ from tagging.selection import fingerprint, points_in_polygon
 from ui import session
 from ui.known_tags import CACHE_KEY as KNOWN_TAGS_KEY
 from ui.known_tags import known_tags
+from ui.map_chart import encode, map_chart, revision_of
 from ui.target_form import current_target
 
-MAP_KEY = "tag_map"  # the chart's widget key: its selection event is session_state[MAP_KEY]
+MAP_KEY = "tag_map"  # the chart's key: its last selection is session_state[MAP_KEY].selection
 MODE_KEY = "tag_map_mode"
 COLOR_KEY = "tag_map_color"
 APPLIED_KEY = "_tag_map_applied"  # digest of the last event applied: reruns repeat events
@@ -30,6 +30,7 @@ LAYERS_KEY = "_tag_map_layers"  # (digest, MapLayers): a million-row map takes a
 FIGURE_KEY = "_tag_map_figure"  # ((digest, selection rev), figure, points drawn)
 HOVER_KEY = "_tag_map_hover"  # (dataset key, HoverText): rows' hover text, made once each
 KEPT_HOVER = 4 * maps.MAX_DRAWN  # texts kept: a few maps' worth, not every row's
+CONFIG = {"displaylogo": False, "scrollZoom": True}
 MODES = {"replace": "Replace", "add": "Add", "subtract": "Subtract", "intersect": "Intersect"}
 NONE = "(none)"
 
@@ -47,13 +48,9 @@ def map_panel(
         return
     x, y = str(ws.x_column), str(ws.y_column)
     color, mode = _controls(ws)
-    fig, drawn = _figure(ws, rows, positions, color)
-    event = st.plotly_chart(
-        fig, key=MAP_KEY, on_select="rerun", selection_mode=("points", "box", "lasso"),
-        config={"displaylogo": False, "scrollZoom": True},
-    )  # fmt: skip
-    # A dict when AppTest sets the state; PlotlyState (a dict too) from a browser.
-    if _apply(ws, event["selection"], rows[x], rows[y], positions, mode):
+    (payload, revision), drawn = _figure(ws, rows, positions, color)
+    selection = map_chart(payload, revision, MAP_KEY)
+    if _apply(ws, selection, rows[x], rows[y], positions, mode):
         if on_change is not None:
             on_change()
         st.rerun()  # redraw the map with the new selection highlighted
@@ -76,28 +73,20 @@ def _controls(ws: session.Workset) -> tuple[str | None, str]:
     return (None if color == NONE else str(color)), str(mode or "replace")
 
 
-class _Drawn(go.Figure):
-    """A figure st.plotly_chart serialises as the dict it was made from: it calls to_dict()
-    (a deep copy, 0.7 s for the map of a million rows) on every run; this one is made once
-    per selection (MapLayers.spec) and needs no validation."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        super().__init__()
-        # Numpy arrays as base64, as Figure.to_dict() sends them; only the traces' own
-        # arrays (plotly's convert_to_base64 visits every item of the sample-long lists).
-        for trace in spec["data"]:
-            for name, value in trace.items():
-                if is_homogeneous_array(value):
-                    trace[name] = to_typed_array_spec(value)
-        self._spec = spec
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._spec
+def _encoded(spec: dict[str, Any], revision: str) -> bytes:
+    """The figure as the chart receives it, made once per selection (MapLayers.spec): numpy
+    arrays as base64, as Figure.to_dict() sends them (only the traces' own arrays: plotly's
+    convert_to_base64 visits every item of the sample-long lists), and no validation."""
+    for trace in spec["data"]:
+        for name, value in trace.items():
+            if is_homogeneous_array(value):
+                trace[name] = to_typed_array_spec(value)
+    return encode(spec, revision, CONFIG)
 
 
 def _figure(
     ws: session.Workset, rows: pd.DataFrame, positions: np.ndarray, color: str | None
-) -> tuple[go.Figure, int]:
+) -> tuple[tuple[bytes, str], int]:
     """The map figure and how many points it draws. Its layers are built again only when
     the rows, colours or tags changed; a new selection only redraws the highlight."""
     state = (
@@ -111,7 +100,8 @@ def _figure(
         None if state is None else st.session_state[KNOWN_TAGS_KEY][0],
     )  # fmt: skip
     if rows.empty:
-        return maps.map_figure(rows, str(ws.x_column), str(ws.y_column)), 0
+        empty = maps.map_figure(rows, str(ws.x_column), str(ws.y_column)).to_plotly_json()
+        return (encode(empty, digest, CONFIG), digest), 0
     layers = st.session_state.get(LAYERS_KEY)
     if layers is None or layers[0] != digest:
         hover = _hover_text(ws)
@@ -127,7 +117,8 @@ def _figure(
         mask = session.selected_mask()[positions] if session.selected_count() else None
         spec = layers[1].spec(mask)
         points = sum(len(t["customdata"]) for t in spec["data"] if t["type"] == "scattergl")
-        cached = (drawn, _Drawn(spec), points)  # (counted before base64 replaces the arrays)
+        revision = revision_of(*drawn)  # (points counted before base64 replaces the arrays)
+        cached = (drawn, (_encoded(spec, revision), revision), points)
         st.session_state[FIGURE_KEY] = cached
     return cached[1], cached[2]
 
