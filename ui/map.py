@@ -4,6 +4,7 @@ the way Atlas combines them (replace, add, subtract, intersect)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from tagging.selection import fingerprint, points_in_polygon
 from ui import session
 from ui.known_tags import CACHE_KEY as KNOWN_TAGS_KEY
 from ui.known_tags import known_tags
-from ui.map_chart import encode, map_chart, revision_of
+from ui.map_chart import encode, map_chart
 from ui.target_form import current_target
 
 MAP_KEY = "tag_map"  # the chart's key: its last selection is session_state[MAP_KEY].selection
@@ -73,7 +74,7 @@ def _controls(ws: session.Workset) -> tuple[str | None, str]:
     return (None if color == NONE else str(color)), str(mode or "replace")
 
 
-def _encoded(spec: dict[str, Any], revision: str) -> bytes:
+def _encoded(spec: dict[str, Any]) -> tuple[bytes, str]:
     """The figure as the chart receives it, made once per selection (MapLayers.spec): numpy
     arrays as base64, as Figure.to_dict() sends them (only the traces' own arrays: plotly's
     convert_to_base64 visits every item of the sample-long lists), and no validation."""
@@ -81,7 +82,7 @@ def _encoded(spec: dict[str, Any], revision: str) -> bytes:
         for name, value in trace.items():
             if is_homogeneous_array(value):
                 trace[name] = to_typed_array_spec(value)
-    return encode(spec, revision, CONFIG)
+    return encode(spec, CONFIG)
 
 
 def _figure(
@@ -100,8 +101,8 @@ def _figure(
         None if state is None else st.session_state[KNOWN_TAGS_KEY][0],
     )  # fmt: skip
     if rows.empty:
-        empty = maps.map_figure(rows, str(ws.x_column), str(ws.y_column)).to_plotly_json()
-        return (encode(empty, digest, CONFIG), digest), 0
+        empty = maps.map_figure(rows, str(ws.x_column), str(ws.y_column)).to_json()
+        return encode(json.loads(empty), CONFIG), 0
     layers = st.session_state.get(LAYERS_KEY)
     if layers is None or layers[0] != digest:
         hover = _hover_text(ws)
@@ -117,8 +118,7 @@ def _figure(
         mask = session.selected_mask()[positions] if session.selected_count() else None
         spec = layers[1].spec(mask)
         points = sum(len(t["customdata"]) for t in spec["data"] if t["type"] == "scattergl")
-        revision = revision_of(*drawn)  # (points counted before base64 replaces the arrays)
-        cached = (drawn, (_encoded(spec, revision), revision), points)
+        cached = (drawn, _encoded(spec), points)  # (counted before base64 replaces arrays)
         st.session_state[FIGURE_KEY] = cached
     return cached[1], cached[2]
 
@@ -136,19 +136,24 @@ def _hover_text(ws: session.Workset) -> maps.HoverText:
 
 def _apply(
     ws: session.Workset,
-    selection: Mapping[str, Any],
+    selection: Mapping[str, Any] | None,
     xs: pd.Series,
     ys: pd.Series,
     positions: np.ndarray,
     mode: str,
 ) -> bool:
-    """Apply a new lasso, box or click once; True when the selection changed."""
+    """Apply a new lasso, box or click once; True when the selection changed. None: the
+    chart's last selection was made on another figure (a filter, colour or highlight ago)."""
+    if selection is None:
+        return False
     areas = polygons(selection)
     clicked = [] if areas else clicked_positions(selection)
     if not areas and not clicked:
         st.session_state[APPLIED_KEY] = None  # the chart was cleared or redrawn
         return False
-    digest = fingerprint(mode, [a.tolist() for a in areas], clicked, len(positions))
+    digest = fingerprint(
+        mode, [a.tolist() for a in areas], clicked, len(positions), selection.get("revision")
+    )
     if st.session_state.get(APPLIED_KEY) == digest:
         return False
     st.session_state[APPLIED_KEY] = digest

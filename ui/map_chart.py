@@ -90,28 +90,27 @@ def ensure_script() -> None:
     partial.replace(target)  # a page never loads half a file
 
 
-def encode(figure: Mapping[str, Any], revision: str, config: Mapping[str, Any]) -> bytes:
-    """What the component receives: the figure's JSON, made once per figure. `revision`
-    names what was drawn: a selection made on another revision is not applied."""
-    return json.dumps({"figure": figure, "revision": revision, "config": config}).encode()
+def encode(figure: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[bytes, str]:
+    """What the component receives (the figure's JSON, made once per figure) and the
+    figure's revision, a hash of it: a selection made on another figure is not applied, and
+    the same figure again is the same message (Streamlit sends an unchanged one cheaply)."""
+    text = json.dumps(figure)
+    revision = hashlib.sha1(text.encode()).hexdigest()[:16]
+    payload = f'{{"figure": {text}, "revision": "{revision}", "config": {json.dumps(config)}}}'
+    return payload.encode(), revision
 
 
-def map_chart(payload: bytes, revision: str, key: str) -> dict[str, Any]:
-    """Draw the figure `payload` (from `encode` with `revision`) and return the last
-    selection made on it ({"points", "box", "lasso"}; empty when none, or when it was made
-    on an earlier figure: the plot clears it when it draws a new one)."""
+def map_chart(payload: bytes, revision: str, key: str) -> dict[str, Any] | None:
+    """Draw the figure `payload` (`encode`'s, with its `revision`) and return the last
+    selection made on it ({"points", "box", "lasso", "revision"}; empty when none), or None
+    when it was made on another figure (the plot clears it when it draws a new one)."""
     try:
         ensure_script()
     except OSError as exc:
         st.error(f"The map cannot be drawn: plotly.js could not be copied to {STATIC}: {exc}")
-        return dict(EMPTY)
+        return None
     result = _component(data=payload, key=key, on_selection_change=lambda: None)
     selection = getattr(result, "selection", None)
-    if not isinstance(selection, Mapping) or selection.get("revision") != revision:
+    if not isinstance(selection, Mapping):
         return dict(EMPTY)
-    return dict(selection)
-
-
-def revision_of(*parts: object) -> str:
-    """A short name for what a figure draws."""
-    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+    return dict(selection) if selection.get("revision") == revision else None
