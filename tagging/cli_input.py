@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 
 from tagging import providers
 from tagging.errors import InputError
@@ -79,7 +79,8 @@ def ids_and_kinds(
             raise InputError("--type-column needs --ids-file or --dataset with that column")
         parts = [i.strip() for i in ids.split(",")]
         given = [i for i in parts if i]
-        return IdsRead(pd.Series(given, dtype="str"), None, len(parts), len(parts) - len(given))
+        text = pa.chunked_array([pa.array(given, pa.large_string())])
+        return IdsRead(text, None, len(parts), len(parts) - len(given))
     if dataset is not None:
         from tagging.dataset_ids import read_dataset_ids  # DuckDB only when asked for
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from tagging.errors import DatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Column names that look like ids: read as text, offered first as the id column.
 ID_NAME = re.compile(r"^(id|uuid|guid|key)$|[_\s.-](id|uuid|guid|key)$|[a-z0-9]Id$", re.I)
@@ -23,6 +26,8 @@ ID_NAME = re.compile(r"^(id|uuid|guid|key)$|[_\s.-](id|uuid|guid|key)$|[a-z0-9]I
 def to_id_strings(series: pd.Series) -> pd.Series:
     """Ids as strings (``str`` dtype), nulls kept as NA; integral floats lose their ``.0``
     (each value on its own, so a part of a column reads as the whole column does)."""
+    import pandas as pd
+
     if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
         series.dtype
     ):
@@ -62,6 +67,8 @@ def suggest_id_columns(df: pd.DataFrame) -> list[str]:
 def rank_id_columns(df: pd.DataFrame) -> list[tuple[str, bool]]:
     """`suggest_id_columns` with, for each column, whether its values are unique and
     non-null (so their id strings are too, for text and integer columns)."""
+    import pandas as pd
+
     scored: list[tuple[int, int, int, str]] = []
     for pos, col in enumerate(df.columns):
         s = df[col]
@@ -126,6 +133,8 @@ class IdReport:
 
 def id_column_report(df: pd.DataFrame, col: str, sample: int = 5) -> IdReport:
     """Nulls (missing or blank) and duplicates in ``df[col]``, with a few duplicate ids."""
+    import pandas as pd
+
     if col not in df.columns:
         raise DatasetError(f"id column '{col}' is not in the dataset: choose one of its columns")
     ids = to_id_strings(df[col])
@@ -163,6 +172,8 @@ def parse_tag_column(
     position) or else from the series index. Blank tags are dropped, pairs de-duplicated.
     Vectorised: split + explode; list-like text assumes tag names contain no separator.
     """
+    import pandas as pd
+
     id_values = (
         to_id_strings(pd.Series(ids).reset_index(drop=True))
         if ids is not None

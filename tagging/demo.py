@@ -11,13 +11,15 @@ import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tagging.errors import InputError
 from tagging.providers.nekt import RESOURCE_TYPES as NEKT_TYPES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The keys the sandbox accepts unless told otherwise, and the ones clients use to reach it.
 SANDBOX_KEYS = {
@@ -135,6 +137,8 @@ def nekt_resource_id(rtype: str, n: int) -> str:
 def atlas_frame(points: int = 10_000) -> pd.DataFrame:
     """One row per Atlas point: id, title, field, year, citations, published, and the map's
     coordinates x, y (a cluster per field). Vectorised."""
+    import pandas as pd
+
     rng = np.random.default_rng(7)
     idx = np.arange(points)
     w1 = _WORDS[rng.integers(0, len(_WORDS), points)]
@@ -179,6 +183,8 @@ def _map_coordinates(fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def nekt_frame(world: World | None = None) -> pd.DataFrame:
     """One row per Nekt resource: id, resource_type, name, owner."""
+    import pandas as pd
+
     world = world or World()
     rows = [
         {"id": r["id"], "resource_type": rtype, "name": r["name"]}
@@ -192,6 +198,8 @@ def nekt_frame(world: World | None = None) -> pd.DataFrame:
 
 def immuta_frame(world: World | None = None) -> pd.DataFrame:
     """Data sources, their columns and projects: model_id, model_type, name, domain."""
+    import pandas as pd
+
     world = world or World()
     rows: list[dict[str, object]] = []
     for ds in world.immuta_datasources():
@@ -330,6 +338,8 @@ def state_from_sandbox(
             type) that ``plan(known=...)`` and ``coverage(..., kind_column=...)`` match on;
             ``typed_ids=True`` keeps "type:id" ids instead.
     """
+    import pandas as pd
+
     body = state_json.get(provider, state_json) if provider in state_json else state_json
     if provider == "atlas":
         projections: Mapping[str, Any] = body
@@ -362,6 +372,8 @@ def state_from_sandbox(
 
 
 def _long(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    import pandas as pd
+
     if not rows:
         return _empty_state()
     out = pd.DataFrame(rows, columns=["id", "tag"]).drop_duplicates(ignore_index=True)
@@ -369,4 +381,6 @@ def _long(rows: list[tuple[str, str]]) -> pd.DataFrame:
 
 
 def _empty_state() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({"id": pd.Series(dtype="str"), "tag": pd.Series(dtype="str")})

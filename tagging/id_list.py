@@ -8,13 +8,17 @@ strings exist only while a batch's request body is built (`tolist`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard, overload
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class IdList(Sequence[str]):
@@ -94,6 +98,49 @@ def picked(ids: Sequence[str], positions: Sequence[int]) -> tuple[str, ...]:
 Text: TypeAlias = pa.Array | pa.ChunkedArray
 
 
+def numbers(values: pa.Array | pa.ChunkedArray, fill: int | bool | None = None) -> np.ndarray:
+    """A numeric or boolean Arrow array as numpy (nulls as `fill`), read off its buffers:
+    `Array.to_numpy` goes through pyarrow's pandas conversion, which imports pandas (0.3 s
+    of the CLI's start-up). Numbers are a view of the buffer; booleans a new array."""
+    if values.null_count and fill is not None:
+        values = pc.fill_null(values, pa.scalar(fill, values.type))
+    if isinstance(values, pa.ChunkedArray):
+        parts = [numbers(c) for c in values.chunks]
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+    kind = values.type
+    if values.null_count or not (
+        pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    ):
+        return np.asarray(values.to_numpy(zero_copy_only=False))
+    data = values.buffers()[1]
+    if pa.types.is_boolean(kind):
+        if data is None or len(values) == 0:
+            return np.zeros(0, dtype=bool)
+        bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+        return bits[values.offset : values.offset + len(values)].astype(bool)
+    prefix = (
+        "float"
+        if pa.types.is_floating(kind)
+        else "int"
+        if pa.types.is_signed_integer(kind)
+        else "uint"
+    )
+    width = np.dtype(f"{prefix}{kind.bit_width}")
+    if data is None or len(values) == 0:
+        return np.zeros(0, dtype=width)
+    return np.frombuffer(data, dtype=width)[values.offset : values.offset + len(values)]
+
+
+def is_pandas(value: object) -> TypeGuard[pd.Series | pd.Index]:
+    """A pandas Series or Index; asked without importing pandas (0.3 s of the CLI's
+    start-up), as nothing can be one before pandas is imported."""
+    if "pandas" not in sys.modules:
+        return False
+    import pandas as pd
+
+    return isinstance(value, pd.Series | pd.Index)
+
+
 def arrow_text(values: Iterable[str]) -> Text:
     """Ids as Arrow text: an IdList's own, an Arrow array as it is (chunks and all: joining
     30M ids' chunks is a copy of them), else built."""
@@ -131,7 +178,7 @@ def member(values: Text, lookup: Text) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     lookup = contiguous(lookup).cast(values.type)
     hits = pc.is_in(values, value_set=lookup, skip_nulls=True)
-    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+    return numbers(hits, fill=False)
 
 
 def joined(parts: Iterable[Sequence[str]]) -> Sequence[str]:

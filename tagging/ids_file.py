@@ -11,13 +11,16 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tagging.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_MB_ENV = "TAGGING_MAX_IDS_FILE_MB"
 DEFAULT_MAX_MB = 256
@@ -27,9 +30,10 @@ _CHUNK_LINES = 100_000  # ids turned into one arrow array at a time (bounded Pyt
 
 @dataclass(frozen=True)
 class IdsRead:
-    """Ids as text (and their kinds), with how many rows had no id."""
+    """Ids as text (and their kinds), with how many rows had no id. Text files give Arrow
+    text (the CLI's push never imports pandas); tables a text Series."""
 
-    ids: pd.Series
+    ids: pa.ChunkedArray | pd.Series
     kinds: pd.Series | None
     rows: int  # rows (lines) read, the header aside
     dropped: int  # rows without an id (empty cells or blank lines)
@@ -136,8 +140,7 @@ def _python_lines(path: Path, flag: str) -> IdsRead:
                 chunks.append(pa.array(pending, type=pa.large_string()))
                 pending = []
     chunks.append(pa.array(pending, type=pa.large_string()))
-    ids = pd.Series(pd.array(pa.chunked_array(chunks), dtype="str"))
-    return IdsRead(ids, None, rows, dropped)
+    return IdsRead(pa.chunked_array(chunks), None, rows, dropped)
 
 
 def read_table(path: Path, id_column: str | None, type_column: str | None) -> IdsRead:
@@ -228,8 +231,8 @@ def _maybe_padded(text: pa.ChunkedArray) -> bool:
 
 
 def _kept(values: pa.ChunkedArray) -> IdsRead:
-    """Ids stripped, empty and missing ones counted and dropped, as Arrow text that pandas
-    wraps without a copy. Each step copies only when it must: a file's
+    """Ids stripped, empty and missing ones counted and dropped, as Arrow text (which pandas
+    wraps without a copy). Each step copies only when it must: a file's
     30M ids are a few hundred MB, and every copy of them counts in the peak."""
     text = values  # chunks kept: joining them would copy every id once more
     del values
@@ -237,12 +240,13 @@ def _kept(values: pa.ChunkedArray) -> IdsRead:
         text = pc.utf8_trim_whitespace(text)
     text = text.cast(pa.large_string())  # pandas' text: new offsets, the same bytes
     rows = len(text)
-    present = pc.fill_null(pc.not_equal(text, pa.scalar("", text.type)), False)  # a bitmap
+    blank = pa.scalar("", text.type)
+    present = pc.fill_null(pc.not_equal(text, blank), pa.scalar(False, pa.bool_()))  # a bitmap
     if not pc.all(present).as_py():
         text = text.filter(present)
     del present
     pa.default_memory_pool().release_unused()  # the copies above: back to the OS, off the peak
-    return IdsRead(pd.Series(pd.array(text, dtype="str")), None, rows, rows - len(text))
+    return IdsRead(text, None, rows, rows - len(text))
 
 
 def _size(n: int) -> str:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from pyarrow import ipc
 
@@ -25,7 +24,7 @@ from tagging.bounded import misshapen
 from tagging.columns import parse_tag_column, to_id_strings
 from tagging.demo import state_from_sandbox
 from tagging.errors import ApiError, ConfigError
-from tagging.id_list import IdList, series_text
+from tagging.id_list import IdList, Text
 from tagging.membership import isin
 from tagging.plan import items
 from tagging.providers.base import can_read
@@ -33,6 +32,8 @@ from tagging.retry import RetryPolicy, send
 from tagging.values import ApiRequest, TagOperation
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tagging.config import Connection
     from tagging.journal import Journal
 
@@ -44,12 +45,13 @@ class Known:
     """What is known of some items before a push.
 
     state:   ["id", "tag"(, "kind")] rows, the tags they carry; None when nothing is known.
+             An Arrow table when it is one provider's read alone (no pandas for the CLI).
     source:  where that came from: "provider", "journal", "provider+journal", or "".
     unknown: one bool per item: neither a read nor a change the journal confirmed says what
              it carried (an undo of such an item needs --force).
     """
 
-    state: pd.DataFrame | None
+    state: pd.DataFrame | pa.Table | None
     source: str
     unknown: np.ndarray
 
@@ -58,7 +60,7 @@ def current_state(
     conn: Connection,
     provider: str,
     target: Mapping[str, str],
-    ids: pd.Series,
+    ids: Text,
     kinds: pd.Series | None,
     journal: Journal | None,
     tags: Sequence[str] | None = None,
@@ -72,9 +74,9 @@ def current_state(
     groups = (
         {None: np.ones(len(ids), dtype=bool)}
         if kinds is None
-        else {k: (kinds == k).to_numpy() for k in pd.unique(kinds)}
+        else {k: (kinds == k).to_numpy() for k in dict.fromkeys(kinds.tolist())}
     )
-    parts: list[pd.DataFrame] = []
+    parts: list[pd.DataFrame | pa.Table] = []
     unread: list[str | None] = []
     unknown = np.zeros(len(ids), dtype=bool)
     for kind, rows in groups.items():
@@ -83,11 +85,13 @@ def current_state(
             unknown |= rows
             continue
         try:
-            asked = IdList(series_text(ids if rows.all() else ids[rows]))  # no Python strings
+            asked = IdList(ids if rows.all() else ids.filter(pa.array(rows)))  # no Python strings
             frame = api.read_tags(conn.fetch, target, asked, kind, tags)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             raise ApiError(api.label, 200, misshapen(exc), "check the API URL") from None
-        parts.append(frame.assign(**{KIND: kind}) if kind is not None else frame)
+        if kind is not None:
+            frame = _frame(frame).assign(**{KIND: kind})
+        parts.append(frame)
     sources = ["provider"] if parts else []
     if unread and journal is not None:
         sources.append("journal")
@@ -101,16 +105,25 @@ def current_state(
         unknown &= ~_seen(ids, kinds, touched)
     if not parts:
         return Known(None, "", unknown)
-    return Known(_merge(parts), "+".join(sources), unknown)
+    if len(parts) == 1 and isinstance(parts[0], pa.Table):
+        return Known(parts[0], "+".join(sources), unknown)  # the plan diffs it in Arrow
+    return Known(_merge([_frame(p) for p in parts]), "+".join(sources), unknown)
 
 
-def _seen(ids: pd.Series, kinds: pd.Series | None, touched: pd.DataFrame) -> np.ndarray:
+def _frame(state: pd.DataFrame | pa.Table) -> pd.DataFrame:
+    """Known state as a frame (a provider may read it back as an Arrow table)."""
+    return state.to_pandas() if isinstance(state, pa.Table) else state
+
+
+def _seen(ids: Text, kinds: pd.Series | None, touched: pd.DataFrame) -> np.ndarray:
     """Items the journal confirmed a change of (of any of the tags asked for)."""
     if kinds is None or KIND not in touched.columns:
         return isin(ids, touched["id"])
     typed = touched[touched[KIND].notna()]
     any_kind = isin(ids, touched.loc[touched[KIND].isna(), "id"])
-    keys = kinds.astype(str) + "\x1f" + ids.astype(str)
+    import pandas as pd
+
+    keys = kinds.astype(str) + "\x1f" + pd.Series(pd.array(ids, dtype="str"))
     seen = typed[KIND].astype(str) + "\x1f" + typed["id"].astype(str)
     return any_kind | isin(keys, seen)
 
@@ -118,18 +131,23 @@ def _seen(ids: pd.Series, kinds: pd.Series | None, touched: pd.DataFrame) -> np.
 def read_state(conn: Connection, op: TagOperation) -> pd.DataFrame | None:
     """The tags the operation's items carry now, read back from the provider; None when it
     cannot read every one of them (Nekt resources, Immuta projects)."""
+    import pandas as pd
+
     checked = items(op)
     api = providers.get(op.provider)
     kinds = [None] if checked.kinds is None else list(pd.unique(checked.kinds))
     if not all(can_read(api, kind, checked.op.target) for kind in kinds):
         return None
     target = checked.op.target
-    return current_state(conn, op.provider, target, checked.ids, checked.kinds, None).state
+    state = current_state(conn, op.provider, target, checked.ids, checked.kinds, None).state
+    return None if state is None else _merge([_frame(state)])
 
 
 def _merge(parts: list[pd.DataFrame], *, distinct: bool = False) -> pd.DataFrame:
     """The parts as one frame of text without repeated rows; `distinct`: the only part has
     none (drop_duplicates of a sandbox's 833,000 pairs took 0.15 s of a rerun)."""
+    import pandas as pd
+
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out = out.astype({"id": "str", "tag": "str"})
     if KIND in out.columns:
@@ -197,6 +215,8 @@ def dataset_tags(
 ) -> pd.DataFrame:
     """The dataset's own tag column as known state ["id", "tag"], plus "kind" when the rows
     have kinds (one for all, or a Series aligned with `frame`)."""
+    import pandas as pd
+
     positions = pd.Series(range(len(frame)), dtype="int64")
     long = parse_tag_column(frame[tags_column], ids=positions)  # ids: row positions
     rows = long["id"].astype("int64").to_numpy()

@@ -8,12 +8,16 @@ ids against a million), while `pyarrow.compute.is_in` takes a fraction of a seco
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tagging.id_list import is_pandas, numbers
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def isin(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
@@ -26,11 +30,13 @@ def isin(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     values, lookup = _sequence(values), _sequence(lookup)
     text, wanted = _as_text(values), _as_text(lookup)
     if text is None or wanted is None:
+        import pandas as pd
+
         return np.asarray(pd.Series(values).isin(lookup).to_numpy(), dtype=bool)
     if len(text) == 0:
         return np.zeros(0, dtype=bool)
     hits = pc.is_in(text, value_set=wanted.cast(text.type), skip_nulls=False)
-    return np.array(hits.to_numpy(zero_copy_only=False), dtype=bool)  # a new, writable array
+    return numbers(hits, fill=False)  # a new, writable array
 
 
 def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
@@ -40,6 +46,8 @@ def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     values, lookup = _sequence(values), _sequence(lookup)
     text, wanted = _as_text(values), _as_text(lookup)
     if text is None or wanted is None:
+        import pandas as pd
+
         first: dict[Any, int] = {}
         for i, v in enumerate(pd.Series(lookup).tolist()):
             if not pd.isna(v):
@@ -48,7 +56,7 @@ def positions(values: Iterable[Any], lookup: Iterable[Any]) -> np.ndarray:
     if len(text) == 0:
         return np.zeros(0, dtype=np.int64)
     found = pc.index_in(text, value_set=wanted.cast(text.type), skip_nulls=True)
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return numbers(found, fill=-1).astype(np.int64, copy=False)
 
 
 def release_memory() -> None:
@@ -60,13 +68,15 @@ def release_memory() -> None:
 def encode(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> tuple[np.ndarray, pa.Array]:
     """(int32 codes, distinct values): each value's number among the distinct text values
     (first appearance order; -1 for a missing value), in one arrow hash pass."""
+    import pandas as pd
+
     text = _as_text(values)
     if text is None:
         text = pa.array(pd.Series(values).astype("str").tolist(), pa.large_string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
     encoded = pc.dictionary_encode(text)  # nulls stay null: they are no value
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    codes = numbers(encoded.indices, fill=-1)
     return np.asarray(codes, dtype=np.int32), encoded.dictionary
 
 
@@ -83,7 +93,7 @@ def codes_in(values: Iterable[Any], lookup: pa.Array | Iterable[Any]) -> np.ndar
     found = pc.index_in(text, value_set=wanted.cast(text.type), skip_nulls=True)
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks()
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+    return numbers(found, fill=-1).astype(np.int32, copy=False)
 
 
 PARTITION_SIZE = 500_000  # lookup values per hash table in `join_codes`
@@ -155,7 +165,7 @@ def _sequence(
     values: Iterable[Any],
 ) -> pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray | list[Any]:
     """Array-likes as they are; any other iterable (a set, a generator) read once into a list."""
-    if isinstance(values, pd.Series | pd.Index | np.ndarray | pa.Array | pa.ChunkedArray):
+    if isinstance(values, np.ndarray | pa.Array | pa.ChunkedArray) or is_pandas(values):
         return values
     return list(values)
 
@@ -166,6 +176,8 @@ def first_occurrences(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> 
     text = _as_text(values)
     mixed_missing = text is not None and text.null_count > 0 and not _is_text_dtype(values)
     if text is None or mixed_missing:  # pandas tells None from NaN in object data
+        import pandas as pd
+
         return ~pd.Series(values).duplicated(keep="first").to_numpy()
     if len(text) == 0:
         return np.zeros(0, dtype=bool)
@@ -175,7 +187,7 @@ def first_occurrences(values: pd.Series | pd.Index | np.ndarray | list[Any]) -> 
         text = text.chunk(0) if text.num_chunks == 1 else text.combine_chunks()
     # Arrow numbers distinct values in order of appearance: a value is new where its code
     # exceeds every code before it. Cheaper than pandas' duplicated on arrow strings.
-    codes = pc.dictionary_encode(text, null_encoding="encode").indices.to_numpy()
+    codes = numbers(pc.dictionary_encode(text, null_encoding="encode").indices)
     seen = np.maximum.accumulate(codes)
     new = np.empty(len(codes), dtype=bool)
     new[0] = True
@@ -210,7 +222,7 @@ def _first_by_hash(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if len(repeated) == 0:
         return new
     hit = pc.is_in(pa.array(hashes), value_set=pa.array(repeated))
-    candidates = np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool))
+    candidates = np.flatnonzero(numbers(hit, fill=False))
     # Each candidate against the first candidate with its hash: equal text is a repeat.
     _, first, inverse = np.unique(hashes[candidates], return_index=True, return_inverse=True)
     del hashes
@@ -221,7 +233,7 @@ def _first_by_hash(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
         new[rows] = False
         return new
     # A collision (different text, one hash): exact among the candidates, in row order.
-    codes = pc.dictionary_encode(text.take(pa.array(candidates))).indices.to_numpy()
+    codes = numbers(pc.dictionary_encode(text.take(pa.array(candidates))).indices)
     seen = np.maximum.accumulate(codes)
     keep = np.empty(len(codes), dtype=bool)
     keep[0] = True
@@ -257,6 +269,10 @@ def _hash64(text: pa.Array) -> np.ndarray:
 
 
 def _is_text_dtype(values: object) -> bool:
+    if not is_pandas(values):
+        return False
+    import pandas as pd
+
     dtype = getattr(values, "dtype", None)
     return (
         dtype is not None
@@ -273,7 +289,9 @@ def _as_text(
     if isinstance(values, pa.Array | pa.ChunkedArray):
         is_text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
         return values if is_text else None
-    if isinstance(values, pd.Series | pd.Index):
+    if is_pandas(values):
+        import pandas as pd
+
         if values.dtype == object:
             values = values.to_numpy()
         elif pd.api.types.is_string_dtype(values.dtype):

@@ -6,17 +6,26 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tagging import providers
 from tagging.errors import InputError
-from tagging.id_list import IdList, series_text
+from tagging.id_list import IdList, Text, arrow_text, numbers, series_text
 from tagging.membership import first_occurrences, isin
 from tagging.names import clean_tag, similar_existing
 from tagging.values import Batch, Plan, TagOperation
+
+if TYPE_CHECKING:
+    # Known state: a long frame, or (read back from a provider) the same columns in Arrow.
+    from typing import TypeAlias
+
+    import pandas as pd
+
+    State: TypeAlias = pd.DataFrame | pa.Table
 
 # --- building a plan ---------------------------------------------------------------------
 
@@ -30,7 +39,7 @@ class Items:
     (kind, id) where ids have kinds). What known state is read for, and what is planned."""
 
     op: TagOperation
-    ids: pd.Series  # text, 0..n-1 index
+    ids: Text  # Arrow text: no pandas on the CLI's path
     kinds: pd.Series | None  # per id (also when one kind was given), or None
     requested: int
 
@@ -42,19 +51,19 @@ def items(op: TagOperation) -> Items:
     tags = _clean_tags(op.tags)
     if op.action not in ("add", "remove"):
         raise InputError(f"action must be 'add' or 'remove', not {op.action!r}")
-    ids = _id_series(op.ids)
-    if ids.empty:
+    ids = _id_text(op.ids)
+    if len(ids) == 0:
         raise InputError("no ids to tag: select at least one row")
     kinds = api.normalize_kinds(_kind_series(op, len(ids)), len(ids))
     op = replace(op, tags=tags)
     if isinstance(op.kinds, str) and kinds is not None:
         op = replace(op, kinds=str(kinds.iloc[0]))
-    api.validate(op, ids, kinds)
+    api.validate(op, ids if getattr(api, "validates_arrow", False) else _text_series(ids), kinds)
     if any(not tag.strip() for tag in tags):  # for a provider that does not say so itself
         raise InputError(f"{api.label} tag names must not be empty")
     keep = _first_occurrences(ids, kinds)
     every = bool(keep.all())  # no repeats: keep the column as it is (30M ids: no copy)
-    unique = ids if every else ids[keep].reset_index(drop=True)
+    unique = ids if every else ids.filter(pa.array(keep))
     # Kinds ride along per id even when one kind was given, so a journaled batch is complete.
     per_id_kinds = None
     if kinds is not None:
@@ -69,7 +78,7 @@ def items(op: TagOperation) -> Items:
 
 def plan(
     op: TagOperation | Items,
-    known: pd.DataFrame | None = None,
+    known: State | None = None,
     chunk_size: int | None = None,
     *,
     catalog: Collection[str] | None = None,
@@ -101,7 +110,7 @@ def plan(
         groups = [(np.ones(len(ids), dtype=bool), None)]
     else:
         groups = _groups(checked.op.tags, _changes(checked.op, ids, known, per_id_kinds))
-    column = series_text(ids)  # one Arrow column; batches are stretches of it
+    column = arrow_text(ids)  # one Arrow column; batches are stretches of it
     batches: list[Batch] = []
     for chosen, tags_of_group in groups:
         part_kinds = _pick_series(per_id_kinds, chosen) if per_id_kinds is not None else None
@@ -131,15 +140,31 @@ def _clean_tags(tags: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(clean_tag(tag) for tag in tags))
 
 
+def _id_text(values: Sequence[str]) -> Text:
+    """Ids as Arrow text; integer ids become their decimal text."""
+    if isinstance(values, pa.Array | pa.ChunkedArray) and (
+        pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+    ):
+        if values.null_count:
+            row = int(np.flatnonzero(numbers(pc.is_null(values)))[0])
+            raise InputError(f"id at row {row} is missing: drop empty ids before tagging")
+        return values  # already text (the CLI's ids file): no pandas, no copy
+    if (text := _plain_text(values)) is not None:
+        return text
+    return series_text(_id_series(values))
+
+
 def _id_series(values: Sequence[str]) -> pd.Series:
     """Ids as a string Series with a 0..n-1 index; integer ids become their decimal text."""
+    import pandas as pd
+
     s: pd.Series
     if isinstance(values, pd.Series) and _is_text(values) and not values.isna().any():
         return values.reset_index(drop=True)  # already text: no copy through Python objects
-    if isinstance(values, pd.Series | pd.Index):
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        s = pd.Series(values.to_pylist(), dtype=object)
+    elif isinstance(values, pd.Series | pd.Index):
         s = pd.Series(values.to_numpy(), copy=False)
-    elif (text := _plain_text(values)) is not None:
-        return pd.Series(text, dtype="str")
     else:
         s = pd.Series(np.asarray(values) if isinstance(values, np.ndarray) else list(values))
     missing = s.isna()
@@ -155,7 +180,16 @@ def _id_series(values: Sequence[str]) -> pd.Series:
     return s.astype(str)
 
 
+def _text_series(ids: Text) -> pd.Series:
+    """Arrow text as the text Series a provider's validate() takes (no copy of the text)."""
+    import pandas as pd
+
+    return pd.Series(pd.array(ids, dtype="str"))
+
+
 def _is_text(values: pd.Series) -> bool:
+    import pandas as pd
+
     dtype = values.dtype
     return pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
 
@@ -174,18 +208,24 @@ def _plain_text(values: Sequence[str]) -> pa.Array | None:
     return array
 
 
-def _first_occurrences(ids: pd.Series, kinds: pd.Series | None) -> np.ndarray:
+def _first_occurrences(ids: Text, kinds: pd.Series | None) -> np.ndarray:
     """True at the first row of each item. With a kind per id the item is (kind, id):
     Immuta data source 6 and project 6 are two models, both sent."""
     if kinds is None or len(kinds) != len(ids):  # Atlas, or one kind for every id
         return first_occurrences(ids)
-    pairs = pd.DataFrame({"kind": kinds.to_numpy(), "id": ids.to_numpy()}, copy=False)
+    import pandas as pd
+
+    pairs = pd.DataFrame(
+        {"kind": kinds.to_numpy(), "id": ids.to_numpy(zero_copy_only=False)}, copy=False
+    )
     return ~pairs.duplicated(keep="first").to_numpy()
 
 
 def _kind_series(op: TagOperation, n: int) -> pd.Series | None:
     if op.kinds is None:
         return None
+    import pandas as pd
+
     if isinstance(op.kinds, str):
         return pd.Series([op.kinds])
     kinds = pd.Series(list(op.kinds) if not isinstance(op.kinds, pd.Series) else op.kinds)
@@ -195,19 +235,24 @@ def _kind_series(op: TagOperation, n: int) -> pd.Series | None:
 
 
 def _changes(
-    op: TagOperation, ids: pd.Series, known: pd.DataFrame, kinds: pd.Series | None = None
+    op: TagOperation, ids: Text, known: State, kinds: pd.Series | None = None
 ) -> np.ndarray:
     """Boolean matrix (id x tag of op.tags): True where the operation changes that tag of
     that id (add: the id does not carry it yet; remove: it does)."""
-    missing = [c for c in KNOWN_COLUMNS if c not in known.columns]
+    names = known.column_names if isinstance(known, pa.Table) else list(known.columns)
+    missing = [c for c in KNOWN_COLUMNS if c not in names]
     if missing:
         raise InputError(f"known state needs columns 'id' and 'tag' (missing: {missing})")
-    typed = kinds is not None and KIND_COLUMN in known.columns
+    typed = kinds is not None and KIND_COLUMN in names
+    if isinstance(known, pa.Table):
+        if not typed:
+            return _changes_arrow(op, ids, known)
+        known = known.to_pandas()  # kinds on both sides: the frame's rules below
     columns = [*KNOWN_COLUMNS, KIND_COLUMN] if typed else KNOWN_COLUMNS
     relevant = known.loc[isin(known["tag"], op.tags), columns]
     relevant_ids = relevant["id"].astype(str).to_numpy(dtype=object)
     relevant_tags = relevant["tag"].to_numpy(dtype=object)
-    wanted = ids  # text, arrow-backed: looked up without Python strings
+    wanted = ids  # Arrow text: looked up without Python strings
     carried = np.empty((len(ids), len(op.tags)), dtype=bool)
     if not typed:
         for column, tag in enumerate(op.tags):  # one vectorised lookup per tag, not per id
@@ -217,14 +262,27 @@ def _changes(
     known_kinds = _canonical_kinds(op, relevant[KIND_COLUMN])
     untyped = known_kinds.isna().to_numpy()
     wanted_kinds = kinds.to_numpy(dtype=object)
-    of_kind = {k: wanted_kinds == k for k in pd.unique(wanted_kinds)}  # few kinds: loop them
+    of_kind = {
+        k: wanted_kinds == k for k in dict.fromkeys(wanted_kinds.tolist())
+    }  # few kinds: loop them
     for column, tag in enumerate(op.tags):
         has_tag = relevant_tags == tag
         hit = isin(wanted, relevant_ids[has_tag & untyped])
         for kind, rows in of_kind.items():
             same = has_tag & (known_kinds == kind).to_numpy()
-            hit[rows] |= isin(wanted[rows].reset_index(drop=True), relevant_ids[same])
+            hit[rows] |= isin(wanted.filter(pa.array(rows)), relevant_ids[same])
         carried[:, column] = hit
+    return carried if op.action == "remove" else ~carried
+
+
+def _changes_arrow(op: TagOperation, ids: Text, known: pa.Table) -> np.ndarray:
+    """`_changes` of ids without kinds against an Arrow ["id", "tag"] table (what a
+    provider reads back): one `is_in` per tag, no frame built."""
+    tags = known.column("tag").cast(pa.string())  # typed scalars below: no pandas import
+    known_ids = known.column("id").cast(pa.string())
+    carried = np.empty((len(ids), len(op.tags)), dtype=bool)
+    for column, tag in enumerate(op.tags):
+        carried[:, column] = isin(ids, known_ids.filter(pc.equal(tags, pa.scalar(tag, tags.type))))
     return carried if op.action == "remove" else ~carried
 
 
@@ -233,6 +291,8 @@ def _canonical_kinds(op: TagOperation, kinds: pd.Series) -> pd.Series:
     provider does not know stay as they are (they match nothing), missing ones stay NaN."""
     api = providers.get(op.provider)
     spelled: dict[object, object] = {}
+    import pandas as pd
+
     for kind in pd.unique(kinds.dropna()):
         try:
             normal = api.normalize_kinds(pd.Series([str(kind)]), 1)
@@ -273,6 +333,8 @@ def _groups(
 
 
 def _repeat(value: str, n: int) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(np.full(n, value, dtype=object))
 
 

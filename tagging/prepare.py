@@ -12,14 +12,17 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from tagging.id_list import Text
 from tagging.known_state import current_state
 from tagging.membership import isin
 from tagging.plan import items, plan
 from tagging.values import Plan, TagOperation
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tagging.config import Connection
     from tagging.journal import Journal
 
@@ -49,19 +52,24 @@ def prepare(
     )  # fmt: skip
     state, source = found.state, found.source
     if known is not None and len(known):
+        import pandas as pd  # a dataset's tag column: a frame already
+
+        if isinstance(state, pa.Table):
+            state = state.to_pandas()
         state = known if state is None else pd.concat([state, known], ignore_index=True)
         source = source or "dataset"
     made = plan(checked, state, chunk_size, catalog=catalog, state_source=source)
     return with_unknown(made, checked.ids, checked.kinds, found.unknown)
 
 
-def with_unknown(made: Plan, ids: pd.Series, kinds: pd.Series | None, unknown: np.ndarray) -> Plan:
+def with_unknown(made: Plan, ids: Text, kinds: pd.Series | None, unknown: np.ndarray) -> Plan:
     """Each batch marks the positions of ids whose prior state nothing knew, so an undo can
     say how many it cannot vouch for before it sends anything."""
     if not unknown.any():
         batches = tuple(replace(b, unknown_at=()) for b in made.batches)
         return replace(made, batches=batches)
-    unknown_keys = _keys(ids[unknown].tolist(), None if kinds is None else kinds[unknown].tolist())
+    picked = ids.filter(pa.array(unknown)).to_pylist()
+    unknown_keys = _keys(picked, None if kinds is None else kinds[unknown].tolist())
     out = []
     for b in made.batches:
         keys = _keys(list(b.ids), None if b.kinds is None else list(b.kinds))

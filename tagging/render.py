@@ -11,11 +11,13 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 from html import escape
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tagging import providers
 from tagging.values import ApiRequest, Batch, Plan, PushResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def request_count(plan: Plan) -> int:
@@ -86,6 +88,8 @@ def _partial_tag_lines(plan: Plan) -> list[str]:
 def plan_frame(plan: Plan) -> pd.DataFrame:
     """One row per batch: batch, ids, first id, last id, kinds, requests; plus the batch's
     tags when batches apply different tags."""
+    import pandas as pd
+
     api = providers.get(plan.provider)
     op = plan.operation
     rows = [

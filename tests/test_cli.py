@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import P, atlas_tagged, cli_env, journal_arg, run_cli, run_json
-from conftest import KEYS, Sandbox, free_port
+from conftest import KEYS, ROOT, Sandbox, free_port
 
 
 def test_atlas_add_then_remove(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -287,3 +290,47 @@ def test_push_json_is_one_document_and_journaled(sandbox: Sandbox, tmp_path: Pat
     doc = json.loads(done.stdout)  # the whole of stdout is one JSON document
     [job] = run_json(sandbox, "jobs", *journal_arg(tmp_path))
     assert job["id"] == doc["job_id"]
+
+
+# The CLI run with pandas unimportable: any attempt to import it ends the process with 97
+# (and its stack on stderr), so a pandas import anywhere on the path fails the test even
+# where a library would catch the ImportError.
+NO_PANDAS = """
+import os, runpy, sys, traceback
+class NoPandas:
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == "pandas":
+            traceback.print_stack()
+            sys.stderr.flush()
+            os._exit(97)
+sys.meta_path.insert(0, NoPandas())
+sys.argv[0] = "tagging"
+runpy.run_module("tagging", run_name="__main__")
+"""
+
+
+def run_without_pandas(sandbox: Sandbox, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-c", NO_PANDAS, *args],
+        cwd=ROOT, env=cli_env(sandbox), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_a_push_of_an_ids_file_never_imports_pandas(sandbox: Sandbox, tmp_path: Path) -> None:
+    j = journal_arg(tmp_path)
+    push = ("push", "--provider", "atlas", "--projection-id", P, "--tag", "No pandas", "--json")
+    first = tmp_path / "first.txt"
+    first.write_text("".join(f"{i}\n" for i in range(1, 201)) + "\n7\n")  # a blank, a repeat
+    done = run_without_pandas(sandbox, *push, "--ids-file", str(first), "--no-verify", *j)
+    assert (done["applied"], done["verified"]) == (200, None)
+    assert atlas_tagged(sandbox, "No pandas") == {str(i) for i in range(1, 201)}
+
+    more = tmp_path / "more.txt"
+    more.write_text("".join(f"{i}\n" for i in range(101, 301)))
+    dry = run_without_pandas(sandbox, *push, "--ids-file", str(more), "--dry-run", *j)
+    assert (dry["requested"], dry["skipped"], dry["to_send"]) == (200, 100, 100)
+    done = run_without_pandas(sandbox, *push, "--ids-file", str(more), *j)  # verified
+    assert done["applied"] == 100 and done["verified"]["mismatched_ids"] == []
+    assert atlas_tagged(sandbox, "No pandas") == {str(i) for i in range(1, 301)}

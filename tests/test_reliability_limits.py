@@ -113,7 +113,7 @@ from tagging.cli_input import ids_and_kinds
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 read = ids_and_kinds(providers.get("atlas"), None, Path(sys.argv[1]), None, None, None)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(len(read.ids), read.ids.iloc[-1], (after - before) * 1024)
+print(len(read.ids), read.ids[-1].as_py(), (after - before) * 1024)  # Arrow text
 """
 
 

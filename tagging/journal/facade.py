@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 import tagging.journal.jobs as _jobs
@@ -33,6 +32,8 @@ from tagging.status import job_status
 from tagging.values import BatchCheck, BatchOutcome, JobStatus, Plan, Progress, PushResult
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tagging.config import Connection
 
 DEFAULT_PATH = ".tagging/journal.db"
@@ -296,6 +297,8 @@ class Journal:
     def _before(self, job: JobRecord) -> pd.DataFrame:
         """What the journal knew just before `job`: the last change of each (kind, id, tag)
         by the jobs before it."""
+        import pandas as pd
+
         batches = self.storage.confirmed(job.provider, canonical(job.target))
         if not batches:
             return pd.DataFrame()

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import pandas as pd
 
 from tagging.errors import JournalError, PriorStateUnknown
 from tagging.id_list import joined
@@ -38,6 +37,8 @@ from tagging.values import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tagging.config import Connection
 
 
@@ -97,6 +98,8 @@ def undo_plan(
     state: what `replay.changed` says each batch changed, minus any (id, tag) an earlier job
     had confirmed already in the job's end state (`before`: `replay.last_changes` of the jobs
     before this one). An item carried a tag before the job, so this undo never removes it."""
+    import pandas as pd
+
     if undone_by is not None:
         raise JournalError(f"job {job.id} was already undone by job {undone_by}")
     keyed = before is not None and len(before) > 0
@@ -167,6 +170,8 @@ def _keys(ids: np.ndarray, kinds: np.ndarray) -> list[str]:
 
 
 def _frame_keys(frame: pd.DataFrame) -> list[str]:
+    import pandas as pd
+
     kinds = frame["kind"] if "kind" in frame.columns else pd.Series([None] * len(frame))
     return _keys(frame["id"].to_numpy(dtype=object), kinds.to_numpy(dtype=object))
 

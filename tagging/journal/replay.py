@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from tagging.id_list import IdList
 from tagging.journal.records import BatchRecord, JobRecord
 from tagging.membership import isin
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CONFIRMED = ("applied", "partial")  # batch statuses whose ids (some of them) the API confirmed
 
@@ -103,6 +106,8 @@ def last_changes(
 ) -> pd.DataFrame:
     """Each (kind, id, tag) the changes touched, with the last change's direction: a frame
     ["id", "tag"(, "kind"), "add"]. What the journal knows: tagged (add) or not (remove)."""
+    import pandas as pd
+
     columns = ["id", "tag", "kind"] if with_kind else ["id", "tag"]
     parts = [
         (

@@ -13,14 +13,15 @@ import random
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tagging.errors import ApiError, ConfigError, InputError
-from tagging.id_list import IdList, as_list
+from tagging.id_list import IdList, Text, arrow_text, as_list, numbers
 from tagging.providers import atlas_map
 from tagging.providers.base import (
     BaseProvider,
@@ -33,6 +34,9 @@ from tagging.providers.base import (
     raise_for_auth,
 )
 from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TAG_PATH = "/v1/query/update/tag/ids"
 READ_ATTEMPTS = 10  # reads of a map whose tags change while we read them (busy maps)
@@ -57,6 +61,7 @@ class Atlas(BaseProvider):
     )
     default_chunk = 10_000
     default_concurrency = 4
+    validates_arrow = True
     key_env = "NOMIC_API_KEY"
     url_env = "ATLAS_API_URL"
     default_url: str | None = "https://api-atlas.nomic.ai"
@@ -70,7 +75,7 @@ class Atlas(BaseProvider):
             label += f" (by {target['id_field']})"
         return label
 
-    def validate(self, op: TagOperation, ids: pd.Series, kinds: pd.Series | None) -> None:
+    def validate(self, op: TagOperation, ids: Text, kinds: pd.Series | None) -> None:
         projection = op.target.get("projection_id", "")
         if not projection:
             raise InputError("Atlas needs a projection_id (find it on your dataset's page)")
@@ -82,9 +87,10 @@ class Atlas(BaseProvider):
         for tag in op.tags:
             if not tag.strip():
                 raise InputError("Atlas tag names must not be empty")
-        empty = ids.eq("")  # compared in Arrow: no per-id lengths of 30M ids
-        if empty.any():
-            raise InputError(f"Atlas ids must be non-empty strings (row {_first(empty)} is empty)")
+        empty = pc.equal(ids, pa.scalar("", ids.type))  # no per-id lengths of 30M ids
+        if pc.any(empty).as_py():
+            row = int(np.flatnonzero(numbers(empty, fill=False))[0])
+            raise InputError(f"Atlas ids must be non-empty strings (row {row} is empty)")
 
     def body(self, op: TagOperation, tag: str, ids: list[str]) -> dict[str, Any]:
         body: dict[str, Any] = {"projection_id": op.target["projection_id"], "tag_name": tag}
@@ -136,7 +142,7 @@ class Atlas(BaseProvider):
 
     def read_state(
         self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
-    ) -> pd.DataFrame:
+    ) -> pa.Table:
         return self.read_tags(fetch, target, ids, kind, None)
 
     def read_tags(
@@ -146,9 +152,10 @@ class Atlas(BaseProvider):
         ids: Sequence[str],
         kind: str | None,
         tags: Sequence[str] | None,
-    ) -> pd.DataFrame:
-        """["id", "tag"]: which of these points carry the tags now (all the map's tags when
-        `tags` is None). A tag the map does not list is carried by no point."""
+    ) -> pa.Table:
+        """["id", "tag"] as an Arrow table (a frame only for whoever needs one): which of
+        these points carry the tags now (all the map's tags when `tags` is None). A tag the
+        map does not list is carried by no point."""
         projection = target["projection_id"]
         for attempt in range(READ_ATTEMPTS):
             try:
@@ -163,19 +170,23 @@ class Atlas(BaseProvider):
 
     def _read_tags(
         self, fetch: Fetch, projection: str, ids: Sequence[str], tags: Sequence[str] | None
-    ) -> pd.DataFrame:
+    ) -> pa.Table:
         listed = atlas_map.map_tags(fetch, self.ensure_ok, projection)
         wanted = atlas_map.by_name(listed, tags)
         dataset = atlas_map.dataset_of(listed)
         if not wanted or dataset is None:
-            return pd.DataFrame({"id": pd.Series(dtype=object), "tag": pd.Series(dtype=object)})
+            return pa.table(
+                {"id": pa.array([], pa.large_string()), "tag": pa.array([], pa.string())}
+            )
         where = atlas_map.points(fetch, self.ensure_ok, dataset, projection)
         parts = []
         for name, tag in wanted.items():
             mask = atlas_map.tag_mask(fetch, self.ensure_ok, where, tag)
-            found = atlas_map.tagged_ids(where, mask, ids).to_pandas()  # arrow-backed text
-            parts.append(pd.DataFrame({"id": found, "tag": np.full(len(found), name, object)}))
-        return pd.concat(parts, ignore_index=True)
+            found = arrow_text(atlas_map.tagged_ids(where, mask, ids)).cast(pa.large_string())
+            # Typed scalars: pyarrow imports pandas to guess an untyped one's type.
+            tag_column = pa.repeat(pa.scalar(name, pa.string()), len(found))
+            parts.append(pa.table({"id": found, "tag": tag_column}))
+        return pa.concat_tables(parts)
 
     def find_ids(
         self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
@@ -245,10 +256,6 @@ class Atlas(BaseProvider):
                     parts.append(f"{where}: {msg}" if where else msg)
             return "; ".join(parts)
         return str(detail)
-
-
-def _first(mask: pd.Series) -> int:
-    return int(mask.to_numpy().nonzero()[0][0])
 
 
 PROVIDER = Atlas()

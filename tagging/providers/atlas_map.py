@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from pyarrow import feather
 
 from tagging.errors import ApiError
-from tagging.id_list import Text, arrow_text, contiguous
+from tagging.id_list import Text, arrow_text, contiguous, numbers
 from tagging.values import ApiRequest
 
 LIST_TAGS_PATH = "/v1/project/projection/tags/get/all"
@@ -86,7 +86,7 @@ def points(fetch: Fetch, check: Check, dataset_id: str, projection_id: str) -> M
         return cached
     manifest = _table(response)
     keys = tuple(str(k) for k in manifest.column("key").to_pylist())
-    sizes = np.asarray(manifest.column("nPoints").to_numpy(), dtype=np.int64)
+    sizes = numbers(manifest.column("nPoints")).astype(np.int64)
     tiles = _tiles(fetch, check, [f"{root}/{key}.datum_id.feather" for key in keys])
     chunks = [t.column("id").combine_chunks().cast(pa.string()) for t in tiles]
     ids = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
@@ -110,7 +110,7 @@ def tag_mask(fetch: Fetch, check: Check, where: MapPoints, tag: MapTag) -> np.nd
             parts.append(np.full(size, bool(table.column("all_set")[0].as_py())))
         else:
             mask = table.column("bitmask").combine_chunks()
-            parts.append(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+            parts.append(numbers(mask, fill=False))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
@@ -133,7 +133,7 @@ def held(where: MapPoints, ids: Sequence[str]) -> np.ndarray:
     # Hash the smaller side: a few ids on a 30M-point map, or 30M ids on a small map.
     lookup = where.ids if len(where.ids) <= len(asked) else common(where.ids, asked)
     hits = pc.is_in(asked, value_set=lookup, skip_nulls=True)
-    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+    return numbers(hits, fill=False)
 
 
 def locate(where: MapPoints, ids: Text) -> np.ndarray:
@@ -145,11 +145,11 @@ def locate(where: MapPoints, ids: Text) -> np.ndarray:
     if len(points_) > 4 * len(ids):  # a big map, few ids: hash the ids, then the few points
         on_map = pc.is_in(points_, value_set=contiguous(ids).cast(points_.type), skip_nulls=True)
         points_ = points_.filter(on_map)
-        offset = offset[np.asarray(on_map.to_numpy(zero_copy_only=False), dtype=bool)]
+        offset = offset[numbers(on_map, fill=False)]
     if len(points_) == 0:  # not one of the ids is on the map
         return np.full(len(ids), -1, dtype=np.int64)
     found = pc.index_in(ids.cast(points_.type), value_set=points_, skip_nulls=True)
-    index = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    index = numbers(found, fill=-1).astype(np.int64, copy=False)
     return np.where(index >= 0, offset[np.maximum(index, 0)], -1)
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from tagging.errors import ApiError, AuthError, InputError
 from tagging.id_list import IdList, member, series_text
 from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +170,8 @@ class BaseProvider:
     kind_spellings: Mapping[str, str] = {}  # other spellings users type -> canonical kind
     new_tag_hint = "Tags that do not exist yet are created by the API."
     creates_tags_on_push = True
+    # validate() takes the ids as Arrow text when True, else as a text pandas Series.
+    validates_arrow = False
     target_fields: tuple[TargetField, ...] = ()
     default_url: str | None = None
     default_chunk = 1_000

@@ -9,10 +9,10 @@ Real Immuta silently ignores parent tags of a hierarchy, so plans warn before us
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
-import pandas as pd
 
 from tagging.errors import InputError
 from tagging.names import twin
@@ -27,6 +27,9 @@ from tagging.providers.base import (
     raise_for_auth,
 )
 from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TAG_PATH = "/tag"
 MODEL_TYPES = ("datasource", "column", "project")
@@ -163,6 +166,8 @@ class Immuta(BaseProvider):
         self, fetch: Fetch, target: Mapping[str, str], ids: Sequence[str], kind: str | None
     ) -> pd.DataFrame:
         """The tags each data source or column carries now (an unknown one carries none)."""
+        import pandas as pd
+
         if kind == "column":
             return _read_columns(fetch, ids, self.default_concurrency)
         requests = [
@@ -184,6 +189,8 @@ def _read_columns(fetch: Fetch, ids: Sequence[str], concurrency: int) -> pd.Data
     """Column tags from the data dictionary: one `GET /dictionary/{dataSourceId}` per data
     source, concurrently. Column `<datasourceId>_<column>` carries the tags of the
     dictionary's column of that name; an unknown data source or column carries none."""
+    import pandas as pd
+
     wanted: dict[str, set[str]] = {}
     for column_id in ids:
         source, _, column = column_id.partition("_")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import pandas as pd
 
 from tagging.errors import InputError
 from tagging.providers.base import (
@@ -24,6 +23,9 @@ from tagging.providers.base import (
     raise_for_auth,
 )
 from tagging.values import ApiRequest, Batch, RequestResult, TagOperation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The 8 catalog resource types, as the attach/detach bodies spell their keys.
 RESOURCE_TYPES = (
